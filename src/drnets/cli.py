@@ -1,0 +1,81 @@
+"""The ``drnets`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .core import InputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Automated crystal-structure phase mapping of combinatorial XRD libraries (Deep Reasoning Networks).",
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+PathArg = typer.Argument(..., help="Library: instance .txt, DRNets npy folder, pattern folder or native .h5.")
+PhasesOpt = typer.Option(None, "--phases", "-p", help="Candidate phases: stick CSV or folder of CIF files.")
+
+
+@app.callback()
+def _root() -> None:
+    """Automated crystal-structure phase mapping of combinatorial XRD libraries."""
+
+
+@app.command()
+def info(
+    path: Path = PathArg,
+    phases: Optional[Path] = PhasesOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Summarise a library (and its phases) at a glance."""
+    from ._summary import summarize
+    from .io import load
+
+    s = summarize(load(path, phases=phases))
+    if as_json:
+        console.print_json(json.dumps(s))
+        return
+    t = Table(title=f"drnets info: {s['source']}", show_header=False)
+    t.add_row("points", str(s["points"]))
+    t.add_row("elements", " ".join(s["elements"]))
+    for e, (lo, hi) in s["composition_range"].items():
+        t.add_row(f"  {e} fraction", f"{lo:.3f} – {hi:.3f}")
+    t.add_row("Q points", f"{s['q_points']} from {s['q_min']:g} to {s['q_max']:g} nm⁻¹, step {s['q_step']:.4g}" + ("" if s["q_step_uniform"] else " (non-uniform)"))
+    t.add_row("max intensity", f"{s['intensity_max']:.4g}")
+    t.add_row("graph", f"{s['graph_edges']} edges, degree {s['graph_degree'][0]}–{s['graph_degree'][1]}")
+    t.add_row("points per Gibbs limit", ", ".join(f"{k}: {v}" for k, v in s["points_per_gibbs_limit"].items()))
+    if "phases" in s:
+        t.add_row("phases", f"{s['phases']} ({s['phases_allowed_somewhere']} allowed somewhere, mask: {s['mask']})")
+        if s["substrate_phases"]:
+            t.add_row("substrate phases", ", ".join(s["substrate_phases"]))
+    if s["metadata"]:
+        t.add_row("per-point metadata", ", ".join(s["metadata"]))
+    if "solution" in s:
+        t.add_row("solution", json.dumps(s["solution"]))
+    console.print(t)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: input errors become one line on stderr and exit status 2."""
+    try:
+        app(args=argv, prog_name="drnets")
+    except InputError as err:
+        err_console.print(f"error: {err}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted", markup=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,19 @@
+"""The data model: libraries, phases, solutions, and the input error."""
+
+from ._dataset import Dataset
+from ._errors import InputError
+from ._formula import cation_fractions, parse_formula
+from ._library import Library
+from ._phases import Phase, PhaseLibrary
+from ._solution import Solution
+
+__all__ = [
+    "Dataset",
+    "InputError",
+    "Library",
+    "Phase",
+    "PhaseLibrary",
+    "Solution",
+    "cation_fractions",
+    "parse_formula",
+]

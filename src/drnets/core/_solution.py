@@ -1,0 +1,77 @@
+"""A phase-mapping solution: what is present where, how much, and how shifted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(eq=False)
+class Solution:
+    """The answer for a library, aligned with the phase library it was solved with.
+
+    Parameters
+    ----------
+    labels : list of str
+        The P phase labels (same order as the phase library).
+    fractions : ndarray of shape (N, P)
+        Peak-height shares of max-normalised phase profiles; rows sum to 1 where any
+        phase is present, 0 elsewhere.
+    shifts : ndarray of shape (N, P)
+        Multiplicative Q scale of each present phase; NaN where absent.
+    amplitudes : ndarray of shape (N, P)
+        Peak height of each phase's contribution in the pattern's units.
+    widths : ndarray of shape (P, 2)
+        Gaussian peak sigma in nm⁻¹ at the low and high ends of the Q grid (linear in Q).
+    reconstruction : ndarray of shape (N, L), optional
+        The rendered mixture per point.
+    residuals : ndarray of shape (N,), optional
+        Relative L2 reconstruction error per point.
+    max_phases : ndarray of shape (N,), optional
+        The Gibbs limit used at each point.
+    mask : ndarray of shape (N, P), optional
+        The allowed-phase mask used.
+    edges : ndarray of shape (E, 2), optional
+        The composition graph used (point index pairs, i < j).
+    audit : dict
+        Rule audit of the final answer (see ``drnets.evaluate.audit``).
+    metadata : dict
+        Run facts: version, seed, device, wall time, inputs, parameters.
+    """
+
+    labels: list[str]
+    fractions: np.ndarray
+    shifts: np.ndarray
+    amplitudes: np.ndarray
+    widths: np.ndarray
+    reconstruction: np.ndarray | None = None
+    residuals: np.ndarray | None = None
+    max_phases: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    edges: np.ndarray | None = None
+    audit: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.labels = [str(s) for s in self.labels]
+        self.fractions = np.asarray(self.fractions, dtype=float)
+        self.shifts = np.asarray(self.shifts, dtype=float)
+        self.amplitudes = np.asarray(self.amplitudes, dtype=float)
+        self.widths = np.asarray(self.widths, dtype=float).reshape(len(self.labels), 2)
+        n, p = self.fractions.shape
+        if p != len(self.labels) or self.shifts.shape != (n, p) or self.amplitudes.shape != (n, p):
+            raise ValueError("solution arrays do not match the number of labels and points")
+
+    @property
+    def n_points(self) -> int:
+        return self.fractions.shape[0]
+
+    def present(self, threshold: float = 1e-3) -> np.ndarray:
+        """Boolean (N, P): phases whose fraction exceeds ``threshold``."""
+        return self.fractions > threshold
+
+    def active(self, threshold: float = 1e-3) -> np.ndarray:
+        """Indices of the phases present at one point at least."""
+        return np.flatnonzero(self.present(threshold).any(axis=0))

@@ -1,0 +1,20 @@
+"""Reading and writing libraries, phases and solutions; one module per format.
+
+Use :func:`load` to read any supported input and :func:`save` to write the native file.
+"""
+
+from ._atomic import atomic_path, atomic_text
+from ._instance import read_instance, write_instance
+from ._load import load, read_phases
+from ._sticks_csv import read_sticks_csv, write_sticks_csv
+
+__all__ = [
+    "atomic_path",
+    "atomic_text",
+    "load",
+    "read_instance",
+    "read_phases",
+    "read_sticks_csv",
+    "write_instance",
+    "write_sticks_csv",
+]

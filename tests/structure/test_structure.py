@@ -1,0 +1,40 @@
+import numpy as np
+
+from drnets.structure import allowed_mask, composition_graph, edges_from_adjacency, gibbs_limits
+from tests.conftest import shared_path
+
+
+def test_graph_matches_drnets_edges(alfe_instance):
+    ours = {tuple(e) for e in composition_graph(alfe_instance.library.compositions)}
+    ref = {tuple(e) for e in edges_from_adjacency(np.load(shared_path("al-li-fe", "drnets", "edges.npy")))}
+    assert ours == ref
+
+
+def test_gibbs_and_mask_match_drnets(alfe_instance):
+    lib, ph = alfe_instance.library, alfe_instance.phases
+    dof = np.load(shared_path("al-li-fe", "drnets", "degree_of_freedom.npy"))
+    np.testing.assert_array_equal(gibbs_limits(lib.compositions), dof)
+    ours = allowed_mask(lib, ph)
+    ref = np.load(shared_path("al-li-fe", "drnets", "sample_indicator.npy")) > 0
+    # DRNets' mask is the element rule plus the 6 true phases everywhere (186 entries).
+    assert not (ours & ~ref).any()
+    assert (ref & ~ours).sum() == 186
+
+
+def test_graph_degenerate_cases():
+    line = np.array([[1, 0, 0], [0.5, 0.5, 0], [0, 1, 0], [0.25, 0.75, 0]], float)
+    e = composition_graph(line)
+    assert {tuple(x) for x in e} == {(0, 1), (1, 3), (2, 3)}
+    dup = np.array([[1, 0], [1, 0], [0, 1]], float)
+    e = composition_graph(dup)
+    assert (0, 1) in {tuple(x) for x in e} and len(e) == 3
+    quaternary = np.random.default_rng(0).dirichlet(np.ones(4), size=40)
+    e = composition_graph(quaternary)
+    deg = np.bincount(e.ravel(), minlength=40)
+    assert deg.min() >= 3  # every point is in a tetrahedron
+
+
+def test_substrate_allowed_everywhere(bicuv_instance):
+    m = allowed_mask(bicuv_instance.library, bicuv_instance.phases)
+    sub = bicuv_instance.phases.is_substrate
+    assert sub.sum() == 1 and m[:, sub].all()
