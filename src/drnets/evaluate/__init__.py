@@ -1,0 +1,1 @@
+"""drnets.evaluate (in progress)."""

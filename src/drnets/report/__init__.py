@@ -1,0 +1,1 @@
+"""drnets.report (in progress)."""

@@ -1,0 +1,1 @@
+"""drnets.synth (in progress)."""
