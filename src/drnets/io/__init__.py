@@ -4,6 +4,7 @@ Use :func:`load` to read any supported input and :func:`save` to write the nativ
 """
 
 from ._atomic import atomic_path, atomic_text
+from ._drnets import read_drnets, write_drnets
 from ._instance import read_instance, write_instance
 from ._load import load, read_phases
 from ._sticks_csv import read_sticks_csv, write_sticks_csv
@@ -12,9 +13,11 @@ __all__ = [
     "atomic_path",
     "atomic_text",
     "load",
+    "read_drnets",
     "read_instance",
     "read_phases",
     "read_sticks_csv",
+    "write_drnets",
     "write_instance",
     "write_sticks_csv",
 ]
