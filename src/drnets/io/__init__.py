@@ -8,6 +8,7 @@ from ._drnets import read_drnets, write_drnets
 from ._instance import read_instance, write_instance
 from ._load import load, read_phases
 from ._sticks_csv import read_sticks_csv, write_sticks_csv
+from ._xy import read_xy_folder, write_xy_folder
 
 __all__ = [
     "atomic_path",
@@ -17,7 +18,9 @@ __all__ = [
     "read_instance",
     "read_phases",
     "read_sticks_csv",
+    "read_xy_folder",
     "write_drnets",
     "write_instance",
     "write_sticks_csv",
+    "write_xy_folder",
 ]

@@ -1,0 +1,289 @@
+"""A folder of 1-D pattern files (``.xy``, ``.xye``, ``.chi``, ``.csv``) plus a compositions CSV."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..core import InputError, Library
+from ._atomic import atomic_text
+
+PATTERN_SUFFIXES = (".xy", ".xye", ".chi", ".csv")
+_UNITS = ("auto", "q_nm", "q_A", "twotheta")
+_SPLIT = re.compile(r"[\s,;]+")
+_HINTS = (
+    ("twotheta", re.compile(r"2\s*-?\s*theta|2θ|two[\s_-]?theta|\btth\b|degree")),
+    ("q_A", re.compile(r"(?<![a-z])(a|å|ang\w*)\s*(\^\s*\(?\s*-\s*1|-1|⁻¹)|1\s*/\s*(a|å|ang\w*)\b")),
+    ("q_nm", re.compile(r"nm\s*(\^\s*\(?\s*-\s*1|-1|⁻¹)|1\s*/\s*nm\b")),
+)
+
+
+def _natural(s: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", s)]
+
+
+def _read_pattern(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """Two numeric columns (a third, the error, is ignored) and the header text."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"not a text file ({err.reason})", source=path) from None
+    except OSError as err:
+        raise InputError(err.strerror or "cannot read", source=path) from None
+    header: list[str] = []
+    rows: list[tuple[float, float]] = []
+    ncols = None
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith(("#", "!", "//")):
+            header.append(line)
+            continue
+        fields = [f for f in _SPLIT.split(line) if f]
+        try:
+            vals = [float(f) for f in fields]
+        except ValueError:
+            vals = None
+        if not rows and (vals is None or len(vals) < 2) and len(header) < 8:
+            header.append(line)  # a header line (column names, or .chi's title/labels/count)
+            continue
+        where = f"line {lineno}"
+        if vals is None:
+            raise InputError(f"non-numeric row {line[:40]!r}", source=path, where=where)
+        if len(vals) not in (2, 3):
+            raise InputError(f"{len(vals)} columns, expected 2 or 3 (x, intensity[, error])", source=path, where=where)
+        if ncols is not None and len(vals) != ncols:
+            raise InputError(f"{len(vals)} columns here but {ncols} above", source=path, where=where)
+        ncols = len(vals)
+        if not all(np.isfinite(vals[:2])):
+            raise InputError("non-finite value", source=path, where=where)
+        rows.append((vals[0], vals[1]))
+    if len(rows) < 2:
+        raise InputError(f"{len(rows)} data rows, need at least 2", source=path)
+    data = np.array(rows, dtype=float)
+    return data[:, 0], data[:, 1], "\n".join(header)
+
+
+def _hint(header: str) -> str | None:
+    t = header.lower()
+    found = [unit for unit, rx in _HINTS if rx.search(t)]
+    return found[0] if len(found) == 1 else None
+
+
+def _to_q(x: np.ndarray, unit: str, wavelength: float | None) -> np.ndarray:
+    if unit == "q_nm":
+        return x.copy()
+    if unit == "q_A":
+        return x * 10.0
+    theta = np.deg2rad(x) / 2.0
+    return 4.0 * np.pi * np.sin(theta) / float(wavelength) * 10.0  # Å⁻¹ -> nm⁻¹
+
+
+def _read_compositions(path: Path) -> tuple[list[str], dict[str, tuple[np.ndarray, int]]]:
+    try:
+        fh = open(path, newline="", encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"compositions CSV: {err.strerror or 'cannot open'}", source=path) from None
+    with fh:
+        try:
+            lines = [(i, r) for i, r in enumerate(csv.reader(fh), start=1) if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
+        except (csv.Error, UnicodeDecodeError) as err:
+            raise InputError(f"not a CSV file ({err})", source=path) from None
+    if not lines:
+        raise InputError("empty compositions file", source=path)
+    lineno, header = lines[0]
+    header = [h.strip() for h in header]
+    if len(header) < 2 or header[0].lower() != "sample":
+        raise InputError("expected a header 'sample,<El1>,<El2>,...'", source=path, where=f"line {lineno}")
+    elements = header[1:]
+    if any(not e for e in elements) or len(set(elements)) != len(elements):
+        raise InputError(f"empty or duplicate element column in {elements}", source=path, where=f"line {lineno}")
+    out: dict[str, tuple[np.ndarray, int]] = {}
+    for lineno, row in lines[1:]:
+        where = f"line {lineno}"
+        if len(row) != len(header):
+            raise InputError(f"{len(row)} fields, expected {len(header)}", source=path, where=where)
+        name = row[0].strip()
+        if not name:
+            raise InputError("empty sample name", source=path, where=where)
+        if name in out:
+            raise InputError(f"sample {name!r} repeated (first on line {out[name][1]})", source=path, where=where)
+        try:
+            comp = np.array([float(v) for v in row[1:]])
+        except ValueError:
+            raise InputError("non-numeric composition", source=path, where=where) from None
+        if not np.all(np.isfinite(comp)) or np.any(comp < 0):
+            raise InputError("compositions must be finite and non-negative", source=path, where=where)
+        if abs(comp.sum() - 1.0) > 0.02:
+            raise InputError(f"composition sums to {comp.sum():.4g}, not 1", source=path, where=where)
+        out[name] = (comp, lineno)
+    if not out:
+        raise InputError("no samples listed", source=path)
+    return elements, out
+
+
+def read_xy_folder(
+    path: str | os.PathLike[str],
+    *,
+    compositions: str | os.PathLike[str] | None = None,
+    x_unit: str = "auto",
+    wavelength: float | None = None,
+    q_grid: np.ndarray | None = None,
+) -> Library:
+    """Read a folder of 1-D pattern files and their compositions.
+
+    Parameters
+    ----------
+    path : path-like
+        A folder of ``.xy``, ``.xye``, ``.chi`` or ``.csv`` files: two or three numeric
+        columns (x, intensity[, error]); ``#`` comment lines and a header line are allowed.
+        The sample name is the file stem.
+    compositions : path-like, optional
+        CSV ``sample,<El1>,<El2>,...``, one row per sample (fractions summing to 1).
+        Default: ``compositions.csv`` in the folder.
+    x_unit : {'auto', 'q_nm', 'q_A', 'twotheta'}
+        The x column: Q in nm⁻¹, Q in Å⁻¹, or 2θ in degrees. ``'auto'`` reads the unit
+        from the files' header text (e.g. ``2theta``, ``A^-1``, ``nm^-1``); without a
+        hint it takes 2θ when a wavelength is given, Å⁻¹ when every x is at most 12, and
+        nm⁻¹ otherwise.
+    wavelength : float, optional
+        X-ray wavelength in Å, needed for 2θ (Q = 4π sin θ / λ).
+    q_grid : array-like, optional
+        The common Q grid in nm⁻¹ (ascending, inside every pattern's range). Default: the
+        range all patterns share, at the finest median step among them.
+
+    Returns
+    -------
+    Library
+        Points in the order of the compositions CSV; metadata ``sample`` and ``file``.
+
+    Raises
+    ------
+    InputError
+        On a malformed file, a file without a composition, 2θ without a wavelength, or
+        patterns that share no Q range.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError("not a folder", source=folder)
+    if x_unit not in _UNITS:
+        raise InputError(f"x_unit must be one of {', '.join(_UNITS)}, got {x_unit!r}", source=folder, where="x_unit")
+    if wavelength is not None and not (np.isfinite(wavelength) and wavelength > 0):
+        raise InputError(f"wavelength must be positive, got {wavelength}", source=folder, where="wavelength")
+    comp_path = Path(compositions) if compositions is not None else folder / "compositions.csv"
+    if not comp_path.is_file():
+        raise InputError("no compositions CSV (sample,<El1>,<El2>,...); pass compositions=", source=comp_path)
+    files = sorted(
+        (f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in PATTERN_SUFFIXES and not f.name.startswith(".")
+         and f.resolve() != comp_path.resolve()),
+        key=lambda f: _natural(f.name),
+    )
+    if not files:
+        raise InputError(f"no pattern files ({', '.join(PATTERN_SUFFIXES)})", source=folder)
+    by_stem: dict[str, Path] = {}
+    for f in files:
+        if f.stem in by_stem:
+            raise InputError(f"two files for sample {f.stem!r}: {by_stem[f.stem].name} and {f.name}", source=folder)
+        by_stem[f.stem] = f
+    elements, comps = _read_compositions(comp_path)
+    for stem, f in by_stem.items():
+        if stem not in comps:
+            raise InputError(f"no composition for sample {stem!r} in {comp_path.name}", source=f)
+    order = [s for s in comps if s in by_stem]
+    raw = {s: _read_pattern(by_stem[s]) for s in order}
+
+    unit = x_unit
+    if unit == "auto":
+        hints = {s: _hint(h) for s, (_, _, h) in raw.items()}
+        found = {u for u in hints.values() if u}
+        if len(found) > 1:
+            raise InputError(f"files disagree on the x unit ({', '.join(sorted(found))}); pass x_unit", source=folder)
+        if found:
+            unit = found.pop()
+        elif wavelength is not None:
+            unit = "twotheta"
+        else:
+            unit = "q_A" if max(float(np.max(x)) for x, _, _ in raw.values()) <= 12 else "q_nm"
+    if unit == "twotheta" and wavelength is None:
+        raise InputError("x is 2θ (degrees): a wavelength in Å is needed to convert to Q", source=folder, where="wavelength")
+
+    qs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for s, (x, y, _) in raw.items():
+        f = by_stem[s]
+        if unit == "twotheta" and (np.any(x <= 0) or np.any(x >= 180)):
+            raise InputError("2θ values must lie in (0, 180) degrees", source=f)
+        q = _to_q(x, unit, wavelength)
+        idx = np.argsort(q, kind="stable")
+        q, y = q[idx], y[idx]
+        if np.any(np.diff(q) <= 0):
+            raise InputError(f"repeated x value {x[idx][int(np.argmax(np.diff(q) <= 0))]:g}", source=f)
+        if np.any(y < 0):
+            raise InputError(f"negative intensity {float(y.min()):g}", source=f)
+        qs[s] = (q, y)
+
+    lo = max(float(q[0]) for q, _ in qs.values())
+    hi = min(float(q[-1]) for q, _ in qs.values())
+    if q_grid is None:
+        if hi <= lo:
+            raise InputError(f"the patterns share no Q range (latest start {lo:g}, earliest end {hi:g} nm⁻¹)", source=folder)
+        step = min(float(np.median(np.diff(q))) for q, _ in qs.values())
+        npts = int(np.floor((hi - lo) / step * (1 + 1e-9))) + 1
+        grid = lo + step * np.arange(npts)
+        grid = grid[grid <= hi + 1e-9 * max(1.0, abs(hi))]
+        if grid.size < 2:
+            raise InputError("the shared Q range holds fewer than 2 grid points", source=folder)
+    else:
+        grid = np.asarray(q_grid, dtype=float).ravel()
+        if grid.size < 2 or not np.all(np.isfinite(grid)) or np.any(np.diff(grid) <= 0):
+            raise InputError("q_grid must hold at least 2 finite, strictly ascending values", source=folder, where="q_grid")
+        for s, (q, _) in qs.items():
+            if grid[0] < q[0] - 1e-9 or grid[-1] > q[-1] + 1e-9:
+                raise InputError(f"q_grid {grid[0]:g}-{grid[-1]:g} nm⁻¹ reaches outside this pattern's {q[0]:g}-{q[-1]:g}", source=by_stem[s], where="q_grid")
+    patterns = np.stack([np.interp(grid, q, y) for q, y in qs.values()])
+    comp = np.stack([comps[s][0] for s in order])
+    metadata = {"sample": np.array(order, dtype=str), "file": np.array([by_stem[s].name for s in order], dtype=str)}
+    return Library(tuple(elements), comp, grid, patterns, metadata=metadata, source=str(folder))
+
+
+def _safe_name(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", s).lstrip(".") or "_"
+
+
+def write_xy_folder(library: Library, folder: str | os.PathLike[str]) -> None:
+    """Write a library as one ``<sample>.xy`` per point plus ``compositions.csv``.
+
+    Sample names come from the ``sample`` metadata when it names every point uniquely,
+    else ``p00000``, ``p00001``, ... Files hold Q in nm⁻¹ (stated in the header) and
+    the intensity; each file is written atomically.
+
+    Parameters
+    ----------
+    library : Library
+        What to write.
+    folder : path-like
+        The output folder (created when missing).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = None
+    if "sample" in library.metadata:
+        cand = [_safe_name(str(s)) for s in library.metadata["sample"]]
+        if len(set(cand)) == len(cand) and "compositions" not in cand:
+            names = cand
+    if names is None:
+        names = [f"p{i:05d}" for i in range(library.n_points)]
+    for name, row in zip(names, library.patterns):
+        with atomic_text(folder / f"{name}.xy") as fh:
+            fh.write("# Q (nm^-1)  intensity\n")
+            for qv, iv in zip(library.q, row):
+                fh.write(f"{qv:.10g} {iv:.10g}\n")
+    with atomic_text(folder / "compositions.csv") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["sample", *library.elements])
+        for name, c in zip(names, library.compositions):
+            w.writerow([name, *(f"{v:.10g}" for v in c)])
