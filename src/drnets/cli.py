@@ -65,6 +65,27 @@ def info(
     console.print(t)
 
 
+@app.command()
+def evaluate(
+    solution: Path = typer.Argument(..., help="A solution folder (fractions.csv, shifts.csv, summary.json) or a fractions CSV."),
+    truth: Optional[Path] = typer.Option(None, "--truth", "-t", help="Truth fractions CSV (point, then one column per phase label)."),
+    truth_shifts: Optional[Path] = typer.Option(None, "--truth-shifts", help="Truth shifts CSV (same layout)."),
+    threshold: list[float] = typer.Option([0.001, 0.02], "--threshold", help="Presence threshold(s) for the comparison."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full evaluation as JSON here."),
+) -> None:
+    """Judge a solution: its rule audit, and a comparison with a truth when given."""
+    from .evaluate._cli import evaluate_solution_dir, print_evaluation
+
+    result = evaluate_solution_dir(solution, truth=truth, truth_shifts=truth_shifts, thresholds=tuple(threshold))
+    print_evaluation(result, console)
+    if json_out is not None:
+        from .io import atomic_text
+
+        with atomic_text(Path(json_out)) as fh:
+            json.dump(result, fh, indent=2, default=float)
+        console.print(f"wrote {json_out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: input errors become one line on stderr and exit status 2."""
     try:

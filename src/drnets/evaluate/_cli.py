@@ -1,0 +1,117 @@
+"""What ``drnets evaluate`` computes and prints (kept here so the CLI stays thin)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..core import InputError
+from ._audit import RULES
+from ._metrics import THRESHOLDS, compare, read_fractions_csv, read_shifts_csv
+
+
+def _phase_counts(values: np.ndarray, thr: float) -> dict[str, int]:
+    c = (values > thr).sum(axis=1)
+    return {str(k): int((c == k).sum()) for k in range(int(c.max()) + 1 if c.size else 1)}
+
+
+def evaluate_solution_dir(
+    path: str | Path,
+    *,
+    truth: str | Path | None = None,
+    truth_shifts: str | Path | None = None,
+    thresholds: Sequence[float] = THRESHOLDS,
+) -> dict[str, Any]:
+    """Evaluate a solution folder (or a bare fractions CSV).
+
+    Reads ``fractions.csv`` (and ``shifts.csv``, ``summary.json`` where present), reports
+    phase usage, the rule audit stored in ``summary.json`` and, with ``truth``, the
+    comparison of :func:`compare`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file or folder", source=str(path))
+    folder = path if path.is_dir() else None
+    frac_path = path / "fractions.csv" if folder else path
+    if not frac_path.exists():
+        raise InputError("the folder holds no fractions.csv", source=str(path))
+    frac = read_fractions_csv(frac_path)
+    shifts = None
+    summary: dict[str, Any] = {}
+    if folder is not None:
+        if (folder / "shifts.csv").exists():
+            shifts = read_shifts_csv(folder / "shifts.csv")
+        if (folder / "summary.json").exists():
+            try:
+                summary = json.loads((folder / "summary.json").read_text())
+            except (OSError, ValueError) as err:
+                raise InputError(f"unreadable summary ({err})", source=str(folder / "summary.json")) from None
+    vals = np.nan_to_num(frac.values, nan=0.0)
+    used = vals.max(axis=0) > 1e-3 if vals.size else np.zeros(0, bool)
+    result: dict[str, Any] = {
+        "source": str(path),
+        "points": int(frac.points.size),
+        "phases": len(frac.labels),
+        "phases_used": [lbl for lbl, u in zip(frac.labels, used) if u],
+        "phases_per_point": {str(t): _phase_counts(vals, t) for t in thresholds},
+    }
+    if summary.get("audit"):
+        result["audit"] = summary["audit"]
+    for key in ("metadata", "residual_mean", "residuals", "reconstruction"):
+        if key in summary:
+            result[key] = summary[key]
+    if truth is not None:
+        result["comparison"] = compare(frac, Path(truth), thresholds, shifts=shifts if truth_shifts else None,
+                                       truth_shifts=Path(truth_shifts) if truth_shifts else None)
+        result["truth"] = str(truth)
+    return result
+
+
+def print_evaluation(result: dict[str, Any], console) -> None:
+    """Rich tables of an :func:`evaluate_solution_dir` result."""
+    from rich.table import Table
+
+    t = Table(title=f"drnets evaluate: {result['source']}", show_header=False)
+    t.add_row("points", str(result["points"]))
+    t.add_row("phases used", f"{len(result['phases_used'])} of {result['phases']}")
+    for lbl in result["phases_used"]:
+        t.add_row("", lbl)
+    for thr, counts in result["phases_per_point"].items():
+        t.add_row(f"points per phase count (> {float(thr):g})", ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    console.print(t)
+    a = result.get("audit")
+    if a:
+        ta = Table(title="rule audit (exact, on the final answer)")
+        ta.add_column("rule")
+        ta.add_column("violations", justify="right")
+        for r in RULES:
+            if f"{r}_violations" in a:
+                checked = a.get("checked", {}).get(r, True)
+                ta.add_row(r, str(a[f"{r}_violations"]) if checked else "not checked")
+        if "total_violations" in a:
+            ta.add_row("total", str(a["total_violations"]))
+        console.print(ta)
+    c = result.get("comparison")
+    if c:
+        tc = Table(title=f"comparison with {result.get('truth')} ({c['points']} points)")
+        for col in ("threshold", "exact match", "mean Jaccard", "mismatched"):
+            tc.add_column(col, justify="right")
+        for b in c["by_threshold"]:
+            tc.add_row(f"{b['threshold']:g}", f"{100 * b['exact_match']:.1f} %", f"{b['mean_jaccard']:.3f}",
+                       str(len(b["mismatched_points"])))
+        console.print(tc)
+        console.print(f"fraction L1 (sum over phases, mean over points): {c['fraction_l1']:.4f}")
+        if "shift" in c and c["shift"]["pairs"]:
+            s = c["shift"]
+            console.print(f"shift error over {s['pairs']} pairs: MAE {s['mae']:.4g}, max {s['max_abs']:.4g}")
+        for b in c["by_threshold"]:
+            if b["confusion"]:
+                tf = Table(title=f"missed true phases and what replaced them (> {b['threshold']:g})")
+                tf.add_column("true phase")
+                tf.add_column("predicted instead")
+                for tl, row in b["confusion"].items():
+                    tf.add_row(tl, ", ".join(f"{k} ×{v}" for k, v in row.items()))
+                console.print(tf)
