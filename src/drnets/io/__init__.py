@@ -4,6 +4,7 @@ Use :func:`load` to read any supported input and :func:`save` to write the nativ
 """
 
 from ._atomic import atomic_path, atomic_text
+from ._cif import read_cif_folder
 from ._drnets import read_drnets, write_drnets
 from ._instance import read_instance, write_instance
 from ._load import load, read_phases
@@ -14,6 +15,7 @@ __all__ = [
     "atomic_path",
     "atomic_text",
     "load",
+    "read_cif_folder",
     "read_drnets",
     "read_instance",
     "read_phases",
