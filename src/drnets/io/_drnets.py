@@ -236,7 +236,7 @@ def read_drnets(path: str | os.PathLike[str], *, elements: list[str] | tuple[str
         raise fix(err, name) from None
 
 
-def write_drnets(dataset: Dataset, folder: str | os.PathLike[str]) -> None:
+def write_drnets(dataset: Dataset, folder: str | os.PathLike[str]) -> list[Path]:
     """Write a dataset as a DRNets npy folder, with DRNets' own dtypes.
 
     ``Q``, ``XRD`` and the sticks are written as float32 (as DRNets stores them), the
@@ -250,6 +250,11 @@ def write_drnets(dataset: Dataset, folder: str | os.PathLike[str]) -> None:
         What to write.
     folder : path-like
         The output folder (created when missing).
+
+    Returns
+    -------
+    list of Path
+        The files written.
     """
     from ..structure import allowed_mask, composition_graph, gibbs_limits
 
@@ -277,7 +282,9 @@ def write_drnets(dataset: Dataset, folder: str | os.PathLike[str]) -> None:
         sticks = np.empty(len(ph), dtype=object)
         for i, p in enumerate(ph):
             sticks[i] = np.stack([p.q, p.intensity], axis=1).astype(np.float32)
+    written = []
     for name, arr in out.items():
+        written.append(folder / f"{name}.npy")
         with atomic_path(folder / f"{name}.npy") as tmp:
             with open(tmp, "wb") as fh:
                 np.save(fh, arr, allow_pickle=False)
@@ -285,3 +292,5 @@ def write_drnets(dataset: Dataset, folder: str | os.PathLike[str]) -> None:
         with atomic_path(folder / "sticks_lib.npy") as tmp:
             with open(tmp, "wb") as fh:
                 np.save(fh, sticks, allow_pickle=True)
+        written.append(folder / "sticks_lib.npy")
+    return written

@@ -1,0 +1,77 @@
+"""One entry point for writing: the format is told by the output path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..core import Dataset, InputError
+
+
+def save_kind(path: str | os.PathLike[str]) -> str:
+    """The output format a path asks for: ``'hdf5'``, ``'instance'`` or ``'drnets'``.
+
+    Raises
+    ------
+    InputError
+        When the name tells no format.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        return "drnets"
+    if suffix in (".h5", ".hdf5"):
+        return "hdf5"
+    if path.name.lower().endswith("drnets"):
+        return "drnets"
+    if suffix == ".txt":
+        return "instance"
+    raise InputError(
+        "cannot tell the output format from the name: use .h5/.hdf5 (native), .txt (instance text) "
+        "or a folder named ...drnets (DRNets npy folder)",
+        source=path,
+    )
+
+
+def save(dataset: Dataset, path: str | os.PathLike[str]) -> list[Path]:
+    """Write a dataset in the format its path names.
+
+    ``.h5``/``.hdf5``: the native file (everything). ``.txt``: instance text, plus the
+    phases as ``<stem>_sticks.csv`` beside it when there are phases (mask, limits and
+    solution are not kept). An existing folder or a name ending in ``drnets``: a DRNets
+    npy folder (the solution is not kept). Every file is written atomically.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        What to write.
+    path : path-like
+        The output file or folder.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    path = Path(path)
+    kind = save_kind(path)
+    if kind == "hdf5":
+        from ._hdf5 import write_hdf5
+
+        write_hdf5(dataset, path)
+        return [path]
+    if kind == "instance":
+        from ._instance import write_instance
+
+        write_instance(dataset.library, path)
+        out = [path]
+        if dataset.phases is not None:
+            from ._sticks_csv import write_sticks_csv
+
+            sticks = path.with_name(f"{path.stem}_sticks.csv")
+            write_sticks_csv(dataset.phases, sticks)
+            out.append(sticks)
+        return out
+    from ._drnets import write_drnets
+
+    return write_drnets(dataset, path)
