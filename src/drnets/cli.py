@@ -86,6 +86,32 @@ def evaluate(
         console.print(f"wrote {json_out}")
 
 
+@app.command()
+def convert(
+    src: Path = PathArg,
+    out: Path = typer.Argument(..., help="Output: .h5/.hdf5 (native), .txt (instance text + <stem>_sticks.csv) or a ...drnets folder."),
+    phases: Optional[Path] = PhasesOpt,
+) -> None:
+    """Convert between instance text, stick CSV, DRNets folder, pattern folder and the native .h5."""
+    from .io import load, save
+    from .io._save import save_kind
+
+    kind = save_kind(out)  # fail on an unknown output name before reading anything
+    ds = load(src, phases=phases)
+    written = save(ds, out)
+    for p in written:
+        console.print(f"wrote {p}", markup=False, highlight=False)
+    dropped = []
+    if kind != "hdf5" and ds.solution is not None:
+        dropped.append("the solution")
+    if kind == "instance" and ds.mask is not None:
+        dropped.append("the mask")
+    if kind == "instance" and ds.max_phases is not None:
+        dropped.append("the per-point phase limits")
+    if dropped:
+        err_console.print(f"note: {kind} output does not keep {', '.join(dropped)}", markup=False, highlight=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: input errors become one line on stderr and exit status 2."""
     try:
