@@ -1,0 +1,90 @@
+"""Colours, map coordinates and the path through a library shared by the report's figures."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Qualitative palette (tab10 then tab20's light shades, then Set3-like extras).
+_PALETTE = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#637939", "#ad494a", "#7b4173", "#3182bd",
+    "#e6550d", "#31a354", "#756bb1", "#636363", "#843c39", "#8ca252", "#bd9e39", "#d6616b",
+]
+
+
+def phase_colors(labels: list[str], order: list[int] | np.ndarray | None = None) -> dict[str, str]:
+    """A colour per phase label, stable for a given ``order`` (e.g. the active phases first).
+
+    Phases in ``order`` get the palette's first colours in that order; the others follow.
+    """
+    idx = list(order) if order is not None else []
+    idx += [i for i in range(len(labels)) if i not in set(idx)]
+    out = {}
+    for n, i in enumerate(idx):
+        if n < len(_PALETTE):
+            out[labels[i]] = _PALETTE[n]
+        else:  # golden-angle hues beyond the palette
+            import colorsys
+
+            h = (n * 0.618033988749895) % 1.0
+            r, g, b = colorsys.hls_to_rgb(h, 0.5, 0.6)
+            out[labels[i]] = "#%02x%02x%02x" % (int(r * 255), int(g * 255), int(b * 255))
+    return out
+
+
+def hex_to_rgb(h: str) -> tuple[float, float, float]:
+    h = h.lstrip("#")
+    return tuple(int(h[k : k + 2], 16) / 255.0 for k in (0, 2, 4))  # type: ignore[return-value]
+
+
+def plane_coordinates(compositions: np.ndarray) -> np.ndarray:
+    """2-D map positions of compositions.
+
+    Ternary: the equilateral triangle with element 0 at the top, 1 bottom-left, 2
+    bottom-right (the mpltern/plotly layout). Binary: the second element's fraction on x.
+    More elements: the first two orthonormal coordinates of the simplex plane.
+    """
+    c = np.asarray(compositions, dtype=float)
+    m = c.shape[1]
+    if m == 3:
+        x = c[:, 2] + 0.5 * c[:, 0]
+        y = c[:, 0] * np.sqrt(3.0) / 2.0
+        return np.stack([x, y], axis=1)
+    if m == 2:
+        return np.stack([c[:, 1], np.zeros(len(c))], axis=1)
+    if m == 1:
+        return np.zeros((len(c), 2))
+    basis, _ = np.linalg.qr(np.eye(m) - 1.0 / m)
+    return c @ basis[:, :2]
+
+
+def library_path(compositions: np.ndarray) -> np.ndarray:
+    """An ordering of the points that walks through the library (greedy nearest neighbour).
+
+    Starts at the point richest in the first element and always steps to the nearest
+    unvisited point, so neighbouring rows of a heat map are neighbours in composition.
+    """
+    c = np.asarray(compositions, dtype=float)
+    n = c.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    d = np.sqrt(((c[:, None, :] - c[None, :, :]) ** 2).sum(axis=2)) if n <= 4000 else None
+    start = int(np.lexsort((c[:, -1], -c[:, 0]))[0])
+    seen = np.zeros(n, dtype=bool)
+    order = [start]
+    seen[start] = True
+    cur = start
+    for _ in range(n - 1):
+        row = d[cur] if d is not None else np.sqrt(((c - c[cur]) ** 2).sum(axis=1))
+        row = np.where(seen, np.inf, row)
+        cur = int(np.argmin(row))
+        order.append(cur)
+        seen[cur] = True
+    return np.array(order, dtype=int)
+
+
+def dominant_phase(fractions: np.ndarray, threshold: float = 1e-3) -> np.ndarray:
+    """Index of the largest phase per point, -1 where none exceeds ``threshold``."""
+    f = np.nan_to_num(np.asarray(fractions, dtype=float))
+    dom = np.argmax(f, axis=1) if f.shape[1] else np.zeros(len(f), dtype=int)
+    return np.where(f.max(axis=1, initial=0.0) > threshold, dom, -1)

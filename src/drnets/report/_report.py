@@ -1,0 +1,311 @@
+"""Build a solution report: one offline HTML page plus PNG figures."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core import InputError, Library, PhaseLibrary, Solution
+from . import _html as H
+from . import _static as S
+from ._layout import dominant_phase, library_path, phase_colors
+
+#: Fraction above which a phase is drawn as present.
+REPORT_THRESHOLD = 1e-3
+#: Sticks weaker than this (relative) are left out of the heat map.
+STICK_MIN = 0.05
+
+
+def _aligned_phases(phases: PhaseLibrary, labels: list[str]) -> PhaseLibrary:
+    if list(phases.labels) == list(labels):
+        return phases
+    missing = [lbl for lbl in labels if lbl not in set(phases.labels)]
+    if missing:
+        raise InputError(f"the phase library lacks solution phase(s) {missing[:3]}")
+    return phases.subset([phases.index(lbl) for lbl in labels])
+
+
+def _round(a: np.ndarray, top: float) -> list[float]:
+    d = int(max(0, 3 - np.floor(np.log10(max(top, 1e-12)))))
+    return np.round(np.asarray(a, dtype=float), min(d, 12)).tolist()
+
+
+def _sticks(phase, shift: float, q: np.ndarray, min_rel: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    s = shift if np.isfinite(shift) else 1.0
+    pos = phase.q * s
+    keep = (pos >= q[0]) & (pos <= q[-1]) & (phase.intensity >= min_rel)
+    return pos[keep], phase.intensity[keep]
+
+
+def build_report(
+    library: Library,
+    phases: PhaseLibrary,
+    solution: Solution,
+    out_dir: str | Path,
+    *,
+    title: str | None = None,
+    truth: Any | None = None,
+    metrics: dict[str, Any] | None = None,
+    threshold: float = REPORT_THRESHOLD,
+) -> dict[str, Any]:
+    """Write ``report.html`` and the PNG figures for a solution into ``out_dir``.
+
+    Parameters
+    ----------
+    library, phases, solution
+        The library solved, its candidate phases (any order; matched to the solution's
+        labels) and the solution.
+    out_dir : path
+        Created if needed.
+    title : str, optional
+    truth : fractions-like, optional
+        A truth to compare with (anything :func:`drnets.evaluate.as_phase_table` reads).
+    metrics : dict, optional
+        A ready :func:`drnets.evaluate.compare` result (used when ``truth`` is None).
+    threshold : float
+        Fraction above which a phase is drawn as present.
+
+    Returns
+    -------
+    dict
+        ``html`` (path), ``png`` (dict of name to path), ``audit``, ``reconstruction`` and
+        ``comparison`` (when a truth or metrics were given).
+    """
+    from ..evaluate import audit_solution, compare, reconstruction_errors
+    from ..solve._render import render_contributions
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if solution.n_points != library.n_points:
+        raise InputError(f"the solution has {solution.n_points} points, the library {library.n_points}")
+    ph = _aligned_phases(phases, solution.labels)
+    labels = solution.labels
+    q = library.q
+    comp = library.compositions
+    elements = library.elements
+    frac = np.nan_to_num(solution.fractions)
+    present = frac > threshold
+    active = [int(k) for k in np.argsort(-frac.sum(axis=0), kind="stable") if present[:, k].any()]
+    colors = phase_colors(labels, active)
+    title = title or f"drnets report: {library.source or 'library'}"
+
+    # Reconstruction and contributions per point.
+    contribs = [render_contributions(solution, ph, q, i) for i in range(solution.n_points)]
+    recon = solution.reconstruction if solution.reconstruction is not None else np.stack([c.sum(axis=0) for c in contribs])
+    rec = reconstruction_errors(library.patterns, recon)
+    aud = solution.audit or audit_solution(solution, library, ph)
+    comparison = compare(solution, truth) if truth is not None else metrics
+
+    # PNGs.
+    png: dict[str, Path] = {}
+    png["phase_map"] = S.phase_map(out / "phase_map.png", elements, comp, frac, labels, colors, threshold=threshold,
+                                   title="phase map")
+    png["fraction_maps"] = S.value_maps(out / "fraction_maps.png", elements, comp, frac, labels, active,
+                                        present=present, what="phase fractions", cmap="viridis", vmin=0.0, vmax=1.0,
+                                        colors=colors)
+    png["shift_maps"] = S.value_maps(out / "shift_maps.png", elements, comp, solution.shifts, labels, active,
+                                     present=present & np.isfinite(solution.shifts), what="lattice shifts (Q scale)",
+                                     cmap="coolwarm", colors=colors)
+    order = library_path(comp)
+    path_sticks = []
+    for row, i in enumerate(order):
+        for k in np.flatnonzero(present[i]):
+            pos, h = _sticks(ph[int(k)], solution.shifts[i, k], q, STICK_MIN)
+            path_sticks.append((row, int(k), pos, h))
+    png["heatmap"] = S.path_heatmap(out / "heatmap.png", q, library.patterns, order, path_sticks, labels, colors)
+    worst = int(rec["worst_points"][0]) if rec["worst_points"] else 0
+
+    def point_parts(i: int):
+        ks = [int(k) for k in np.flatnonzero(present[i])]
+        c = {k: contribs[i][k] for k in ks if contribs[i][k].any()}
+        st = {k: _sticks(ph[k], solution.shifts[i, k], q) for k in ks}
+        return c, st
+
+    c_w, s_w = point_parts(worst)
+    png["worst_point"] = S.point_figure(out / "worst_point.png", q, library.patterns[worst], recon[worst], c_w, s_w,
+                                        labels, colors, f"point {worst} (largest relative L2 residual "
+                                        f"{rec['rel_l2'][worst]:.3g})")
+
+    # Viewer data.
+    def name(i: int) -> str:
+        return " ".join(f"{e}{comp[i, m]:.3f}" for m, e in enumerate(elements))
+
+    hover, points = [], []
+    for i in range(solution.n_points):
+        c, st = point_parts(i)
+        top = float(max(library.patterns[i].max(initial=0), recon[i].max(initial=0), 1e-12))
+        fr = {k: float(frac[i, k]) for k in np.flatnonzero(present[i])}
+        lines = [f"{labels[k]}: {100 * v:.1f} %" + (f", shift {solution.shifts[i, k]:.4f}" if np.isfinite(solution.shifts[i, k]) else "")
+                 for k, v in sorted(fr.items(), key=lambda kv: -kv[1])]
+        hover.append(f"point {i}<br>{name(i)}<br>" + "<br>".join(html.escape(s) for s in lines))
+        mp = solution.max_phases[i] if solution.max_phases is not None else None
+        info = (f"point {i}   {name(i)}   phases {len(fr)}" + (f" (limit {int(mp)})" if mp is not None else "")
+                + f"   rel. L1 {rec['rel_l1'][i]:.4f}   rel. L2 {rec['rel_l2'][i]:.4f}\n" + "\n".join(lines))
+        points.append({
+            "name": name(i),
+            "x": _round(library.patterns[i], top),
+            "r": _round(recon[i], top),
+            "c": {str(k): _round(v, top) for k, v in c.items()},
+            "f": {str(k): round(v, 5) for k, v in fr.items()},
+            "s": {str(k): (round(float(solution.shifts[i, k]), 6) if np.isfinite(solution.shifts[i, k]) else None) for k in fr},
+            "k": {str(k): [np.round(p, 4).tolist(), np.round(h, 3).tolist()] for k, (p, h) in st.items()},
+            "info": info,
+        })
+    data = {
+        "q": np.round(q, 5).tolist(),
+        "labels": labels,
+        "colors": [colors[lbl] for lbl in labels],
+        "points": points,
+        "order": [int(i) for i in order],
+        "map": np.round(comp, 5).tolist(),
+        "ternary": len(elements) == 3,
+        "worst": worst,
+        "start": worst,
+    }
+
+    # Plotly figures.
+    map_fig = H.map_figure(elements, comp, frac, labels, colors, threshold, hover)
+    heat_fig = H.heatmap_figure(q, library.patterns, order, path_sticks, labels, colors)
+    map_html = map_fig.to_html(full_html=False, include_plotlyjs=False, div_id="phase-map")
+    heat_html = heat_fig.to_html(full_html=False, include_plotlyjs=False, div_id="heatmap")
+
+    # Tables.
+    phase_rows = []
+    for k in active:
+        on = present[:, k]
+        sh = solution.shifts[on, k]
+        sh = sh[np.isfinite(sh)]
+        sw = f'<span class=swatch style="background:{colors[labels[k]]}"></span>{html.escape(labels[k])}'
+        phase_rows.append([sw, ph[k].formula, int(on.sum()), float(frac[on, k].max()), float(frac[on, k].mean()),
+                           f"{sh.min():.4f} – {sh.max():.4f}" if sh.size else "–",
+                           f"{solution.widths[k, 0]:.3g} – {solution.widths[k, 1]:.3g}"])
+    phase_table = H.table(phase_rows, ["phase", "formula", "points", "max fraction", "mean fraction (present)",
+                                       "shift range", "peak σ (nm⁻¹, low–high Q)"], raw_cols=(0,))
+    counts = np.bincount(present.sum(axis=1), minlength=1)
+    overview = H.table([
+        ["library", library.source or "–"],
+        ["elements", " ".join(elements)],
+        ["points", solution.n_points],
+        ["Q grid", f"{q.size} points, {q[0]:g} – {q[-1]:g} nm⁻¹"],
+        ["candidate phases", len(labels)],
+        ["phases used", len(active)],
+        ["points per phase count", ", ".join(f"{n}: {int(c)}" for n, c in enumerate(counts))],
+        ["reconstruction rel. L1 (library)", rec["rel_l1_total"]],
+        ["reconstruction rel. L2 (library)", rec["rel_l2_total"]],
+        ["mean symmetric KL", rec["sym_kl_mean"]],
+        ["worst points (rel. L2)", ", ".join(str(i) for i in rec["worst_points"])],
+    ])
+    rules = ("gibbs", "alloying", "connectivity", "composition")
+    audit_rows = []
+    for r in rules:
+        if f"{r}_violations" in aud:
+            chk = aud.get("checked", {}).get(r, True)
+            detail = {"gibbs": "gibbs_points", "alloying": "alloying_edges", "connectivity": "connectivity_regions",
+                      "composition": "composition_points"}[r]
+            lst = aud.get(detail, [])
+            if r == "connectivity":
+                lst = [{"phases": d.get("phases"), "components": d.get("components")} for d in lst]
+            audit_rows.append([r, aud[f"{r}_violations"] if chk else "not checked", H._fmt(lst[:20]) if lst else ""])
+    if "total_violations" in aud:
+        audit_rows.append(["total", aud["total_violations"], ""])
+    settings = {k: aud[k] for k in ("threshold", "shift_tol", "composition_tol") if k in aud}
+    audit_html = (H.table(audit_rows, ["rule", "violations", "where (first 20)"]) if audit_rows else "<p>no audit</p>")
+    audit_html += f"<p class=muted>settings: {html.escape(json.dumps(settings))}</p>" if settings else ""
+    meta_html = H.table(H.flatten(solution.metadata)) if solution.metadata else "<p class=muted>no run metadata</p>"
+    sections = [
+        ("overview", "Overview", overview),
+        ("map", "Phase map", f"<div class=row><div style='flex:1 1 560px'>{map_html}</div>"
+                             f"<div style='flex:1 1 480px'>{H.png_tag(png['phase_map'], 'phase map', 'phase-map-png')}</div></div>"),
+        ("point-viewer", "Point viewer", H.VIEWER_HTML),
+        ("heatmap-section", "Patterns along the library", heat_html),
+        ("fractions", "Fraction maps", H.png_tag(png["fraction_maps"], "fraction maps", "fraction-maps-png")),
+        ("shifts", "Shift maps", H.png_tag(png["shift_maps"], "shift maps", "shift-maps-png")),
+        ("phases", "Phases", phase_table),
+        ("audit", "Rule audit", audit_html),
+    ]
+    if comparison:
+        rows = [[f"{b['threshold']:g}", f"{100 * b['exact_match']:.1f} %", b["mean_jaccard"], len(b["mismatched_points"]),
+                 H._fmt(b.get("confusion", {}))] for b in comparison.get("by_threshold", [])]
+        body = H.table(rows, ["threshold", "exact phase-set match", "mean Jaccard", "mismatched points",
+                              "missed → predicted instead"])
+        body += f"<p>fraction L1 (sum over phases, mean over points): {comparison.get('fraction_l1', float('nan')):.4f}</p>"
+        if comparison.get("shift"):
+            body += f"<p>shift error: {html.escape(json.dumps(comparison['shift']))}</p>"
+        sections.append(("metrics", "Comparison with the truth", body))
+    sections.append(("metadata", "Run metadata", meta_html))
+    page = H.page(title, sections, data)
+    html_path = out / "report.html"
+    html_path.write_text(page, encoding="utf-8")
+    return {"html": html_path, "png": png, "audit": aud, "reconstruction": rec, "comparison": comparison}
+
+
+def _solution_from_csv(folder: Path, library: Library, summary: dict[str, Any]) -> Solution:
+    from ..evaluate import read_fractions_csv, read_shifts_csv
+
+    f = read_fractions_csv(folder / "fractions.csv")
+    labels = f.labels
+    pts = np.arange(library.n_points)
+    frac = np.nan_to_num(f.aligned(pts, labels))
+    sh = read_shifts_csv(folder / "shifts.csv").aligned(pts, labels, fill=np.nan) if (folder / "shifts.csv").exists() \
+        else np.where(frac > 0, 1.0, np.nan)
+    amp = frac * library.patterns.max(axis=1, keepdims=True)
+    w = np.asarray(summary.get("widths", 0.25), dtype=float)
+    widths = np.broadcast_to(w if w.ndim else np.array([w, w]), (len(labels), 2)) if w.ndim <= 1 else w
+    return Solution(labels, frac, sh, amp, np.array(widths), audit=summary.get("audit", {}),
+                    metadata=summary.get("metadata", {}))
+
+
+def make_report(
+    solution_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    library: Library | None = None,
+    phases: PhaseLibrary | None = None,
+    truth: Any | None = None,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """Report a solver output folder (``solution.h5``, ``fractions.csv``, ``shifts.csv``, ``summary.json``).
+
+    The native ``solution.h5`` supplies the library, phases and solution. Without it (or
+    without an HDF5 reader), pass ``library`` and ``phases``: the solution is then read from
+    the CSVs, with amplitudes estimated as fraction × pattern maximum and the widths of
+    ``summary.json`` (``widths``) or 0.25 nm⁻¹.
+    """
+    folder = Path(solution_dir)
+    if not folder.is_dir():
+        raise InputError("not a solution folder", source=str(folder))
+    summary: dict[str, Any] = {}
+    if (folder / "summary.json").exists():
+        try:
+            summary = json.loads((folder / "summary.json").read_text())
+        except ValueError as err:
+            raise InputError(f"unreadable summary ({err})", source=str(folder / "summary.json")) from None
+    solution = None
+    h5 = folder / "solution.h5"
+    if h5.exists() and (library is None or phases is None):
+        from .. import io as dio
+
+        reader = getattr(dio, "read_hdf5", None)
+        if reader is None:
+            raise InputError("cannot read solution.h5 (no HDF5 reader in this version); pass library and phases",
+                             source=str(h5))
+        ds = reader(h5)
+        library = library or ds.library
+        phases = phases or ds.phases
+        solution = ds.solution
+    if library is None or phases is None:
+        raise InputError("the folder holds no solution.h5: pass the library and phases", source=str(folder))
+    if solution is None:
+        if not (folder / "fractions.csv").exists():
+            raise InputError("the folder holds neither solution.h5 nor fractions.csv", source=str(folder))
+        solution = _solution_from_csv(folder, library, summary)
+    metrics = summary.get("comparison") or summary.get("metrics")
+    if metrics is not None and not isinstance(metrics, dict):
+        metrics = None
+    if metrics is not None and "by_threshold" not in metrics:
+        metrics = None
+    return build_report(library, phases, solution, out_dir, title=title, truth=truth, metrics=metrics)
