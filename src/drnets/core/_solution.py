@@ -25,6 +25,8 @@ class Solution:
         Peak height of each phase's contribution in the pattern's units.
     widths : ndarray of shape (P, 2)
         Gaussian peak sigma in nm⁻¹ at the low and high ends of the Q grid (linear in Q).
+    width_scale : ndarray of shape (N, P), optional
+        Per-point multiplier of each phase's peak width (1 where absent or not fitted).
     reconstruction : ndarray of shape (N, L), optional
         The rendered mixture per point.
     residuals : ndarray of shape (N,), optional
@@ -46,6 +48,7 @@ class Solution:
     shifts: np.ndarray
     amplitudes: np.ndarray
     widths: np.ndarray
+    width_scale: np.ndarray | None = None
     reconstruction: np.ndarray | None = None
     residuals: np.ndarray | None = None
     max_phases: np.ndarray | None = None

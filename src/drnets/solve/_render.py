@@ -86,8 +86,9 @@ def render_contributions(solution: Solution, phases: PhaseLibrary, q: np.ndarray
     out = np.zeros((len(phases), np.asarray(q).size))
     for p in np.flatnonzero(solution.amplitudes[point] > 0):
         s = solution.shifts[point, p]
+        ws = 1.0 if solution.width_scale is None else float(solution.width_scale[point, p])
         out[p] = solution.amplitudes[point, p] * render_profile(
-            phases[int(p)], q, shift=1.0 if not np.isfinite(s) else float(s), widths=solution.widths[p]
+            phases[int(p)], q, shift=1.0 if not np.isfinite(s) else float(s), widths=solution.widths[p] * ws
         )
     return out
 
