@@ -112,6 +112,15 @@ def convert(
         err_console.print(f"note: {kind} output does not keep {', '.join(dropped)}", markup=False, highlight=False)
 
 
+# Each stage owns its commands (synth, solve/demo, report) in its own ``_cli`` module.
+from .synth._cli import register as _register_synth  # noqa: E402
+from .solve._cli import register as _register_solve  # noqa: E402
+from .report._cli import register as _register_report  # noqa: E402
+
+for _register in (_register_synth, _register_solve, _register_report):
+    _register(app, console, err_console)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: input errors become one line on stderr and exit status 2."""
     try:

@@ -27,7 +27,7 @@ from ._atomic import atomic_path
 
 FORMAT = "drnets"
 VERSION = 1
-_SOLUTION_OPTIONAL = ("reconstruction", "residuals", "max_phases", "mask", "edges")
+_SOLUTION_OPTIONAL = ("width_scale", "reconstruction", "residuals", "max_phases", "mask", "edges")
 
 
 def _json_default(obj: Any) -> Any:
