@@ -1,1 +1,11 @@
-"""drnets.synth (in progress)."""
+"""Synthetic combinatorial XRD libraries with exact ground truth.
+
+:func:`generate` builds a library from a phase diagram at fixed temperature (tie-simplices,
+lever rule, Vegard's law) and a measurement model (pseudo-Voigt peaks, texture, background,
+substrate, impurity, noise); :func:`write_synthetic` writes it with its truth. The
+difficulties are in :data:`PRESETS`.
+"""
+
+from ._generate import PRESETS, Preset, Truth, builtin_phase, generate, render_peaks, write_synthetic
+
+__all__ = ["PRESETS", "Preset", "Truth", "builtin_phase", "generate", "render_peaks", "write_synthetic"]

@@ -1,0 +1,709 @@
+"""Synthetic combinatorial XRD libraries with exact ground truth.
+
+The physics, in order:
+
+1. **Phase diagram at fixed temperature.** Every stable phase of the chemical system is
+   one vertex on the composition simplex (a line compound) or two (a solid solution:
+   the segment from its host to its far end is a one-phase field). The simplex is split
+   into tie-simplices by a Delaunay triangulation of these vertices. A sample point holds
+   the phases of its tie-simplex in lever-rule proportions (its barycentric coordinates;
+   a solid solution's two vertices add up to one phase). So the Gibbs phase rule holds
+   (at most as many phases as elements present) and every phase region is connected.
+2. **Vegard's law.** A solid solution's composition along its segment, ``t`` in [0, 1],
+   is the far vertex's share of the phase's weight; its peaks sit at ``q * (1 + t*delta)``
+   with ``delta = shift_sign * max_shift``.
+3. **Measurement.** Pseudo-Voigt peaks whose Gaussian sigma grows linearly with Q,
+   optional March-Dollase texture (per point and reflection, smooth across composition,
+   set by the angle between the reflection's plane normal and the texture axis), a smooth
+   background, optional substrate everywhere, optional impurity outside the candidate
+   library, and Poisson or Gaussian noise at a chosen signal-to-noise ratio.
+
+Truth conventions (shared with the solver and the evaluator): each phase's profile is
+rendered with maximum 1 on the grid; its contribution is ``a_p * profile_p``; its fraction
+is ``a_p / sum(a)`` over the candidate phases (the substrate included, the impurity not);
+shifts are multiplicative Q scales (1 = tabulated), NaN where a phase is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.spatial import Delaunay, QhullError
+
+from ..core import Dataset, InputError, Library, Phase, PhaseLibrary, Solution
+from ._systems import SYSTEMS, ChemicalSystem
+
+_DATA = Path(__file__).with_name("data") / "builtin_phases.json"
+
+#: FWHM of a Gaussian in units of its sigma.
+_FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
+#: Largest number of float64 cells one dense rendering block may hold.
+_BLOCK_CELLS = 4_000_000
+
+
+# --------------------------------------------------------------------------- presets
+
+
+@dataclass(frozen=True)
+class Preset:
+    """The knobs of one synthetic library.
+
+    Parameters
+    ----------
+    name : str
+        Preset name.
+    system : str
+        Key of :data:`drnets.synth._systems.SYSTEMS` (``"ternary"`` or ``"quaternary"``).
+    points : int
+        Number of sample points N.
+    q_points : int
+        Number of Q grid points L.
+    q_range : tuple of float
+        Q grid ends in nm⁻¹.
+    sampling : str
+        ``"grid"`` (triangular / tetrahedral grid) or ``"random"`` (uniform on the simplex).
+    max_shift : float
+        Largest relative Q shift of a solid solution's far end (0.03 = 3 %).
+    n_distractors : int or None
+        Distractor phases added to the candidates (None: all of the system's).
+    width : tuple of float
+        Gaussian peak sigma (nm⁻¹) at the low and high ends of the Q grid.
+    width_jitter : float
+        Per-phase width factors are drawn from ``[1 - jitter, 1 + jitter]``.
+    eta : float
+        Pseudo-Voigt Lorentzian share (0: pure Gaussian).
+    texture : float
+        Texture strength: March-Dollase ``r = exp(texture * f(composition))`` with
+        ``f`` a smooth field in [-1, 1]; 0 for none.
+    background : float
+        Background level relative to a single phase's peak height; 0 for none.
+    thickness : float
+        Relative variation of the overall intensity across the library (film thickness).
+    snr : float or None
+        Signal-to-noise ratio at the top of a full-amplitude peak; None for no noise.
+    noise : str
+        ``"poisson"`` (counts, the unit amplitude is ``snr**2`` counts) or ``"gaussian"``.
+    substrate : float
+        Substrate peak height relative to a single phase's; 0 for no substrate.
+    impurity : float
+        Largest impurity peak height relative to a single phase's; 0 for no impurity.
+    """
+
+    name: str
+    system: str = "ternary"
+    points: int = 210
+    q_points: int = 800
+    q_range: tuple[float, float] = (15.0, 75.0)
+    sampling: str = "grid"
+    max_shift: float = 0.0
+    n_distractors: int | None = 2
+    width: tuple[float, float] = (0.15, 0.30)
+    width_jitter: float = 0.0
+    eta: float = 0.0
+    texture: float = 0.0
+    background: float = 0.0
+    thickness: float = 0.0
+    snr: float | None = None
+    noise: str = "poisson"
+    substrate: float = 0.0
+    impurity: float = 0.0
+
+
+#: The built-in presets.
+PRESETS: dict[str, Preset] = {
+    "easy": Preset("easy", system="ternary", points=136, n_distractors=2),
+    "standard": Preset(
+        "standard", system="ternary", points=210, max_shift=0.03, n_distractors=4, width_jitter=0.15,
+        eta=0.3, background=0.05, thickness=0.15, snr=30.0,
+    ),
+    "hard": Preset(
+        "hard", system="quaternary", points=220, max_shift=0.06, n_distractors=None, width_jitter=0.25,
+        eta=0.5, texture=0.6, background=0.15, thickness=0.25, snr=10.0, substrate=0.3, impurity=0.25,
+    ),
+}
+
+
+# --------------------------------------------------------------------------- truth
+
+
+@dataclass(eq=False)
+class Truth:
+    """The exact answer for a synthetic library.
+
+    Attributes
+    ----------
+    labels : list of str
+        The P candidate phase labels, in the phase library's order.
+    fractions : ndarray of shape (N, P)
+        Peak-height shares ``a_p / sum(a)`` (substrate included, impurity excluded).
+    shifts : ndarray of shape (N, P)
+        Multiplicative Q scale of each present phase; NaN where absent.
+    amplitudes : ndarray of shape (N, P)
+        Peak height ``a_p`` of each max-normalised phase profile in the pattern's units.
+    widths : ndarray of shape (P, 2)
+        Gaussian sigma (nm⁻¹) at the low and high ends of the Q grid.
+    eta : float
+        Pseudo-Voigt Lorentzian share of every peak.
+    texture : dict of str to ndarray
+        Per-point, per-reflection intensity factors (N, K) of the textured phases.
+    background : ndarray of shape (N, L)
+        The smooth background added to each pattern (before noise).
+    clean : ndarray of shape (N, L)
+        The noiseless pattern (phases + impurity + background).
+    impurity : str or None
+        Label of the impurity phase (not a candidate), if any.
+    impurity_amplitudes : ndarray of shape (N,)
+        Peak height of the impurity's contribution (0 where absent).
+    meta : dict
+        Preset, seed, system, parameters, diagram (JSON-ready).
+    """
+
+    labels: list[str]
+    fractions: np.ndarray
+    shifts: np.ndarray
+    amplitudes: np.ndarray
+    widths: np.ndarray
+    eta: float
+    texture: dict[str, np.ndarray]
+    background: np.ndarray
+    clean: np.ndarray
+    impurity: str | None
+    impurity_amplitudes: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def present(self, threshold: float = 0.0) -> np.ndarray:
+        """Boolean (N, P): phases whose fraction exceeds ``threshold``."""
+        return self.fractions > threshold
+
+    def as_solution(self) -> Solution:
+        """The truth as a :class:`~drnets.core.Solution` (for the evaluator and reports)."""
+        return Solution(
+            labels=list(self.labels), fractions=self.fractions, shifts=self.shifts,
+            amplitudes=self.amplitudes, widths=self.widths, reconstruction=self.clean,
+            metadata={"synthetic_truth": True, **{k: self.meta[k] for k in ("preset", "seed", "system") if k in self.meta}},
+        )
+
+
+# --------------------------------------------------------------------------- built-in phases
+
+
+@lru_cache(maxsize=1)
+def _builtin_raw() -> dict[str, dict]:
+    with open(_DATA, encoding="utf-8") as fh:
+        return json.load(fh)["phases"]
+
+
+def builtin_phase(label: str) -> Phase:
+    """One built-in phase (sticks computed with pymatgen, see ``_make_builtin.py``)."""
+    raw = _builtin_raw()
+    if label not in raw:
+        raise InputError(f"no built-in phase {label!r}", source=str(_DATA))
+    d = raw[label]
+    return Phase(label, d["formula"], np.array(d["q"]), np.array(d["intensity"]), np.array(d["hkl"]),
+                 tuple(d["cell"]), d.get("space_group"))
+
+
+def _reciprocal_rows(cell: tuple[float, ...]) -> np.ndarray:
+    """Rows a*, b*, c* of the reciprocal lattice of a cell (a, b, c, alpha, beta, gamma)."""
+    a, b, c, al, be, ga = cell
+    al, be, ga = (math.radians(v) for v in (al, be, ga))
+    va = np.array([a, 0.0, 0.0])
+    vb = np.array([b * math.cos(ga), b * math.sin(ga), 0.0])
+    cx = c * math.cos(be)
+    cy = c * (math.cos(al) - math.cos(be) * math.cos(ga)) / math.sin(ga)
+    vc = np.array([cx, cy, math.sqrt(max(c * c - cx * cx - cy * cy, 0.0))])
+    return np.linalg.inv(np.stack([va, vb, vc])).T
+
+
+def _cos_to_axis(phase: Phase, axis: tuple[int, int, int]) -> np.ndarray:
+    """|cos| of the angle between each reflection's plane normal and the texture axis."""
+    if phase.hkl is None or phase.cell is None:
+        return np.ones(phase.q.size)
+    rec = _reciprocal_rows(phase.cell)
+    g = np.asarray(phase.hkl, dtype=float) @ rec
+    ga = np.asarray(axis, dtype=float) @ rec
+    cos = np.abs(g @ ga) / np.maximum(np.linalg.norm(g, axis=1) * np.linalg.norm(ga), 1e-12)
+    return np.clip(cos, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _simplex_basis(m: int) -> np.ndarray:
+    """Orthonormal (M, M-1) basis of the plane sum(x) = const."""
+    basis, _ = np.linalg.qr(np.eye(m) - 1.0 / m)
+    return basis[:, : m - 1]
+
+
+def _grid_compositions(m: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Exactly ``n`` points of the finest triangular/tetrahedral grid with at least ``n``.
+
+    The surplus points (if any) are dropped at random, like bad spots on a wafer; the
+    corners are always kept.
+    """
+    div = 1
+    while math.comb(div + m - 1, m - 1) < n:
+        div += 1
+    pts = [c for c in _compositions(m, div)]
+    grid = np.array(pts, dtype=float) / div
+    surplus = grid.shape[0] - n
+    if surplus > 0:
+        corners = np.flatnonzero(grid.max(axis=1) == 1.0)
+        others = np.setdiff1d(np.arange(grid.shape[0]), corners)
+        drop = rng.choice(others, size=surplus, replace=False)
+        grid = np.delete(grid, drop, axis=0)
+    return grid
+
+
+def _compositions(m: int, total: int):
+    """All M-tuples of non-negative integers summing to ``total`` (lexicographic, descending)."""
+    if m == 1:
+        yield (total,)
+        return
+    for first in range(total, -1, -1):
+        for rest in _compositions(m - 1, total - first):
+            yield (first, *rest)
+
+
+def _random_compositions(m: int, n: int, rng: np.random.Generator, floor: float = 0.02) -> np.ndarray:
+    """``n`` uniform points on the simplex; components under ``floor`` are snapped to 0."""
+    x = rng.dirichlet(np.ones(m), size=n)
+    x[x < floor] = 0.0
+    x[x.sum(axis=1) == 0, 0] = 1.0
+    return x / x.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class _Diagram:
+    """Vertices of the stable phases and the tie-simplices between them."""
+
+    vertex_phase: np.ndarray  # (V,) index into system.stable
+    vertex_far: np.ndarray  # (V,) bool: the far end of a solid solution
+    vertex_comp: np.ndarray  # (V, M)
+    simplices: np.ndarray  # (S, M) vertex indices
+
+
+def _diagram(system: ChemicalSystem) -> _Diagram:
+    m = len(system.elements)
+    phase, far, comp = [], [], []
+    for i, sp in enumerate(system.stable):
+        for is_far, c in ((False, sp.host), (True, sp.far)):
+            if c is None:
+                continue
+            unknown = set(c) - set(system.elements)
+            if unknown:
+                raise InputError(f"phase {sp.label!r} uses elements {sorted(unknown)} outside the system")
+            v = np.array([c.get(e, 0.0) for e in system.elements], dtype=float)
+            phase.append(i)
+            far.append(is_far)
+            comp.append(v / v.sum())
+    comp_a = np.array(comp)
+    x = comp_a @ _simplex_basis(m)
+    try:
+        tri = Delaunay(x)
+    except QhullError as err:  # pragma: no cover - the built-in systems triangulate
+        raise InputError(f"cannot triangulate the phase diagram of {system.name} ({err})") from None
+    # Drop flat simplices that degenerate (cospherical) input can leave.
+    keep = []
+    for s in tri.simplices:
+        d = x[s[1:]] - x[s[0]]
+        if abs(np.linalg.det(d)) > 1e-12:
+            keep.append(np.sort(s))
+    return _Diagram(np.array(phase), np.array(far), comp_a, np.array(keep, dtype=int))
+
+
+def _barycentric(diagram: _Diagram, compositions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tie-simplex index (N,) and vertex weights (N, M) of every point."""
+    n, m = compositions.shape
+    vx = diagram.vertex_comp  # (V, M)
+    simplex = np.full(n, -1, dtype=int)
+    weights = np.zeros((n, m))
+    best = np.full(n, -np.inf)
+    for s_idx, s in enumerate(diagram.simplices):
+        # Solve vx[s].T @ w = c (M equations incl. sum = 1, since rows sum to 1).
+        w = np.linalg.solve(vx[s].T, compositions.T).T  # (N, M)
+        worst = w.min(axis=1)
+        better = worst > best + 1e-12
+        simplex[better] = s_idx
+        weights[better] = w[better]
+        best[better] = worst[better]
+    if np.any(best < -1e-6):
+        i = int(np.argmin(best))
+        raise InputError(f"point {i} lies outside every tie-simplex")  # pragma: no cover
+    weights = np.where(weights < 1e-10, 0.0, weights)
+    return simplex, weights / weights.sum(axis=1, keepdims=True)
+
+
+def _smooth_field(x: np.ndarray, rng: np.random.Generator, terms: int = 3, scale: float = 2.5) -> np.ndarray:
+    """A smooth random field in [-1, 1] over simplex coordinates ``x`` (N, D)."""
+    k = rng.normal(0.0, scale, size=(terms, x.shape[1]))
+    phase = rng.uniform(0.0, 2.0 * math.pi, size=terms)
+    amp = rng.uniform(0.5, 1.0, size=terms)
+    return (np.cos(x @ k.T + phase) @ amp) / amp.sum()
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def sigma_at(q: np.ndarray, widths: np.ndarray, q_lo: float, q_hi: float) -> np.ndarray:
+    """Gaussian sigma at ``q``, linear between ``widths[0]`` at ``q_lo`` and ``widths[1]`` at ``q_hi``."""
+    t = (np.asarray(q, dtype=float) - q_lo) / max(q_hi - q_lo, 1e-12)
+    return widths[0] + (widths[1] - widths[0]) * t
+
+
+def render_peaks(
+    q: np.ndarray,
+    centres: np.ndarray,
+    heights: np.ndarray,
+    widths: np.ndarray,
+    eta: float = 0.0,
+    *,
+    normalize: bool = True,
+) -> np.ndarray:
+    """Pseudo-Voigt profiles of B patterns of K sticks each, on the grid ``q``.
+
+    Parameters
+    ----------
+    q : ndarray of shape (L,)
+    centres, heights : ndarray of shape (B, K)
+        Peak positions (nm⁻¹) and heights.
+    widths : array-like of shape (2,)
+        Gaussian sigma at the grid ends (linear in Q, evaluated at each centre).
+    eta : float
+        Lorentzian share; the Lorentzian has the Gaussian's FWHM.
+    normalize : bool
+        Divide each profile by its maximum on the grid.
+
+    Returns
+    -------
+    ndarray of shape (B, L)
+    """
+    q = np.asarray(q, dtype=float)
+    centres = np.atleast_2d(centres)
+    heights = np.broadcast_to(np.atleast_2d(heights), centres.shape)
+    b, k = centres.shape
+    out = np.empty((b, q.size))
+    sig = np.maximum(sigma_at(centres, np.asarray(widths, dtype=float), q[0], q[-1]), 1e-6)
+    step = max(1, _BLOCK_CELLS // max(k * q.size, 1))
+    for lo in range(0, b, step):
+        hi = min(b, lo + step)
+        z = (q[None, None, :] - centres[lo:hi, :, None]) / sig[lo:hi, :, None]  # (b, K, L)
+        shape = np.exp(-0.5 * z * z)
+        if eta > 0:
+            hw = 0.5 * _FWHM_PER_SIGMA
+            shape = (1.0 - eta) * shape + eta / (1.0 + (z / hw) ** 2)
+        out[lo:hi] = np.einsum("bk,bkl->bl", heights[lo:hi], shape)
+    if normalize:
+        m = out.max(axis=1, keepdims=True)
+        out = np.divide(out, m, out=np.zeros_like(out), where=m > 0)
+    return out
+
+
+# --------------------------------------------------------------------------- generate
+
+
+def _resolve(preset: str | Preset, points: int | None, q_points: int | None, system: str | None,
+             sampling: str | None) -> Preset:
+    if isinstance(preset, Preset):
+        p = preset
+    else:
+        if preset not in PRESETS:
+            raise InputError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}", where="preset")
+        p = PRESETS[preset]
+    changes: dict[str, Any] = {}
+    if points is not None:
+        if int(points) < 1:
+            raise InputError(f"points must be positive, got {points}", where="points")
+        changes["points"] = int(points)
+    if q_points is not None:
+        if int(q_points) < 2:
+            raise InputError(f"q_points must be at least 2, got {q_points}", where="q_points")
+        changes["q_points"] = int(q_points)
+    if system is not None:
+        if system not in SYSTEMS:
+            raise InputError(f"unknown system {system!r}; choose from {', '.join(SYSTEMS)}", where="system")
+        changes["system"] = system
+    if sampling is not None:
+        changes["sampling"] = sampling
+    p = replace(p, **changes)
+    if p.sampling not in ("grid", "random"):
+        raise InputError(f"sampling must be 'grid' or 'random', got {p.sampling!r}", where="sampling")
+    if p.noise not in ("poisson", "gaussian"):
+        raise InputError(f"noise must be 'poisson' or 'gaussian', got {p.noise!r}", where="noise")
+    return p
+
+
+def generate(
+    preset: str | Preset = "standard",
+    *,
+    points: int | None = None,
+    q_points: int | None = None,
+    seed: int = 0,
+    system: str | None = None,
+    sampling: str | None = None,
+) -> tuple[Dataset, Truth]:
+    """Make a synthetic library, its candidate phases and the exact answer.
+
+    Parameters
+    ----------
+    preset : {"easy", "standard", "hard"} or Preset
+        The difficulty (see :data:`PRESETS`).
+    points : int, optional
+        Number of sample points (default: the preset's).
+    q_points : int, optional
+        Number of Q grid points (default: the preset's, 800 over 15–75 nm⁻¹).
+    seed : int
+        Random seed; the same seed gives the same library, bit for bit.
+    system : {"ternary", "quaternary"}, optional
+        Override the preset's chemical system.
+    sampling : {"grid", "random"}, optional
+        Override the preset's composition sampling.
+
+    Returns
+    -------
+    dataset : Dataset
+        The library (patterns, compositions) and the candidate phases (stable phases,
+        distractors and the substrate, in alphabetical order).
+    truth : Truth
+        Fractions, shifts, amplitudes, widths and the rest of the answer.
+    """
+    p = _resolve(preset, points, q_points, system, sampling)
+    sysm = SYSTEMS[p.system]
+    elements = sysm.elements
+    m = len(elements)
+    # Independent streams, so that changing one knob leaves the other draws alone.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(8)]
+    r_comp, r_width, r_thick, r_tex, r_bg, r_noise, r_sub, _spare = streams
+
+    # --- compositions and the diagram -----------------------------------------------
+    if p.sampling == "grid":
+        comp = _grid_compositions(m, p.points, r_comp)
+    else:
+        comp = _random_compositions(m, p.points, r_comp)
+    n = comp.shape[0]
+    x = comp @ _simplex_basis(m)
+    dia = _diagram(sysm)
+    simplex, w = _barycentric(dia, comp)
+    verts = dia.simplices[simplex]  # (N, M)
+    n_stable = len(sysm.stable)
+    phase_frac = np.zeros((n, n_stable))
+    far_w = np.zeros((n, n_stable))
+    for j in range(m):
+        v = verts[:, j]
+        np.add.at(phase_frac, (np.arange(n), dia.vertex_phase[v]), w[:, j])
+        far_w[np.arange(n), dia.vertex_phase[v]] += np.where(dia.vertex_far[v], w[:, j], 0.0)
+    t_ss = np.divide(far_w, phase_frac, out=np.zeros_like(far_w), where=phase_frac > 0)
+    deltas = np.array([sp.shift_sign * p.max_shift if sp.far is not None else 0.0 for sp in sysm.stable])
+    stable_shift = 1.0 + t_ss * deltas
+
+    # --- candidates --------------------------------------------------------------------
+    stable_labels = [sp.label for sp in sysm.stable]
+    distractors = list(sysm.distractors) if p.n_distractors is None else list(sysm.distractors[: p.n_distractors])
+    substrate = sysm.substrate if p.substrate > 0 else None
+    cand = stable_labels + distractors + ([substrate] if substrate else [])
+    labels = sorted(cand)
+    col = {lbl: i for i, lbl in enumerate(labels)}
+    phases = PhaseLibrary([builtin_phase(lbl) for lbl in labels], elements, source=f"drnets.synth {p.name} seed {seed}")
+    n_p = len(labels)
+
+    # --- per-phase widths, per-point intensity --------------------------------------
+    jitter = r_width.uniform(1.0 - p.width_jitter, 1.0 + p.width_jitter, size=n_p) if p.width_jitter > 0 else np.ones(n_p)
+    widths = np.outer(jitter, np.asarray(p.width, dtype=float))
+    unit = float(p.snr) ** 2 if p.snr else 1.0  # counts of a full single-phase peak
+    thick = 1.0 + p.thickness * _smooth_field(x, r_thick) if p.thickness > 0 else np.ones(n)
+
+    amplitudes = np.zeros((n, n_p))
+    shifts = np.full((n, n_p), np.nan)
+    for i, lbl in enumerate(stable_labels):
+        c = col[lbl]
+        amplitudes[:, c] = unit * thick * phase_frac[:, i]
+        shifts[:, c] = np.where(phase_frac[:, i] > 0, stable_shift[:, i], np.nan)
+    if substrate:
+        sub_field = 1.0 + 0.3 * _smooth_field(x, r_sub)
+        amplitudes[:, col[substrate]] = unit * p.substrate * sub_field
+        shifts[:, col[substrate]] = 1.0
+
+    # --- texture factors ----------------------------------------------------------------
+    texture: dict[str, np.ndarray] = {}
+    if p.texture > 0:
+        for sp in sysm.stable:
+            ph = phases[sp.label]
+            cos2 = _cos_to_axis(ph, sp.texture_axis) ** 2
+            r = np.exp(p.texture * _smooth_field(x, r_tex))[:, None]  # (N, 1)
+            texture[sp.label] = (r * r * cos2[None, :] + (1.0 - cos2[None, :]) / r) ** -1.5
+
+    # --- rendering ------------------------------------------------------------------------
+    q = np.linspace(p.q_range[0], p.q_range[1], p.q_points)
+    clean = np.zeros((n, q.size))
+    for lbl in labels:
+        c = col[lbl]
+        here = np.flatnonzero(amplitudes[:, c] > 0)
+        if here.size == 0:
+            continue
+        ph = phases[lbl]
+        s = np.nan_to_num(shifts[here, c], nan=1.0)
+        tex = texture.get(lbl)
+        heights = ph.intensity[None, :] * (tex[here] if tex is not None else 1.0)
+        if np.all(s == s[0]) and tex is None:
+            prof = np.broadcast_to(render_peaks(q, ph.q[None, :] * s[0], ph.intensity[None, :], widths[c], p.eta), (here.size, q.size))
+        else:
+            prof = render_peaks(q, ph.q[None, :] * s[:, None], np.broadcast_to(heights, (here.size, ph.q.size)), widths[c], p.eta)
+        clean[here] += amplitudes[here, c, None] * prof
+
+    imp_label = sysm.impurity if p.impurity > 0 else None
+    imp_amp = np.zeros(n)
+    if imp_label:
+        k = elements.index(sysm.impurity_element)
+        imp_amp = unit * p.impurity * thick * np.clip((comp[:, k] - 0.4) / 0.6, 0.0, 1.0)
+        imp = builtin_phase(imp_label)
+        imp_w = np.asarray(p.width, dtype=float) * 1.3
+        clean += imp_amp[:, None] * render_peaks(q, imp.q[None, :], imp.intensity[None, :], imp_w, p.eta)
+
+    background = np.zeros((n, q.size))
+    if p.background > 0:
+        u = (q - q[0]) / (q[-1] - q[0])
+        f1 = 1.0 + 0.3 * _smooth_field(x, r_bg)
+        f2 = 1.0 + 0.5 * _smooth_field(x, r_bg)
+        decay = np.exp(-u / 0.25)
+        hump = np.exp(-0.5 * ((q - (q[0] + 0.15 * (q[-1] - q[0]))) / (0.08 * (q[-1] - q[0]))) ** 2)
+        shape = f1[:, None] * decay[None, :] + 0.6 * f2[:, None] * hump[None, :] + 0.3
+        background = unit * p.background * thick[:, None] * shape / 1.3
+        clean += background
+
+    if p.snr:
+        if p.noise == "poisson":
+            patterns = r_noise.poisson(clean).astype(float)
+        else:
+            patterns = np.clip(clean + r_noise.normal(0.0, unit / p.snr, size=clean.shape), 0.0, None)
+    else:
+        patterns = clean.copy()
+
+    total = amplitudes.sum(axis=1, keepdims=True)
+    fractions = np.divide(amplitudes, total, out=np.zeros_like(amplitudes), where=total > 0)
+
+    library = Library(elements, comp, q, patterns, source=f"drnets.synth {p.name} seed {seed}")
+    meta = {
+        "generator": "drnets.synth",
+        "preset": p.name,
+        "seed": int(seed),
+        "system": sysm.name,
+        "system_key": p.system,
+        "elements": list(elements),
+        "parameters": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(p).items()},
+        "labels": labels,
+        "stable_phases": [
+            {"label": sp.label, "host": sp.host, "far": sp.far,
+             "delta": float(sp.shift_sign * p.max_shift) if sp.far is not None else 0.0,
+             "texture_axis": list(sp.texture_axis)}
+            for sp in sysm.stable
+        ],
+        "distractors": distractors,
+        "substrate": substrate,
+        "impurity": imp_label,
+        "widths": {lbl: [float(a), float(b)] for lbl, (a, b) in zip(labels, widths)},
+        "eta": p.eta,
+        "unit_amplitude": unit,
+        "tie_simplices": [
+            sorted({stable_labels[dia.vertex_phase[v]] for v in s}) for s in dia.simplices
+        ],
+        "conventions": {
+            "fractions": "a_p / sum(a) over candidate phases; each phase profile has max 1 on the Q grid; "
+                         "the substrate counts as a phase, the impurity does not",
+            "shifts": "multiplicative Q scale (1 = tabulated sticks); empty where the phase is absent",
+            "peaks": "pseudo-Voigt, (1-eta)*Gaussian + eta*Lorentzian of equal FWHM; Gaussian sigma linear "
+                     "in Q between widths[0] at q_min and widths[1] at q_max, taken at the peak centre",
+            "points": "0-based, in library order",
+        },
+    }
+    truth = Truth(labels, fractions, shifts, amplitudes, widths, float(p.eta), texture, background, clean,
+                  imp_label, imp_amp, meta)
+    return Dataset(library, phases), truth
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _write_table(path: Path, labels: list[str], values: np.ndarray, fmt: str = "%.8g") -> None:
+    from ..io import atomic_text
+
+    with atomic_text(path) as fh:
+        fh.write(",".join(["point", *labels]) + "\n")
+        for i, row in enumerate(values):
+            fh.write(",".join([str(i), *("" if not np.isfinite(v) else fmt % v for v in row)]) + "\n")
+
+
+_README = """\
+Ground truth of a drnets.synth library.
+
+fractions.csv   point, then one column per candidate phase label: a_p / sum(a), where each
+                phase's profile has maximum 1 on the Q grid and contributes a_p * profile_p.
+                The substrate (if any) counts as a phase; the impurity does not.
+shifts.csv      same layout: multiplicative Q scale (1 = tabulated sticks); empty where absent.
+amplitudes.csv  same layout: a_p in the pattern's units (counts).
+impurity.csv    point, <impurity label>: its peak height (only when the library has one;
+                the impurity is not among the candidate phases).
+meta.json       preset, seed, system, all parameters, peak widths, tie-simplices, conventions.
+Points are 0-based, in library order.
+"""
+
+
+def write_synthetic(
+    out_dir: str | os.PathLike[str],
+    preset: str | Preset = "standard",
+    *,
+    points: int | None = None,
+    q_points: int | None = None,
+    seed: int = 0,
+    system: str | None = None,
+    sampling: str | None = None,
+) -> list[Path]:
+    """Generate a synthetic library and write it with its truth.
+
+    Layout of ``out_dir``: ``instance.txt`` (Phase-Mapper instance text), ``sticks.csv``
+    (candidate phases), ``library.h5`` (native file with the phases) and ``truth/``
+    (``fractions.csv``, ``shifts.csv``, ``amplitudes.csv``, ``impurity.csv`` when there is
+    an impurity, ``meta.json``, ``README.txt``). The same arguments give the same bytes.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The output folder (created if needed; files in it are replaced).
+    preset, points, q_points, seed, system, sampling
+        As for :func:`generate`.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    from ..io import atomic_text, write_hdf5, write_instance, write_sticks_csv
+
+    ds, truth = generate(preset, points=points, q_points=q_points, seed=seed, system=system, sampling=sampling)
+    out = Path(out_dir)
+    tdir = out / "truth"
+    tdir.mkdir(parents=True, exist_ok=True)
+    written = [out / "instance.txt", out / "sticks.csv", out / "library.h5"]
+    write_instance(ds.library, written[0])
+    write_sticks_csv(ds.phases, written[1])
+    write_hdf5(ds, written[2])
+    _write_table(tdir / "fractions.csv", truth.labels, truth.fractions)
+    _write_table(tdir / "shifts.csv", truth.labels, truth.shifts)
+    _write_table(tdir / "amplitudes.csv", truth.labels, truth.amplitudes)
+    written += [tdir / "fractions.csv", tdir / "shifts.csv", tdir / "amplitudes.csv"]
+    if truth.impurity:
+        _write_table(tdir / "impurity.csv", [truth.impurity], truth.impurity_amplitudes[:, None])
+        written.append(tdir / "impurity.csv")
+    with atomic_text(tdir / "meta.json") as fh:
+        json.dump(truth.meta, fh, indent=1, sort_keys=False)
+        fh.write("\n")
+    with atomic_text(tdir / "README.txt") as fh:
+        fh.write(_README)
+    written += [tdir / "meta.json", tdir / "README.txt"]
+    return written
