@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._layout import plane_coordinates
+from ._layout import plane_coordinates, tetra_coordinates, tetra_vertices
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1250px;padding:0 18px 40px;color:#222}
@@ -30,7 +30,7 @@ const N = D.points.length;
 let current = -1;
 function stickTrace(k, pos, h, base, top){
   const x=[], y=[];
-  for (let j=0;j<pos.length;j++){ x.push(pos[j],pos[j],null); y.push(base, base+0.18*top*h[j], null); }
+  for (let j=0;j<pos.length;j++){ x.push(pos[j],pos[j],null); y.push(base, base+0.2*top*h[j], null); }
   return {x:x, y:y, mode:'lines', line:{color:D.colors[k], width:1.5}, name:D.labels[k]+' sticks', legendgroup:'p'+k, showlegend:false, hoverinfo:'skip'};
 }
 function showPoint(i){
@@ -38,7 +38,10 @@ function showPoint(i){
   current = i;
   const p = D.points[i];
   const top = Math.max(1e-12, Math.max.apply(null, p.x), Math.max.apply(null, p.r));
-  const off = -0.22*top, sbase = -0.5*top;
+  const res = p.x.map((v,j)=>v-p.r[j]);
+  let rmax = 0, rmin = 0;
+  for (const v of res){ if (v>rmax) rmax=v; if (v<rmin) rmin=v; }
+  const off = -0.06*top - Math.max(rmax, 0.02*top), sbase = off + rmin - 0.26*top;
   const tr = [];
   tr.push({x:D.q, y:p.x, name:'measured', mode:'lines', line:{color:'black', width:1.6}});
   tr.push({x:D.q, y:p.r, name:'reconstruction', mode:'lines', line:{color:'crimson', width:1.2, dash:'dash'}});
@@ -46,9 +49,9 @@ function showPoint(i){
     tr.push({x:D.q, y:p.c[k], name:D.labels[k]+' ('+(100*p.f[k]).toFixed(1)+' %, shift '+(p.s[k]===null?'–':p.s[k].toFixed(4))+')',
              mode:'lines', fill:'tozeroy', line:{color:D.colors[k], width:1}, opacity:0.55, legendgroup:'p'+k});
   }
-  tr.push({x:D.q, y:p.x.map((v,j)=>v-p.r[j]+off), name:'residual (offset)', mode:'lines', line:{color:'#777', width:1}});
+  tr.push({x:D.q, y:res.map(v=>v+off), name:'residual (offset)', mode:'lines', line:{color:'#777', width:1}});
   for (const k of Object.keys(p.k)) tr.push(stickTrace(k, p.k[k][0], p.k[k][1], sbase, top));
-  const layout = {title:{text:'point '+i+' — '+p.name, font:{size:14}}, height:520, margin:{l:60,r:20,t:50,b:50},
+  const layout = {title:{text:'point '+i+' — '+p.name, font:{size:14}}, height:560, margin:{l:60,r:20,t:50,b:50},
                   xaxis:{title:{text:'Q (nm⁻¹)'}}, yaxis:{title:{text:'intensity'}, zeroline:false},
                   legend:{font:{size:10}}, hovermode:'x'};
   Plotly.react('viewer', tr, layout, {responsive:true});
@@ -57,7 +60,9 @@ function showPoint(i){
   const m = document.getElementById('phase-map');
   if (m && m.data){
     const sel = m.data.length-1;
-    const upd = D.ternary ? {a:[[D.map[i][0]]], b:[[D.map[i][1]]], c:[[D.map[i][2]]]} : {x:[[D.map[i][0]]], y:[[D.map[i][1]]]};
+    const c = D.map[i];
+    const upd = D.mapkind==='ternary' ? {a:[[c[0]]], b:[[c[1]]], c:[[c[2]]]}
+              : D.mapkind==='tetra' ? {x:[[c[0]]], y:[[c[1]]], z:[[c[2]]]} : {x:[[c[0]]], y:[[c[1]]]};
     Plotly.restyle(m, upd, [sel]);
   }
 }
@@ -122,42 +127,89 @@ def png_tag(path: Path, alt: str, id_: str) -> str:
 
 
 def map_figure(elements, compositions, fractions, labels, colors, threshold, hover):
-    """Plotly map: dominant phase per point (click a point to view it), plus a 'selected' ring."""
+    """Plotly map: dominant phase per point (click a point to view it), plus a 'selected' ring.
+
+    Ternary libraries on a ternary plot, quaternary ones in a rotatable 3-D tetrahedron,
+    others on plane coordinates.
+    """
     import plotly.graph_objects as go
 
     f = np.nan_to_num(np.asarray(fractions, dtype=float))
     present = f > threshold
     dom = np.where(present.any(axis=1), np.argmax(f, axis=1), -1)
-    ternary = len(elements) == 3
+    kind = map_kind(elements)
     xy = plane_coordinates(compositions)
+    xyz = tetra_coordinates(compositions) if kind == "tetra" else None
     fig = go.Figure()
     groups = [(k, labels[k], colors[labels[k]]) for k in np.unique(dom) if k >= 0]
     if (dom < 0).any():
         groups.append((-1, "no phase", "#ffffff"))
     size = float(np.clip(2400.0 / max(np.sqrt(len(f)) * 10, 1), 6, 16))
+    if kind == "tetra":
+        size = float(np.clip(size * 0.6, 3, 9))
+        v = tetra_vertices()
+        ex, ey, ez = [], [], []
+        for a in range(4):
+            for b in range(a + 1, 4):
+                ex += [v[a, 0], v[b, 0], None]
+                ey += [v[a, 1], v[b, 1], None]
+                ez += [v[a, 2], v[b, 2], None]
+        fig.add_trace(go.Scatter3d(x=ex, y=ey, z=ez, mode="lines", line=dict(color="#555", width=3),
+                                   hoverinfo="skip", showlegend=False, name="tetrahedron"))
+        centre = v.mean(axis=0)
+        lab = centre + 1.12 * (v - centre)
+        fig.add_trace(go.Scatter3d(x=lab[:, 0], y=lab[:, 1], z=lab[:, 2], mode="text", text=list(elements),
+                                   textfont=dict(size=16, color="#111"), hoverinfo="skip", showlegend=False,
+                                   name="elements"))
     for k, name, col in groups:
         idx = np.flatnonzero(dom == k)
         common = dict(mode="markers", name=name, customdata=idx.tolist(), text=[hover[i] for i in idx],
                       hovertemplate="%{text}<extra></extra>",
                       marker=dict(color=col, size=size, line=dict(color="#333", width=0.5)))
-        if ternary:
+        if kind == "ternary":
             fig.add_trace(go.Scatterternary(a=compositions[idx, 0], b=compositions[idx, 1], c=compositions[idx, 2], **common))
+        elif kind == "tetra":
+            fig.add_trace(go.Scatter3d(x=xyz[idx, 0], y=xyz[idx, 1], z=xyz[idx, 2], **common))
         else:
             fig.add_trace(go.Scatter(x=xy[idx, 0], y=xy[idx, 1], **common))
     ring = dict(mode="markers", name="selected", hoverinfo="skip", showlegend=False,
                 marker=dict(color="rgba(0,0,0,0)", size=size + 10, line=dict(color="black", width=2.5)))
-    if ternary:
+    if kind == "ternary":
         fig.add_trace(go.Scatterternary(a=[compositions[0, 0]], b=[compositions[0, 1]], c=[compositions[0, 2]], **ring))
         fig.update_layout(ternary=dict(aaxis=dict(title=dict(text=elements[0])), baxis=dict(title=dict(text=elements[1])),
                                        caxis=dict(title=dict(text=elements[2]))))
+    elif kind == "tetra":
+        fig.add_trace(go.Scatter3d(x=[xyz[0, 0]], y=[xyz[0, 1]], z=[xyz[0, 2]], mode="markers", name="selected",
+                                   hoverinfo="skip", showlegend=False,
+                                   marker=dict(symbol="circle-open", color="black", size=size + 8,
+                                               line=dict(color="black", width=4))))
+        hidden = dict(visible=False, showbackground=False, showgrid=False, zeroline=False, showticklabels=False)
+        fig.update_layout(scene=dict(xaxis=hidden, yaxis=hidden, zaxis=hidden, aspectmode="data",
+                                     camera=dict(eye=dict(x=1.3, y=-1.3, z=0.6))))
     else:
         fig.add_trace(go.Scatter(x=[xy[0, 0]], y=[xy[0, 1]], **ring))
         fig.update_layout(xaxis=dict(title=dict(text=elements[-1] if len(elements) == 2 else "simplex coordinate 1")),
                           yaxis=dict(scaleanchor="x" if len(elements) > 2 else None))
-    fig.update_layout(title=dict(text="Phase map (colour: dominant phase; click a point to view it)", font=dict(size=14)),
-                      height=560, margin=dict(l=40, r=40, t=60, b=40), legend=dict(font=dict(size=10)),
-                      clickmode="event")
+    what = "drag to rotate, click a point to view it" if kind == "tetra" else "click a point to view it"
+    fig.update_layout(title=dict(text=f"Phase map (colour: dominant phase; {what})", font=dict(size=14)),
+                      height=600 if kind == "tetra" else 560, margin=dict(l=40, r=40, t=60, b=40),
+                      legend=dict(font=dict(size=10)), clickmode="event")
     return fig
+
+
+def map_kind(elements) -> str:
+    """'ternary', 'tetra' (quaternary) or 'plane'."""
+    return {3: "ternary", 4: "tetra"}.get(len(elements), "plane")
+
+
+def map_coordinates(elements, compositions) -> np.ndarray:
+    """The coordinates the plotly map uses per point (for the viewer's selection ring)."""
+    kind = map_kind(elements)
+    if kind == "ternary":
+        return np.asarray(compositions, dtype=float)
+    if kind == "tetra":
+        return tetra_coordinates(compositions)
+    return plane_coordinates(compositions)
 
 
 def heatmap_figure(q, patterns, order, sticks, labels, colors):
@@ -178,7 +230,7 @@ def heatmap_figure(q, patterns, order, sticks, labels, colors):
         xs.extend(np.round(pos, 4).tolist())
         ys.extend([row] * len(pos))
     for k, (xs, ys) in sorted(by.items()):
-        fig.add_trace(go.Scattergl(x=xs, y=ys, mode="markers", name=labels[k], hoverinfo="skip",
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name=labels[k], hoverinfo="skip",
                                    marker=dict(symbol="line-ns-open", size=7, color=colors[labels[k]], line=dict(width=1.5))))
     fig.update_layout(title=dict(text="Patterns along a path through the library (√ intensity) with fitted sticks; click a row",
                                  font=dict(size=14)), height=620, margin=dict(l=60, r=20, t=60, b=50),
@@ -205,10 +257,10 @@ def page(title: str, sections: list[tuple[str, str, str]], data: dict[str, Any])
 
 
 VIEWER_HTML = """
-<div class=controls>point <input id=point-input type=number min=0 step=1 value=0>
-<button id=prev-point>◀ previous</button> <button id=next-point>next ▶</button>
-<button id=worst-point>worst residual</button>
-<span class=muted>or click a point on the phase map or a row of the heat map</span></div>
-<div id=point-info></div>
-<div id=viewer style="height:520px"></div>
+<div class="controls">point <input id="point-input" type="number" min="0" step="1" value="0">
+<button id="prev-point">◀ previous</button> <button id="next-point">next ▶</button>
+<button id="worst-point">worst residual</button>
+<span class="muted">or click a point on the phase map or a row of the heat map</span></div>
+<div id="point-info"></div>
+<div id="viewer" style="height:560px"></div>
 """

@@ -88,3 +88,34 @@ def dominant_phase(fractions: np.ndarray, threshold: float = 1e-3) -> np.ndarray
     f = np.nan_to_num(np.asarray(fractions, dtype=float))
     dom = np.argmax(f, axis=1) if f.shape[1] else np.zeros(len(f), dtype=int)
     return np.where(f.max(axis=1, initial=0.0) > threshold, dom, -1)
+
+
+#: Vertices of a regular tetrahedron (edge 1): element 0 on top, 1-3 around the base.
+_TETRA = np.array([
+    [0.0, 0.0, np.sqrt(2.0 / 3.0)],
+    [-0.5, -np.sqrt(3.0) / 6.0, 0.0],
+    [0.5, -np.sqrt(3.0) / 6.0, 0.0],
+    [0.0, np.sqrt(3.0) / 3.0, 0.0],
+])
+
+
+def tetra_coordinates(compositions: np.ndarray) -> np.ndarray:
+    """3-D positions of 4-element compositions inside a regular tetrahedron (edge 1)."""
+    c = np.asarray(compositions, dtype=float)
+    s = c.sum(axis=1, keepdims=True)
+    return (c / np.where(s > 0, s, 1.0)) @ _TETRA
+
+
+def tetra_vertices() -> np.ndarray:
+    """The tetrahedron's corners (4, 3), in element order."""
+    return _TETRA.copy()
+
+
+def project_view(xyz: np.ndarray, elev: float = 18.0, azim: float = -62.0) -> np.ndarray:
+    """Orthographic 2-D view of 3-D points (elevation and azimuth in degrees); also returns no depth."""
+    a, e = np.radians(azim), np.radians(elev)
+    p = np.asarray(xyz, dtype=float) - _TETRA.mean(axis=0)
+    x = p[:, 0] * np.cos(a) - p[:, 1] * np.sin(a)
+    yd = p[:, 0] * np.sin(a) + p[:, 1] * np.cos(a)
+    y = p[:, 2] * np.cos(e) - yd * np.sin(e)
+    return np.stack([x, y], axis=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,17 @@ from ._layout import dominant_phase, library_path, phase_colors
 REPORT_THRESHOLD = 1e-3
 #: Sticks weaker than this (relative) are left out of the heat map.
 STICK_MIN = 0.05
+#: Most curve values the per-point viewer embeds (beyond it, every n-th Q point is kept).
+VIEWER_VALUES = 3_000_000
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("drnets")
+    except Exception:  # noqa: BLE001  (not installed as a distribution)
+        return "unknown"
 
 
 def _aligned_phases(phases: PhaseLibrary, labels: list[str]) -> PhaseLibrary:
@@ -94,8 +106,14 @@ def build_report(
     title = title or f"drnets report: {library.source or 'library'}"
 
     # Reconstruction and contributions per point.
-    contribs = [render_contributions(solution, ph, q, i) for i in range(solution.n_points)]
-    recon = solution.reconstruction if solution.reconstruction is not None else np.stack([c.sum(axis=0) for c in contribs])
+    # (only the non-zero rows are kept: a solution over a whole candidate library has P in the hundreds)
+    contribs: list[dict[int, np.ndarray]] = []
+    recon_rows = []
+    for i in range(solution.n_points):
+        full = render_contributions(solution, ph, q, i)
+        contribs.append({int(k): full[k] for k in np.flatnonzero(full.any(axis=1))})
+        recon_rows.append(full.sum(axis=0))
+    recon = solution.reconstruction if solution.reconstruction is not None else np.stack(recon_rows)
     rec = reconstruction_errors(library.patterns, recon)
     aud = solution.audit or audit_solution(solution, library, ph)
     comparison = compare(solution, truth) if truth is not None else metrics
@@ -108,8 +126,8 @@ def build_report(
                                         present=present, what="phase fractions", cmap="viridis", vmin=0.0, vmax=1.0,
                                         colors=colors)
     png["shift_maps"] = S.value_maps(out / "shift_maps.png", elements, comp, solution.shifts, labels, active,
-                                     present=present & np.isfinite(solution.shifts), what="lattice shifts (Q scale)",
-                                     cmap="coolwarm", colors=colors)
+                                     present=present & np.isfinite(solution.shifts), what="lattice shifts (Q scale; 1 = library position)",
+                                     cmap="RdYlBu_r", colors=colors, centre=1.0)
     order = library_path(comp)
     path_sticks = []
     for row, i in enumerate(order):
@@ -121,7 +139,7 @@ def build_report(
 
     def point_parts(i: int):
         ks = [int(k) for k in np.flatnonzero(present[i])]
-        c = {k: contribs[i][k] for k in ks if contribs[i][k].any()}
+        c = {k: contribs[i][k] for k in ks if k in contribs[i]}
         st = {k: _sticks(ph[k], solution.shifts[i, k], q) for k in ks}
         return c, st
 
@@ -134,6 +152,9 @@ def build_report(
     def name(i: int) -> str:
         return " ".join(f"{e}{comp[i, m]:.3f}" for m, e in enumerate(elements))
 
+    # The viewer's curves are thinned to keep the page small on large libraries.
+    n_curves = sum(2 + len(point_parts(i)[0]) for i in range(solution.n_points))
+    stride = max(1, int(np.ceil(n_curves * q.size / VIEWER_VALUES)))
     hover, points = [], []
     for i in range(solution.n_points):
         c, st = point_parts(i)
@@ -147,21 +168,23 @@ def build_report(
                 + f"   rel. L1 {rec['rel_l1'][i]:.4f}   rel. L2 {rec['rel_l2'][i]:.4f}\n" + "\n".join(lines))
         points.append({
             "name": name(i),
-            "x": _round(library.patterns[i], top),
-            "r": _round(recon[i], top),
-            "c": {str(k): _round(v, top) for k, v in c.items()},
+            "x": _round(library.patterns[i][::stride], top),
+            "r": _round(recon[i][::stride], top),
+            "c": {str(k): _round(v[::stride], top) for k, v in c.items()},
             "f": {str(k): round(v, 5) for k, v in fr.items()},
             "s": {str(k): (round(float(solution.shifts[i, k]), 6) if np.isfinite(solution.shifts[i, k]) else None) for k in fr},
             "k": {str(k): [np.round(p, 4).tolist(), np.round(h, 3).tolist()] for k, (p, h) in st.items()},
             "info": info,
         })
     data = {
-        "q": np.round(q, 5).tolist(),
+        "q": np.round(q[::stride], 5).tolist(),
+        "stride": stride,
         "labels": labels,
         "colors": [colors[lbl] for lbl in labels],
         "points": points,
         "order": [int(i) for i in order],
-        "map": np.round(comp, 5).tolist(),
+        "map": np.round(H.map_coordinates(elements, comp), 5).tolist(),
+        "mapkind": H.map_kind(elements),
         "ternary": len(elements) == 3,
         "worst": worst,
         "start": worst,
@@ -216,12 +239,17 @@ def build_report(
     audit_html = (H.table(audit_rows, ["rule", "violations", "where (first 20)"]) if audit_rows else "<p>no audit</p>")
     audit_html += f"<p class=muted>settings: {html.escape(json.dumps(settings))}</p>" if settings else ""
     meta_html = H.table(H.flatten(solution.metadata)) if solution.metadata else "<p class=muted>no run metadata</p>"
+    meta_html += H.table([["report written by", f"drnets {_version()}"],
+                          ["report written at", time.strftime("%Y-%m-%d %H:%M:%S %Z")],
+                          ["report threshold (presence)", threshold]])
     sections = [
         ("overview", "Overview", overview),
-        ("map", "Phase map", f"<div class=row><div style='flex:1 1 560px'>{map_html}</div>"
-                             f"<div style='flex:1 1 480px'>{H.png_tag(png['phase_map'], 'phase map', 'phase-map-png')}</div></div>"),
-        ("point-viewer", "Point viewer", H.VIEWER_HTML),
+        ("map", "Phase map", map_html),
+        ("point-viewer", "Point viewer", H.VIEWER_HTML + (
+            f"<p class=muted>curves show every {stride}th Q point (large library)</p>" if stride > 1 else "")),
         ("heatmap-section", "Patterns along the library", heat_html),
+        ("phase-map-static", "Phase map with phase fractions (PNG)",
+         f"<div style='max-width:820px'>{H.png_tag(png['phase_map'], 'phase map', 'phase-map-png')}</div>"),
         ("fractions", "Fraction maps", H.png_tag(png["fraction_maps"], "fraction maps", "fraction-maps-png")),
         ("shifts", "Shift maps", H.png_tag(png["shift_maps"], "shift maps", "shift-maps-png")),
         ("phases", "Phases", phase_table),
@@ -298,11 +326,17 @@ def make_report(
         phases = phases or ds.phases
         solution = ds.solution
     if library is None or phases is None:
+        if h5.exists():
+            raise InputError("solution.h5 holds no phase library: pass the phases", source=str(h5))
         raise InputError("the folder holds no solution.h5: pass the library and phases", source=str(folder))
     if solution is None:
         if not (folder / "fractions.csv").exists():
             raise InputError("the folder holds neither solution.h5 nor fractions.csv", source=str(folder))
         solution = _solution_from_csv(folder, library, summary)
+    if not solution.metadata and isinstance(summary.get("metadata"), dict):
+        solution.metadata = dict(summary["metadata"])
+    if not solution.audit and isinstance(summary.get("audit"), dict):
+        solution.audit = dict(summary["audit"])
     metrics = summary.get("comparison") or summary.get("metrics")
     if metrics is not None and not isinstance(metrics, dict):
         metrics = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Sequence
 
@@ -9,40 +10,92 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from scipy.spatial import Delaunay, QhullError
+from scipy.spatial import Delaunay, QhullError, cKDTree
 
-from ._layout import hex_to_rgb, plane_coordinates
+from ._layout import hex_to_rgb, plane_coordinates, project_view, tetra_coordinates, tetra_vertices
 
 #: Above this many points the phase map colours by dominant phase instead of drawing pies.
 PIE_LIMIT = 600
 
 
-class _Map:
-    """A composition map: mpltern for ternaries, plain axes on plane coordinates otherwise."""
+def short_label(label: str, width: int = 34) -> str:
+    """A phase label cut to ``width`` characters (with an ellipsis)."""
+    return label if len(label) <= width else label[: width - 1] + "…"
 
-    def __init__(self, fig: Figure, spec, elements: Sequence[str]):
-        self.ternary = len(elements) == 3
+
+def _nearest_spacing(xy: np.ndarray) -> float:
+    """Median nearest-neighbour distance of 2-D points (1 when undefined)."""
+    if len(xy) < 2:
+        return 1.0
+    d, _ = cKDTree(xy).query(xy, k=2)
+    d = d[:, 1]
+    d = d[d > 1e-12]
+    return float(np.median(d)) if d.size else 1.0
+
+
+class _Map:
+    """A composition map: mpltern for ternaries, a projected tetrahedron for quaternaries,
+    plain axes on plane coordinates otherwise."""
+
+    def __init__(self, fig: Figure, spec, elements: Sequence[str], *, fontsize: float = 11, ticks: bool = True):
+        self.m = len(elements)
+        self.ternary = self.m == 3
+        self.tetra = self.m == 4
+        spec = tuple(spec) if isinstance(spec, (tuple, list)) else (spec,)
         if self.ternary:
             import mpltern  # noqa: F401  (registers the projection)
 
-            self.ax = fig.add_subplot(spec, projection="ternary")
-            self.ax.set_tlabel(elements[0])
-            self.ax.set_llabel(elements[1])
-            self.ax.set_rlabel(elements[2])
-            self.ax.grid(alpha=0.3)
+            self.ax = fig.add_subplot(*spec, projection="ternary")
+            for axis, lab in ((self.ax.taxis, elements[0]), (self.ax.laxis, elements[1]), (self.ax.raxis, elements[2])):
+                axis.set_label_position("corner")
+                axis.set_label_text(lab)
+                axis.label.set_fontsize(fontsize)
+                axis.label.set_fontweight("bold")
+            self.ax.grid(alpha=0.25)
+            if not ticks:
+                self.ax.taxis.set_ticklabels([])
+                self.ax.laxis.set_ticklabels([])
+                self.ax.raxis.set_ticklabels([])
+            self.ax.tick_params(labelsize=max(6, fontsize - 4))
+        elif self.tetra:
+            self.ax = fig.add_subplot(*spec)
+            self.ax.set_aspect("equal")
+            self.ax.set_axis_off()
+            v = project_view(tetra_vertices())
+            hidden = 3  # the back corner of the default view
+            for a in range(4):
+                for b in range(a + 1, 4):
+                    ls = ":" if hidden in (a, b) else "-"
+                    self.ax.plot(v[[a, b], 0], v[[a, b], 1], color="0.35", lw=0.9, ls=ls, zorder=1)
+            centre = v.mean(axis=0)
+            for a in range(4):
+                d = v[a] - centre
+                d = d / max(np.linalg.norm(d), 1e-9)
+                self.ax.text(*(v[a] + 0.07 * d), elements[a], ha="center", va="center", fontsize=fontsize,
+                             fontweight="bold")
+            pad = 0.14
+            self.ax.set_xlim(v[:, 0].min() - pad, v[:, 0].max() + pad)
+            self.ax.set_ylim(v[:, 1].min() - pad, v[:, 1].max() + pad)
         else:
-            self.ax = fig.add_subplot(spec)
-            self.ax.set_aspect("equal" if len(elements) > 2 else "auto")
-            self.ax.set_xlabel(elements[-1] if len(elements) == 2 else "simplex coordinate 1")
-            if len(elements) > 2:
+            self.ax = fig.add_subplot(*spec)
+            self.ax.set_aspect("equal" if self.m > 2 else "auto")
+            self.ax.set_xlabel(elements[-1] if self.m == 2 else "simplex coordinate 1")
+            if self.m > 2:
                 self.ax.set_ylabel("simplex coordinate 2")
             else:
                 self.ax.set_yticks([])
 
+    def xy(self, comp: np.ndarray) -> np.ndarray:
+        """2-D positions in the map's own layout (side-1 triangle or projected tetrahedron)."""
+        if self.tetra:
+            return project_view(tetra_coordinates(comp))
+        return plane_coordinates(comp)
+
     def _args(self, comp: np.ndarray):
+        comp = np.asarray(comp, dtype=float)
         if self.ternary:
             return comp[:, 0], comp[:, 1], comp[:, 2]
-        xy = plane_coordinates(comp)
+        xy = self.xy(comp)
         return xy[:, 0], xy[:, 1]
 
     def scatter(self, comp: np.ndarray, **kw):
@@ -51,23 +104,83 @@ class _Map:
     def fill(self, comp: np.ndarray, **kw):
         return self.ax.fill(*self._args(comp), **kw)
 
+    def plot(self, comp: np.ndarray, *a, **kw):
+        return self.ax.plot(*self._args(comp), *a, **kw)
 
-def _wedge_marker(a0: float, a1: float, steps: int = 24) -> np.ndarray:
+    def points_per_unit(self, fig: Figure) -> float:
+        """Typographic points per unit of map distance (approximate, from the axes box)."""
+        bb = self.ax.get_position()
+        w_in, h_in = bb.width * fig.get_figwidth(), bb.height * fig.get_figheight()
+        if self.ternary:
+            return 72.0 * min(w_in, h_in / (np.sqrt(3) / 2))
+        x0, x1 = self.ax.get_xlim()
+        y0, y1 = self.ax.get_ylim()
+        return 72.0 * min(w_in / max(x1 - x0, 1e-9), h_in / max(y1 - y0, 1e-9))
+
+    def marker_area(self, fig: Figure, comp: np.ndarray, fill: float = 0.8, lo: float = 4.0, hi: float = 400.0) -> float:
+        """A scatter size (points²) whose diameter is ``fill`` × the typical point spacing."""
+        d = _nearest_spacing(self.xy(comp)) * self.points_per_unit(fig) * fill
+        return float(np.clip(d * d, lo, hi))
+
+
+def _wedge_marker(a0: float, a1: float, steps: int = 36) -> np.ndarray:
     t = np.linspace(a0, a1, max(3, int(steps * (a1 - a0) / (2 * np.pi)) + 2))
     return np.vstack([[0.0, 0.0], np.column_stack([np.cos(t), np.sin(t)]), [0.0, 0.0]])
 
 
 def _triangles(comp: np.ndarray) -> np.ndarray:
-    xy = plane_coordinates(comp)
+    """Delaunay triangles of a ternary library, without long triangles across gaps or the hull."""
     if comp.shape[1] != 3 or len(comp) < 3:
         return np.zeros((0, 3), dtype=int)
-    try:
-        return Delaunay(xy).simplices
-    except QhullError:
+    xy = plane_coordinates(comp)
+    tri = None
+    for opts in (None, "QJ"):
         try:
-            return Delaunay(xy, qhull_options="QJ").simplices
+            tri = Delaunay(xy, qhull_options=opts).simplices
+            break
         except QhullError:
-            return np.zeros((0, 3), dtype=int)
+            continue
+    if tri is None:
+        return np.zeros((0, 3), dtype=int)
+    p = xy[tri]
+    edge = np.max(np.linalg.norm(p - np.roll(p, 1, axis=1), axis=2), axis=1)
+    return tri[edge <= 2.5 * _nearest_spacing(xy)]
+
+
+def _set_color(ks: np.ndarray, labels: Sequence[str], colors: dict[str, str]) -> tuple[float, float, float]:
+    return tuple(np.mean([hex_to_rgb(colors[labels[k]]) for k in ks], axis=0))
+
+
+def _shade_regions(m: _Map, comp: np.ndarray, present: np.ndarray, labels, colors) -> None:
+    """Shade each point's share of its Delaunay triangles in the mean colour of its phase set and
+    draw the boundaries between points with different phase sets (the phase-region borders)."""
+    tris = _triangles(comp)
+    if not len(tris):
+        return
+    borders = []
+    for tri in tris:
+        g = comp[tri].mean(axis=0)
+        for j in range(3):
+            a, b, c = tri[j], tri[(j + 1) % 3], tri[(j + 2) % 3]
+            mab, mac = (comp[a] + comp[b]) / 2, (comp[a] + comp[c]) / 2
+            ks = np.flatnonzero(present[a])
+            if ks.size:
+                m.fill(np.stack([comp[a], mab, g, mac]), facecolor=_set_color(ks, labels, colors), alpha=0.3,
+                       edgecolor="none", zorder=0)
+            if not np.array_equal(present[a], present[b]):
+                borders += [mab, g, np.full(comp.shape[1], np.nan)]
+    if borders:
+        m.plot(np.array(borders), color="0.25", lw=0.8, zorder=1)
+
+
+def _legend_rows(fig: Figure, handles: list, ncol: int, fontsize: float = 8) -> float:
+    """Put a legend under the axes; returns the figure fraction it takes."""
+    if not handles:
+        return 0.0
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=fontsize, frameon=False,
+               bbox_to_anchor=(0.5, 0.005), columnspacing=1.2, handlelength=1.4)
+    rows = (len(handles) + ncol - 1) // ncol
+    return (rows * fontsize * 1.55 + 10) / (72.0 * fig.get_figheight())
 
 
 def phase_map(
@@ -82,42 +195,49 @@ def phase_map(
     title: str = "phase map",
     pies: bool | None = None,
 ) -> Path:
-    """Pie glyph (or dominant-phase colour) per point over phase-field shading."""
+    """Pie glyph (or dominant-phase colour) per point over phase-region shading."""
+    comp = np.asarray(compositions, dtype=float)
     f = np.nan_to_num(np.asarray(fractions, dtype=float))
     present = f > threshold
-    active = np.flatnonzero(present.any(axis=0))
+    order = np.argsort(-f.sum(axis=0), kind="stable")
+    active = [int(k) for k in order if present[:, k].any()]
     pies = len(f) <= PIE_LIMIT if pies is None else pies
-    fig = Figure(figsize=(8.5, 7.0), dpi=110)
+    ncol = 2 if max((len(labels[k]) for k in active), default=0) > 22 else 3
+    n_rows = (len(active) + ncol - 1) // ncol
+    fig = Figure(figsize=(8.0, 7.4 + 0.22 * n_rows), dpi=120)
     m = _Map(fig, 111, elements)
-    # Phase-field shading: triangles whose three corners share a phase set, in the mean colour.
-    for tri in _triangles(compositions):
-        sets = present[tri]
-        if not (sets[0] == sets[1]).all() or not (sets[0] == sets[2]).all() or not sets[0].any():
-            continue
-        rgb = np.mean([hex_to_rgb(colors[labels[k]]) for k in np.flatnonzero(sets[0])], axis=0)
-        m.fill(compositions[tri], facecolor=rgb, alpha=0.22, edgecolor="none", zorder=0)
-    size = float(np.clip(9000.0 / max(len(f), 1), 18.0, 160.0))
+    legend_h = _legend_rows(fig, [Patch(color=colors[labels[k]], label=labels[k]) for k in active], ncol)
+    fig.subplots_adjust(left=0.1, right=0.9, bottom=legend_h + 0.08, top=0.88)
+    if m.ternary:
+        _shade_regions(m, comp, present, labels, colors)
+    size = m.marker_area(fig, comp, fill=0.66)
     if pies:
         for i in range(len(f)):
             ks = np.flatnonzero(present[i])
             if ks.size == 0:
-                m.scatter(compositions[i : i + 1], s=size, facecolor="white", edgecolor="0.5", lw=0.5, zorder=3)
+                m.scatter(comp[i : i + 1], s=size * 0.5, facecolor="white", edgecolor="0.5", lw=0.5, zorder=3,
+                          clip_on=False)
                 continue
             share = f[i, ks] / f[i, ks].sum()
             a = np.pi / 2
             for k, s in zip(ks, share):
-                verts = _wedge_marker(a, a + 2 * np.pi * s)
-                m.scatter(compositions[i : i + 1], marker=verts, s=size, color=colors[labels[k]], lw=0, zorder=3)
+                if ks.size == 1:
+                    m.scatter(comp[i : i + 1], marker="o", s=size, color=colors[labels[k]], edgecolor="white",
+                              lw=0.4, zorder=3, clip_on=False)
+                else:
+                    m.scatter(comp[i : i + 1], marker=_wedge_marker(a, a + 2 * np.pi * s), s=size,
+                              color=colors[labels[k]], edgecolor="white", lw=0.3, zorder=3, clip_on=False)
                 a += 2 * np.pi * s
     else:
         dom = np.argmax(f, axis=1)
         none = ~present.any(axis=1)
         cols = [colors[labels[k]] if not none[i] else "white" for i, k in enumerate(dom)]
-        m.scatter(compositions, s=size * 0.6, c=cols, edgecolor="0.3", lw=0.3, zorder=3)
-    handles = [Patch(color=colors[labels[k]], label=labels[k]) for k in active]
-    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=7, frameon=False)
-    fig.suptitle(title + (" (pie: phase fractions)" if pies else " (colour: dominant phase)"))
-    fig.subplots_adjust(bottom=0.08 + 0.03 * ((len(active) + 1) // 2), top=0.88)
+        m.scatter(comp, s=size, c=cols, edgecolor="0.3", lw=0.3, zorder=3)
+    sub = "pie: phase fractions" if pies else "colour: dominant phase"
+    if m.ternary:
+        sub += "; shading: phase regions, lines: their borders"
+    fig.suptitle(f"{title}\n", fontsize=13, y=0.985)
+    fig.text(0.5, 0.94, f"({sub})", ha="center", va="center", fontsize=9, color="0.3")
     fig.savefig(path)
     return path
 
@@ -136,34 +256,64 @@ def value_maps(
     vmin: float | None = None,
     vmax: float | None = None,
     colors: dict[str, str] | None = None,
+    centre: float | None = None,
 ) -> Path:
-    """One small map per phase of a per-point value (fraction or shift); absent points greyed."""
+    """One small map per phase of a per-point value (fraction or shift); absent points greyed.
+
+    With ``vmin`` and ``vmax`` all panels share one colour bar; otherwise each panel has
+    its own (symmetric about ``centre`` when given).
+    """
+    comp = np.asarray(compositions, dtype=float)
     phases = list(phases)
     n = max(len(phases), 1)
     ncol = min(3, n)
     nrow = (n + ncol - 1) // ncol
-    fig = Figure(figsize=(4.2 * ncol, 3.9 * nrow), dpi=100)
-    size = float(np.clip(4000.0 / max(len(compositions), 1), 6.0, 80.0))
+    shared = vmin is not None and vmax is not None
+    pw, ph = 4.2, 4.0
+    cb_w = 1.3 if shared else 0.0
+    fig = Figure(figsize=(pw * ncol + cb_w, ph * nrow + 0.6), dpi=100)
+    top = 1.0 - 0.95 / fig.get_figheight()
+    right = 1.0 - (cb_w / fig.get_figwidth() if shared else 0.02)
+    gs = fig.add_gridspec(nrow, ncol, left=0.05, right=right, bottom=0.04, top=top, hspace=0.5, wspace=0.45)
+    sc = None
     for j, k in enumerate(phases):
-        m = _Map(fig, (nrow, ncol, j + 1), elements)
-        on = present[:, k]
-        m.scatter(compositions[~on], s=size * 0.4, c="0.85", lw=0, zorder=1)
+        m = _Map(fig, (gs[j // ncol, j % ncol],), elements, fontsize=9)
+        m.ax.tick_params(labelsize=6)
+        on = present[:, k] & np.isfinite(values[:, k])
+        cax = None
+        if not shared and present[:, k].any():
+            from matplotlib.colorbar import make_axes
+
+            cax, _ = make_axes(m.ax, shrink=0.62, pad=0.1, aspect=18)
+        size = m.marker_area(fig, comp, fill=0.75, hi=120.0)
+        m.scatter(comp[~on], s=size * 0.25, c="0.8", lw=0, zorder=1, clip_on=False)
         v = values[on, k]
         if on.any():
-            lo = vmin if vmin is not None else float(np.nanmin(v))
-            hi = vmax if vmax is not None else float(np.nanmax(v))
-            if hi - lo < 1e-9:
-                lo, hi = lo - 0.005, hi + 0.005
-            sc = m.scatter(compositions[on], s=size, c=v, cmap=cmap, vmin=lo, vmax=hi, lw=0, zorder=2)
-            cb = fig.colorbar(sc, ax=m.ax, shrink=0.6, pad=0.12)
-            cb.ax.tick_params(labelsize=7)
-        title = labels[k] if len(labels[k]) <= 34 else labels[k][:32] + "…"
-        m.ax.set_title(title, fontsize=8, color=(colors or {}).get(labels[k], "black"), pad=18)
-        m.ax.tick_params(labelsize=6)
+            if shared:
+                lo, hi = vmin, vmax
+            else:
+                lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+                if centre is not None:
+                    r = max(abs(lo - centre), abs(hi - centre), 5e-4)
+                    lo, hi = centre - r, centre + r
+                elif hi - lo < 1e-9:
+                    lo, hi = lo - 0.005, hi + 0.005
+            sc = m.scatter(comp[on], s=size, c=v, cmap=cmap, vmin=lo, vmax=hi, edgecolor="0.35", lw=0.3, zorder=2,
+                           clip_on=False)
+            if cax is not None:
+                cb = fig.colorbar(sc, cax=cax)
+                cb.ax.tick_params(labelsize=6)
+                cb.formatter.set_useOffset(False)
+                cb.update_ticks()
+        m.ax.set_title(short_label(labels[k], 40), fontsize=9, color=(colors or {}).get(labels[k], "black"),
+                       pad=22 if m.ternary else 4, fontweight="bold")
     if not phases:
         fig.text(0.5, 0.5, "no phase present", ha="center")
-    fig.suptitle(what)
-    fig.subplots_adjust(hspace=0.55, wspace=0.45, top=0.86 if nrow == 1 else 0.9)
+    if shared and sc is not None:
+        cax = fig.add_axes([1.0 - 0.8 / fig.get_figwidth(), 0.25, 0.18 / fig.get_figwidth(), 0.5])
+        cb = fig.colorbar(sc, cax=cax)
+        cb.ax.tick_params(labelsize=8)
+    fig.suptitle(what, fontsize=13, y=1.0 - 0.12 / fig.get_figheight(), va="top")
     fig.savefig(path)
     return path
 
@@ -182,31 +332,43 @@ def path_heatmap(
     ``sticks`` holds (row in ``order``, phase, positions, relative heights) tuples.
     """
     img = np.sqrt(np.clip(patterns[order], 0, None))
-    fig = Figure(figsize=(10, 6.5), dpi=100)
+    used = sorted({k for _, k, _, _ in sticks})
+    ncol = 2 if max((len(labels[k]) for k in used), default=0) > 24 else 3
+    fig = Figure(figsize=(10.5, 7.0 + 0.2 * ((len(used) + ncol - 1) // ncol)), dpi=100)
     ax = fig.add_subplot(111)
     ax.imshow(img, aspect="auto", origin="lower", cmap="Greys", extent=(q[0], q[-1], -0.5, len(order) - 0.5),
-              interpolation="nearest")
-    used: set[int] = set()
+              interpolation="nearest", vmin=0, vmax=float(img.max()) or 1.0)
     by_phase: dict[int, tuple[list, list, list]] = {}
     for row, k, pos, h in sticks:
         xs, ys, ss = by_phase.setdefault(k, ([], [], []))
         xs.extend(pos)
         ys.extend([row] * len(pos))
-        ss.extend(4 + 16 * h)
-    for k, (xs, ys, ss) in by_phase.items():
-        ax.scatter(xs, ys, s=ss, marker="|", color=colors[labels[k]], lw=1.0, alpha=0.85)
-        used.add(k)
+        ss.extend(3 + 14 * np.asarray(h))
+    for k, (xs, ys, ss) in sorted(by_phase.items()):
+        ax.scatter(xs, ys, s=ss, marker="|", color=colors[labels[k]], lw=0.9, alpha=0.8)
     ax.set_xlim(q[0], q[-1])
+    ax.set_ylim(-0.5, len(order) - 0.5)
     ax.set_xlabel("Q (nm⁻¹)")
-    ax.set_ylabel("position along the library path")
-    handles = [Line2D([], [], color=colors[labels[k]], marker="|", ls="none", markersize=10, label=labels[k])
-               for k in sorted(used)]
-    if handles:
-        ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.8)
-    ax.set_title("patterns along a path through the library (√ intensity) with fitted sticks")
-    fig.tight_layout()
+    ax.set_ylabel("row along the library path")
+    handles = [Line2D([], [], color=colors[labels[k]], marker="|", ls="none", markersize=12, mew=2, label=labels[k])
+               for k in used]
+    legend_h = _legend_rows(fig, handles, ncol)
+    ax.set_title("patterns along a path through the library (√ intensity) with the fitted sticks", fontsize=11)
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.94, bottom=legend_h + 0.09)
     fig.savefig(path)
     return path
+
+
+def stick_layout(measured: np.ndarray, reconstruction: np.ndarray) -> tuple[float, float, float, float]:
+    """(top, residual offset, stick base, stick height) of a point plot, so nothing overlaps:
+    the residual sits below zero and the sticks below the residual's lowest value."""
+    top = max(float(np.max(measured, initial=0)), float(np.max(reconstruction, initial=0)), 1e-12)
+    res = np.asarray(measured, dtype=float) - np.asarray(reconstruction, dtype=float)
+    rmax = float(np.max(res, initial=0.0))
+    rmin = float(np.min(res, initial=0.0))
+    off = -0.06 * top - max(rmax, 0.02 * top)
+    base = off + rmin - 0.06 * top - 0.2 * top
+    return top, off, base, 0.2 * top
 
 
 def point_figure(
@@ -221,21 +383,29 @@ def point_figure(
     title: str,
 ) -> Path:
     """One point: measured, reconstruction, each phase's contribution, residual and sticks."""
-    fig = Figure(figsize=(10, 5.5), dpi=100)
+    fig = Figure(figsize=(10, 6.0), dpi=100)
     ax = fig.add_subplot(111)
-    top = max(float(measured.max(initial=0)), float(reconstruction.max(initial=0)), 1e-12)
-    ax.plot(q, measured, color="black", lw=1.2, label="measured")
-    ax.plot(q, reconstruction, color="crimson", lw=1.0, ls="--", label="reconstruction")
+    top, off, base, sh = stick_layout(measured, reconstruction)
+    handles = []
     for k, c in contributions.items():
-        ax.fill_between(q, 0, c, color=colors[labels[k]], alpha=0.35, lw=0, label=labels[k])
-    off = -0.25 * top
-    ax.plot(q, measured - reconstruction + off, color="0.4", lw=0.8, label="residual (offset)")
+        ax.fill_between(q, 0, c, color=colors[labels[k]], alpha=0.35, lw=0)
+        handles.append(Patch(color=colors[labels[k]], alpha=0.6, label=labels[k] + " (contribution, sticks)"))
+    ax.plot(q, measured, color="black", lw=1.2)
+    ax.plot(q, reconstruction, color="crimson", lw=1.0, ls="--")
+    ax.axhline(off, color="0.8", lw=0.6)
+    ax.plot(q, measured - reconstruction + off, color="0.35", lw=0.8)
     for k, (pos, h) in sticks.items():
-        ax.vlines(pos, off * 2.0, off * 2.0 + 0.2 * top * h, color=colors[labels[k]], lw=1.2)
+        ax.vlines(pos, base, base + sh * np.asarray(h), color=colors[labels[k]], lw=1.3)
+    ax.axhline(base, color="0.8", lw=0.6)
+    handles = [Line2D([], [], color="black", lw=1.2, label="measured"),
+               Line2D([], [], color="crimson", lw=1.0, ls="--", label="reconstruction"),
+               Line2D([], [], color="0.35", lw=0.8, label="residual (offset)")] + handles
     ax.set_xlabel("Q (nm⁻¹)")
     ax.set_ylabel("intensity")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    ax.set_ylim(base - 0.04 * top, 1.06 * top)
+    ax.set_xlim(q[0], q[-1])
+    ax.set_title(title, fontsize=10)
+    legend_h = _legend_rows(fig, handles, 2)
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=legend_h + 0.1)
     fig.savefig(path)
     return path
