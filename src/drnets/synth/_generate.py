@@ -246,7 +246,7 @@ def _grid_compositions(m: int, n: int, rng: np.random.Generator) -> np.ndarray:
     """Exactly ``n`` points of the finest triangular/tetrahedral grid with at least ``n``.
 
     The surplus points (if any) are dropped at random, like bad spots on a wafer; the
-    corners are always kept.
+    corners are kept unless fewer points than corners are asked for.
     """
     div = 1
     while math.comb(div + m - 1, m - 1) < n:
@@ -257,7 +257,8 @@ def _grid_compositions(m: int, n: int, rng: np.random.Generator) -> np.ndarray:
     if surplus > 0:
         corners = np.flatnonzero(grid.max(axis=1) == 1.0)
         others = np.setdiff1d(np.arange(grid.shape[0]), corners)
-        drop = rng.choice(others, size=surplus, replace=False)
+        pool = others if others.size >= surplus else np.arange(grid.shape[0])
+        drop = rng.choice(pool, size=surplus, replace=False)
         grid = np.delete(grid, drop, axis=0)
     return grid
 
