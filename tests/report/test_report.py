@@ -309,7 +309,7 @@ def test_alfe_report(alfe_instance, tmp_path):
 
 def _chromium(*args: str, timeout: float = 90.0) -> subprocess.CompletedProcess:
     cmd = [str(CHROMIUM), "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
-           "--enable-unsafe-swiftshader", "--no-first-run", "--disable-extensions", "--virtual-time-budget=15000",
+           "--enable-unsafe-swiftshader", "--no-first-run", "--disable-extensions", "--virtual-time-budget=4000",
            *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 

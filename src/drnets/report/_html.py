@@ -185,7 +185,7 @@ def map_figure(elements, compositions, fractions, labels, colors, threshold, hov
                                                line=dict(color="black", width=4))))
         hidden = dict(visible=False, showbackground=False, showgrid=False, zeroline=False, showticklabels=False)
         fig.update_layout(scene=dict(xaxis=hidden, yaxis=hidden, zaxis=hidden, aspectmode="data",
-                                     camera=dict(eye=dict(x=1.3, y=-1.3, z=0.6))))
+                                     camera=dict(eye=dict(x=1.55, y=-1.55, z=0.75))))
     else:
         fig.add_trace(go.Scatter(x=[xy[0, 0]], y=[xy[0, 1]], **ring))
         fig.update_layout(xaxis=dict(title=dict(text=elements[-1] if len(elements) == 2 else "simplex coordinate 1")),

@@ -111,11 +111,16 @@ def tetra_vertices() -> np.ndarray:
     return _TETRA.copy()
 
 
-def project_view(xyz: np.ndarray, elev: float = 18.0, azim: float = -62.0) -> np.ndarray:
-    """Orthographic 2-D view of 3-D points (elevation and azimuth in degrees); also returns no depth."""
+def project_view(xyz: np.ndarray, elev: float = 20.0, azim: float = -15.0, *, depth: bool = False) -> np.ndarray:
+    """Orthographic 2-D view of 3-D points (elevation and azimuth in degrees).
+
+    With ``depth``, a third column holds the distance from the viewer (larger = farther).
+    """
     a, e = np.radians(azim), np.radians(elev)
     p = np.asarray(xyz, dtype=float) - _TETRA.mean(axis=0)
     x = p[:, 0] * np.cos(a) - p[:, 1] * np.sin(a)
     yd = p[:, 0] * np.sin(a) + p[:, 1] * np.cos(a)
     y = p[:, 2] * np.cos(e) - yd * np.sin(e)
+    if depth:
+        return np.stack([x, y, -(yd * np.cos(e) + p[:, 2] * np.sin(e))], axis=1)
     return np.stack([x, y], axis=1)

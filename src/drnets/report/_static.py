@@ -52,17 +52,17 @@ class _Map:
                 axis.label.set_fontsize(fontsize)
                 axis.label.set_fontweight("bold")
             self.ax.grid(alpha=0.25)
-            if not ticks:
-                self.ax.taxis.set_ticklabels([])
-                self.ax.laxis.set_ticklabels([])
-                self.ax.raxis.set_ticklabels([])
+            if not ticks:  # grid lines only (small multiples: faster, less clutter)
+                for axis in (self.ax.taxis, self.ax.laxis, self.ax.raxis):
+                    axis.set_tick_params(label1On=False, label2On=False)
             self.ax.tick_params(labelsize=max(6, fontsize - 4))
         elif self.tetra:
             self.ax = fig.add_subplot(*spec)
             self.ax.set_aspect("equal")
             self.ax.set_axis_off()
-            v = project_view(tetra_vertices())
-            hidden = 3  # the back corner of the default view
+            vd = project_view(tetra_vertices(), depth=True)
+            v = vd[:, :2]
+            hidden = int(np.argmax(vd[:, 2]))  # the corner farthest from the viewer: its edges dotted
             for a in range(4):
                 for b in range(a + 1, 4):
                     ls = ":" if hidden in (a, b) else "-"
@@ -207,15 +207,20 @@ def phase_map(
     fig = Figure(figsize=(8.0, 7.4 + 0.22 * n_rows), dpi=120)
     m = _Map(fig, 111, elements)
     legend_h = _legend_rows(fig, [Patch(color=colors[labels[k]], label=labels[k]) for k in active], ncol)
-    fig.subplots_adjust(left=0.1, right=0.9, bottom=legend_h + 0.08, top=0.88)
+    fig.subplots_adjust(left=0.1, right=0.9, bottom=legend_h + 0.08, top=0.85)
     if m.ternary:
         _shade_regions(m, comp, present, labels, colors)
-    size = m.marker_area(fig, comp, fill=0.66)
+    size = m.marker_area(fig, comp, fill=0.66 if not m.tetra else 0.5)
+    if m.ternary:  # tick labels clear of the pies that overhang the triangle's sides
+        m.ax.tick_params(pad=0.5 * np.sqrt(size) + 3)
+    # Far points first (quaternary view), so nearer pies are drawn on top.
+    seq = np.argsort(-project_view(tetra_coordinates(comp), depth=True)[:, 2]) if m.tetra else np.arange(len(f))
+    z0 = {int(i): 3 + n / max(len(f), 1) for n, i in enumerate(seq)}
     if pies:
-        for i in range(len(f)):
+        for i in seq:
             ks = np.flatnonzero(present[i])
             if ks.size == 0:
-                m.scatter(comp[i : i + 1], s=size * 0.5, facecolor="white", edgecolor="0.5", lw=0.5, zorder=3,
+                m.scatter(comp[i : i + 1], s=size * 0.5, facecolor="white", edgecolor="0.5", lw=0.5, zorder=z0[i],
                           clip_on=False)
                 continue
             share = f[i, ks] / f[i, ks].sum()
@@ -223,10 +228,10 @@ def phase_map(
             for k, s in zip(ks, share):
                 if ks.size == 1:
                     m.scatter(comp[i : i + 1], marker="o", s=size, color=colors[labels[k]], edgecolor="white",
-                              lw=0.4, zorder=3, clip_on=False)
+                              lw=0.4, zorder=z0[i], clip_on=False)
                 else:
                     m.scatter(comp[i : i + 1], marker=_wedge_marker(a, a + 2 * np.pi * s), s=size,
-                              color=colors[labels[k]], edgecolor="white", lw=0.3, zorder=3, clip_on=False)
+                              color=colors[labels[k]], edgecolor="white", lw=0.3, zorder=z0[i], clip_on=False)
                 a += 2 * np.pi * s
     else:
         dom = np.argmax(f, axis=1)
@@ -236,6 +241,8 @@ def phase_map(
     sub = "pie: phase fractions" if pies else "colour: dominant phase"
     if m.ternary:
         sub += "; shading: phase regions, lines: their borders"
+    elif m.tetra:
+        sub += "; tetrahedron seen from one side, far edges dotted; rotatable in report.html"
     fig.suptitle(f"{title}\n", fontsize=13, y=0.985)
     fig.text(0.5, 0.94, f"({sub})", ha="center", va="center", fontsize=9, color="0.3")
     fig.savefig(path)
@@ -269,7 +276,7 @@ def value_maps(
     ncol = min(3, n)
     nrow = (n + ncol - 1) // ncol
     shared = vmin is not None and vmax is not None
-    pw, ph = 4.2, 4.0
+    pw, ph = (4.2, 4.0) if len(elements) != 4 else (4.2, 3.3)
     cb_w = 1.3 if shared else 0.0
     fig = Figure(figsize=(pw * ncol + cb_w, ph * nrow + 0.6), dpi=100)
     top = 1.0 - 0.95 / fig.get_figheight()
@@ -277,7 +284,7 @@ def value_maps(
     gs = fig.add_gridspec(nrow, ncol, left=0.05, right=right, bottom=0.04, top=top, hspace=0.5, wspace=0.45)
     sc = None
     for j, k in enumerate(phases):
-        m = _Map(fig, (gs[j // ncol, j % ncol],), elements, fontsize=9)
+        m = _Map(fig, (gs[j // ncol, j % ncol],), elements, fontsize=10, ticks=False)
         m.ax.tick_params(labelsize=6)
         on = present[:, k] & np.isfinite(values[:, k])
         cax = None
@@ -306,7 +313,7 @@ def value_maps(
                 cb.formatter.set_useOffset(False)
                 cb.update_ticks()
         m.ax.set_title(short_label(labels[k], 40), fontsize=9, color=(colors or {}).get(labels[k], "black"),
-                       pad=22 if m.ternary else 4, fontweight="bold")
+                       pad=16 if m.ternary else 4, fontweight="bold")
     if not phases:
         fig.text(0.5, 0.5, "no phase present", ha="center")
     if shared and sc is not None:
