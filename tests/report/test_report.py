@@ -188,9 +188,17 @@ def test_plotly_map_traces_use_phase_colours(synth):
     colors = phase_colors(sol.labels)
     hover = [str(i) for i in range(lib.n_points)]
     fig = H.map_figure(lib.elements, lib.compositions, sol.fractions, sol.labels, colors, 1e-3, hover)
+    seen = set()
     for tr in fig.data:
-        if tr.name in colors:
+        if tr.name in colors and "markers" in (tr.mode or ""):
             assert tr.marker.color == colors[tr.name]
+            seen.add(tr.name)
+    assert seen, "no phase trace on the map"
+    # the phase-region shading of a single phase is drawn in that phase's colour
+    for tr in fig.data:
+        if tr.name in colors and tr.fill == "toself":
+            h = colors[tr.name].lstrip("#")
+            assert tr.fillcolor.startswith("rgba(%d,%d,%d," % tuple(int(h[i : i + 2], 16) for i in (0, 2, 4)))
 
 
 def test_quaternary_tetrahedron(tmp_path):
@@ -330,15 +338,17 @@ def test_renders_in_headless_chromium(elements, tmp_path):
     errors = [ln for ln in console if _JS_ERROR.search(ln)]
     assert not errors, "JavaScript errors:\n" + "\n".join(errors)
     assert shot.exists() and shot.stat().st_size > 20000, log.stderr[-2000:]
-    dom = _chromium("--dump-dom", url).stdout
+    # '#click=3' makes the page emit a plotly click on point 3 of the map: the viewer must follow.
+    dom = _chromium("--dump-dom", url + "#click=3").stdout
     assert "main-svg" in dom, "plotly drew nothing"
     for div in ("phase-map", "viewer", "heatmap"):
         m = re.search(rf'<div id="{div}"[^>]*class="[^"]*js-plotly-plot', dom)
         assert m, f"plotly figure {div!r} not rendered"
     viewer = dom.split('id="viewer"', 1)[1]
     assert "plot-container" in viewer[:20000], "the point viewer is empty"
-    # The viewer showed a point: its info line names the point.
-    assert re.search(r'<div id="point-info">point \d+', dom)
+    # The viewer shows the clicked point.
+    assert re.search(r'<div id="point-info">point 3 ', dom), "clicking a map point did not select it"
+    assert 'value="3"' in dom or re.search(r'point 3 — ', dom)
     keep = os.environ.get("DRNETS_SCREENSHOT_DIR")  # where to keep the screenshots (else only in tmp_path)
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)

@@ -78,6 +78,10 @@ function wire(){
   document.getElementById('next-point').addEventListener('click', ()=>showPoint(current+1));
   document.getElementById('worst-point').addEventListener('click', ()=>showPoint(D.worst));
   showPoint(D.start);
+  // '#click=I' in the address clicks point I on the map (a check of the wiring; also a shareable link)
+  const hm = /[#&]click=(\d+)/.exec(window.location.hash);
+  if (hm && m && m.emit) m.emit('plotly_click', {points:[{customdata: parseInt(hm[1])}]});
+  else if (hm) showPoint(hm[1]);
 }
 if (document.readyState === 'complete') wire(); else window.addEventListener('load', wire);
 })();
@@ -161,6 +165,30 @@ def map_figure(elements, compositions, fractions, labels, colors, threshold, hov
         fig.add_trace(go.Scatter3d(x=lab[:, 0], y=lab[:, 1], z=lab[:, 2], mode="text", text=list(elements),
                                    textfont=dict(size=16, color="#111"), hoverinfo="skip", showlegend=False,
                                    name="elements"))
+    if kind == "ternary":
+        # Phase regions: each point's cells shaded in its phase set's mean colour, borders dark.
+        from ._static import region_cells, set_color
+
+        cells, borders = region_cells(np.asarray(compositions, dtype=float), present)
+        for ks, polys in cells.items():
+            a, b, c = [], [], []
+            for poly in polys:
+                closed = np.vstack([poly, poly[:1]])
+                a += closed[:, 0].tolist() + [None]
+                b += closed[:, 1].tolist() + [None]
+                c += closed[:, 2].tolist() + [None]
+            r, g, bl = (int(round(255 * v)) for v in set_color(ks, labels, colors))
+            fig.add_trace(go.Scatterternary(a=a, b=b, c=c, mode="lines", fill="toself", line=dict(width=0),
+                                            fillcolor=f"rgba({r},{g},{bl},0.28)", hoverinfo="skip",
+                                            showlegend=False, name=" + ".join(labels[k] for k in ks)))
+        if borders:
+            a, b, c = [], [], []
+            for seg in borders:
+                a += seg[:, 0].tolist() + [None]
+                b += seg[:, 1].tolist() + [None]
+                c += seg[:, 2].tolist() + [None]
+            fig.add_trace(go.Scatterternary(a=a, b=b, c=c, mode="lines", line=dict(color="#444", width=1),
+                                            hoverinfo="skip", showlegend=False, name="region borders"))
     for k, name, col in groups:
         idx = np.flatnonzero(dom == k)
         common = dict(mode="markers", name=name, customdata=idx.tolist(), text=[hover[i] for i in idx],
@@ -191,7 +219,8 @@ def map_figure(elements, compositions, fractions, labels, colors, threshold, hov
         fig.update_layout(xaxis=dict(title=dict(text=elements[-1] if len(elements) == 2 else "simplex coordinate 1")),
                           yaxis=dict(scaleanchor="x" if len(elements) > 2 else None))
     what = "drag to rotate, click a point to view it" if kind == "tetra" else "click a point to view it"
-    fig.update_layout(title=dict(text=f"Phase map (colour: dominant phase; {what})", font=dict(size=14)),
+    shade = "; shading: phase regions" if kind == "ternary" else ""
+    fig.update_layout(title=dict(text=f"Phase map (colour: dominant phase{shade}; {what})", font=dict(size=14)),
                       height=600 if kind == "tetra" else 560, margin=dict(l=40, r=40, t=60, b=40),
                       legend=dict(font=dict(size=10)), clickmode="event")
     return fig

@@ -147,30 +147,44 @@ def _triangles(comp: np.ndarray) -> np.ndarray:
     return tri[edge <= 2.5 * _nearest_spacing(xy)]
 
 
-def _set_color(ks: np.ndarray, labels: Sequence[str], colors: dict[str, str]) -> tuple[float, float, float]:
-    return tuple(np.mean([hex_to_rgb(colors[labels[k]]) for k in ks], axis=0))
+def region_cells(comp: np.ndarray, present: np.ndarray):
+    """Phase regions of a ternary library as polygons in composition space.
 
-
-def _shade_regions(m: _Map, comp: np.ndarray, present: np.ndarray, labels, colors) -> None:
-    """Shade each point's share of its Delaunay triangles in the mean colour of its phase set and
-    draw the boundaries between points with different phase sets (the phase-region borders)."""
-    tris = _triangles(comp)
-    if not len(tris):
-        return
-    borders = []
-    for tri in tris:
+    Each point owns a quarter-kite of every Delaunay triangle it is a corner of (corner, edge
+    midpoints, centroid). Returns ``cells`` as a dict of phase-set tuple to a list of (4, 3)
+    polygons, and ``borders``, the (2, 3) segments between points with different phase sets.
+    """
+    cells: dict[tuple[int, ...], list[np.ndarray]] = {}
+    borders: list[np.ndarray] = []
+    for tri in _triangles(comp):
         g = comp[tri].mean(axis=0)
         for j in range(3):
             a, b, c = tri[j], tri[(j + 1) % 3], tri[(j + 2) % 3]
             mab, mac = (comp[a] + comp[b]) / 2, (comp[a] + comp[c]) / 2
-            ks = np.flatnonzero(present[a])
-            if ks.size:
-                m.fill(np.stack([comp[a], mab, g, mac]), facecolor=_set_color(ks, labels, colors), alpha=0.3,
-                       edgecolor="none", zorder=0)
+            ks = tuple(int(k) for k in np.flatnonzero(present[a]))
+            if ks:
+                cells.setdefault(ks, []).append(np.stack([comp[a], mab, g, mac]))
             if not np.array_equal(present[a], present[b]):
-                borders += [mab, g, np.full(comp.shape[1], np.nan)]
+                borders.append(np.stack([mab, g]))
+    return cells, borders
+
+
+def set_color(ks, labels: Sequence[str], colors: dict[str, str]) -> tuple[float, float, float]:
+    """The mean colour of a phase set (RGB in 0-1)."""
+    return tuple(np.mean([hex_to_rgb(colors[labels[k]]) for k in ks], axis=0))
+
+
+def _shade_regions(m: _Map, comp: np.ndarray, present: np.ndarray, labels, colors) -> None:
+    """Shade each point's cells in the mean colour of its phase set and draw the borders
+    between points with different phase sets (the phase-region borders)."""
+    cells, borders = region_cells(comp, present)
+    for ks, polys in cells.items():
+        col = set_color(ks, labels, colors)
+        for poly in polys:
+            m.fill(poly, facecolor=col, alpha=0.3, edgecolor="none", zorder=0)
     if borders:
-        m.plot(np.array(borders), color="0.25", lw=0.8, zorder=1)
+        nan = np.full((1, comp.shape[1]), np.nan)
+        m.plot(np.concatenate([np.vstack([b, nan]) for b in borders]), color="0.25", lw=0.8, zorder=1)
 
 
 def _legend_rows(fig: Figure, handles: list, ncol: int, fontsize: float = 8) -> float:
