@@ -48,6 +48,7 @@ class _Map:
             self.ax = fig.add_subplot(*spec, projection="ternary")
             for axis, lab in ((self.ax.taxis, elements[0]), (self.ax.laxis, elements[1]), (self.ax.raxis, elements[2])):
                 axis.set_label_position("corner")
+                axis.set_label_rotation_mode("horizontal")
                 axis.set_label_text(lab)
                 axis.label.set_fontsize(fontsize)
                 axis.label.set_fontweight("bold")
@@ -290,12 +291,12 @@ def value_maps(
     ncol = min(3, n)
     nrow = (n + ncol - 1) // ncol
     shared = vmin is not None and vmax is not None
-    pw, ph = (4.2, 4.0) if len(elements) != 4 else (4.2, 3.3)
+    pw, ph = (4.2, 3.7) if len(elements) != 4 else (4.2, 3.3)
     cb_w = 1.3 if shared else 0.0
     fig = Figure(figsize=(pw * ncol + cb_w, ph * nrow + 0.6), dpi=100)
     top = 1.0 - 0.95 / fig.get_figheight()
     right = 1.0 - (cb_w / fig.get_figwidth() if shared else 0.02)
-    gs = fig.add_gridspec(nrow, ncol, left=0.05, right=right, bottom=0.04, top=top, hspace=0.5, wspace=0.45)
+    gs = fig.add_gridspec(nrow, ncol, left=0.05, right=right, bottom=0.04, top=top, hspace=0.38, wspace=0.45)
     sc = None
     for j, k in enumerate(phases):
         m = _Map(fig, (gs[j // ncol, j % ncol],), elements, fontsize=10, ticks=False)
