@@ -353,3 +353,13 @@ def test_renders_in_headless_chromium(elements, tmp_path):
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(keep) / f"report-{len(elements)}-elements.png")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium not installed (/usr/bin/chromium; "
+                                                  "Debian package 'chromium')")
+def test_chromium_error_capture_works(tmp_path):
+    """The JavaScript-error check above would see an uncaught error (guards the log format)."""
+    bad = tmp_path / "bad.html"
+    bad.write_text("<html><body><script>undefinedFunction()</script></body></html>")
+    log = _chromium("--enable-logging=stderr", "--v=0", "--dump-dom", bad.resolve().as_uri())
+    assert any(_JS_ERROR.search(ln) for ln in log.stderr.splitlines() if "CONSOLE" in ln)
