@@ -13,7 +13,7 @@ import numpy as np
 from ..core import InputError, Library, PhaseLibrary, Solution
 from . import _html as H
 from . import _static as S
-from ._layout import dominant_phase, library_path, phase_colors
+from ._layout import library_path, phase_colors
 
 #: Fraction above which a phase is drawn as present.
 REPORT_THRESHOLD = 1e-3
