@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from ..core import InputError, Library, PhaseLibrary, Solution
 from ..structure import adjacency_lists, allowed_mask, composition_graph, gibbs_limits
-from ._decoder import build_dictionary, padded_sticks
-from ._decoder import render_windows, window_size
-from ._refine import WIDTH_SCALE_BOUNDS, refine
-from ._search import best_subsets
+from ._atoms import WIDTH_SCALES, Atoms
+from ._decoder import padded_sticks
+from ._search import best_subsets, coordinate_descent, group_fit
+
+Callback = Callable[[str, int, int, dict], None]
 
 
 def pick_device(device: str | None) -> str:
@@ -23,61 +24,92 @@ def pick_device(device: str | None) -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("CUDA was requested but no CUDA device is available", where="--device")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise InputError(f"unknown device {device!r} (use auto, cpu or cuda)", where="--device")
     return device
 
 
-def estimate_sigma(q: np.ndarray, patterns: np.ndarray, *, rel_height: float = 0.25) -> float:
-    """Median Gaussian sigma of the patterns' prominent local maxima (log-parabola fit)."""
+def estimate_sigma(q: np.ndarray, patterns: np.ndarray, *, rel_height: float = 0.25, quantile: float = 0.2) -> float:
+    """Gaussian sigma of the narrowest prominent peaks (log-parabola through each local maximum).
+
+    A low quantile, not the median: overlapping and broadened peaks only ever look wider.
+    """
     x = patterns / np.maximum(patterns.max(axis=1, keepdims=True), 1e-30)
     y0, ym, yp = x[:, 1:-1], x[:, :-2], x[:, 2:]
     peak = (y0 > ym) & (y0 >= yp) & (y0 > rel_height) & (ym > 0.05) & (yp > 0.05)
-    if peak.sum() < 3:
-        return 0.25
     with np.errstate(divide="ignore", invalid="ignore"):
         curv = np.log(ym) - 2 * np.log(y0) + np.log(yp)
-    dq = np.gradient(q)[1:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s2 = -(dq[None, :] ** 2) / curv
+        s2 = -(np.gradient(q)[1:-1][None, :] ** 2) / curv
     vals = s2[peak & np.isfinite(s2) & (s2 > 0)]
     if vals.size < 3:
         return 0.25
-    return float(np.sqrt(np.median(vals)))
+    return float(np.sqrt(np.quantile(vals, quantile)))
+
+
+def noise_variance(xn: np.ndarray) -> np.ndarray:
+    """Per-pattern white-noise variance from second differences (a low quantile ignores peaks)."""
+    d2 = np.abs(xn[:, 2:] - 2 * xn[:, 1:-1] + xn[:, :-2])
+    # |N(0, 6 s^2)| has its 25 % quantile at 0.3186 * sqrt(6) s.
+    return (np.quantile(d2, 0.25, axis=1) / 0.3186) ** 2 / 6.0
 
 
 @dataclass
 class PhaseMapper:
-    """Phase mapping with the physics built in (Gibbs, alloying, connectivity, composition).
+    """Phase mapping with the physics built in (Gibbs, alloying, connectivity).
+
+    Every point's answer is searched exactly over subsets of a candidate pool within the
+    point's Gibbs limit, each phase at its own grid shift and peak width; the reasoning
+    rules act across points: candidates come from the neighbours' answers, phases that
+    never clearly show anywhere are pruned library-wide, and islands cut off from a
+    phase's region are re-solved without it.
 
     Parameters
     ----------
     max_shift : float
-        Largest relative lattice shift searched (multiplicative Q scale 1 +- max_shift).
-    shift_step : float
-        Step of the shift grid; refinement searches it point by point.
+        Largest relative lattice shift (multiplicative Q scale 1 +- max_shift).
+    shift_step : float or None
+        Shift grid step; None: a fifth of a peak width at the top of the Q range.
     sigma : float or None
-        Gaussian peak sigma in nm⁻¹; estimated from the patterns when None.
+        Base Gaussian peak sigma (nm⁻¹); estimated from the patterns when None.
+    width_scales : tuple of float
+        Peak-width multipliers (>= 1) a phase may take at a point.
     pool_size : int
-        Candidate phases kept per point for the exhaustive subset search.
+        Candidate phases per point in the exhaustive subset search.
     rounds : int
-        Rounds of search; each adds candidates from the residual and the neighbours.
+        Search rounds; later rounds add the neighbours' phases and the residual's.
     top_subsets : int
-        Best subsets per point refined (amplitude, shift, width) before the final choice.
-    refine_steps : int
-        Gradient steps of that refinement.
+        Best subsets per point improved by coordinate descent before the final choice.
+    sweeps : int
+        Coordinate-descent sweeps over the members of a subset.
+    group_top : int
+        Subsets per point given the final fit, in which each phase is a non-negative
+        mixture of its profiles at every grid width and at ``shape_offsets`` grid steps
+        around its shift (inhomogeneous broadening, non-Gaussian peak shapes).
+    shape_offsets : tuple of int
+        Shift-grid offsets of that mixture.
     penalty : float
         Cost of one more phase, relative to the pattern's squared norm.
     noise_penalty : float
-        Cost of one more phase in units of the estimated noise variance times log(L).
+        Cost of one more phase in units of the estimated noise variance.
+    min_peak_fraction : float
+        A phase must reach this fraction at some point to be kept anywhere (library-wide
+        sparsity: real phases dominate somewhere; look-alike distractors do not).
+    repair_tolerance : float
+        Relative energy a point may lose when an island of a phase is removed.
     threshold : float
         Fractions below this are dropped from the answer.
     device : str
         'auto', 'cpu' or 'cuda'.
     seed : int
-        Random seed (the search is deterministic; the seed is recorded).
+        Recorded; the search itself is deterministic.
     chunk_points : int
         Points processed at once (bounds memory).
+    memory_budget_gb : float
+        Cache of rendered profiles.
     verbose : bool
-        Show progress.
+        Print one line per stage.
+    callback : callable or None
+        ``callback(stage, done, total, info)`` after each stage (for progress bars).
 
     Attributes
     ----------
@@ -85,22 +117,31 @@ class PhaseMapper:
         The answer, with audit and run metadata.
     fractions_, shifts_, amplitudes_, widths_, reconstruction_, residuals_ : ndarray
         Shortcuts into ``solution_``.
+    history_ : list of dict
+        One entry per round.
     """
 
     max_shift: float = 0.08
-    shift_step: float = 0.001
+    shift_step: float | None = None
     sigma: float | None = None
-    pool_size: int = 10
+    width_scales: tuple[float, ...] = WIDTH_SCALES
+    pool_size: int = 8
     rounds: int = 3
-    top_subsets: int = 4
-    penalty: float = 1e-4
-    noise_penalty: float = 2.0
+    top_subsets: int = 6
+    sweeps: int = 2
+    group_top: int = 3
+    shape_offsets: tuple[int, ...] = (-3, 0, 3)
+    penalty: float = 2e-5
+    noise_penalty: float = 8.0
+    min_peak_fraction: float = 0.1
+    repair_tolerance: float = 0.002
     threshold: float = 1e-3
     device: str = "auto"
     seed: int = 0
-    refine_steps: int = 120
-    chunk_points: int = 256
+    chunk_points: int = 128
+    memory_budget_gb: float = 1.5
     verbose: bool = False
+    callback: Callback | None = field(default=None, repr=False)
     history_: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
 
     # ------------------------------------------------------------------ public
@@ -130,264 +171,283 @@ class PhaseMapper:
         t0 = time.perf_counter()
         torch.manual_seed(self.seed)
         dev = pick_device(self.device)
-        dtype = torch.float32 if dev == "cpu" else torch.float32
+        self.history_ = []
         q = library.q
         n, p_n = library.n_points, len(phases)
         allowed = allowed_mask(library, phases, override=mask)
         limits = np.asarray(max_phases if max_phases is not None else gibbs_limits(library.compositions), dtype=int)
+        limits = np.maximum(limits, 1)
         edges = composition_graph(library.compositions)
         nbrs = adjacency_lists(edges, n)
 
         scale = np.maximum(library.patterns.max(axis=1), 1e-30)
         xn = library.patterns / scale[:, None]
         sigma = float(self.sigma) if self.sigma else estimate_sigma(q, library.patterns)
-        widths = np.full((p_n, 2), sigma)
-        shifts = np.arange(1 - self.max_shift, 1 + self.max_shift + self.shift_step / 2, self.shift_step)
-        one = int(np.argmin(np.abs(shifts - 1.0)))
+        step = self.shift_step or max(2e-4, min(0.002, sigma / (5 * q[-1])))
+        half = int(np.floor(self.max_shift / step + 1e-9))
+        shifts = 1.0 + step * np.arange(-half, half + 1)
         sq, si = padded_sticks(phases, q[0], q[-1], self.max_shift)
-        dic = build_dictionary(q, sq, si, shifts, widths, device=dev, dtype=dtype)  # (P, S, L)
-        s_n = shifts.size
-        flat = dic.reshape(p_n * s_n, -1)
-        dd = (flat * flat).sum(-1)
+        atoms = Atoms(q, sq, si, shifts, sigma, tuple(self.width_scales), device=dev,
+                      budget_bytes=int(self.memory_budget_gb * 1e9))
+        x = torch.as_tensor(xn, dtype=torch.float32, device=dev)
+        xx = (xn * xn).sum(1)
+        pen = np.maximum(self.penalty * xx, self.noise_penalty * noise_variance(xn))
+        self._ctx = dict(atoms=atoms, x=x, pen=pen, limits=limits, n=n, p_n=p_n)
 
-        x = torch.as_tensor(xn, dtype=dtype, device=dev)
-        xx = (x * x).sum(-1)
-        noise = self._noise_variance(xn)
-        pen = np.maximum(self.penalty * xx.cpu().numpy(), self.noise_penalty * noise * np.log(q.size))
-        pen_t = torch.as_tensor(pen, dtype=dtype, device=dev)
-        allowed_t = torch.as_tensor(allowed, device=dev)
-        kmax_t = torch.as_tensor(np.maximum(limits, 1), device=dev)
-
-        # Single-phase screening on the patterns: best shift and explained energy per phase.
-        e_x, s_x = self._screen(x, flat, dd, allowed_t, p_n, s_n)
-
-        ctx = {
-            "q": q,
-            "q_t": torch.as_tensor(q, dtype=dtype, device=dev),
-            "sq_t": torch.as_tensor(sq, dtype=dtype, device=dev),
-            "si_t": torch.as_tensor(si, dtype=dtype, device=dev),
-            "shifts_t": torch.as_tensor(shifts, dtype=dtype, device=dev),
-            "shifts": shifts,
-            "sigma": sigma,
-            "w_max": window_size(q, sigma * WIDTH_SCALE_BOUNDS[1]),
-        }
-        chosen: list[dict[int, tuple[float, float]]] = [dict() for _ in range(n)]  # point -> {phase: (shift, width scale)}
-        resid = x.clone()
+        state = _State.empty(n, int(limits.max()), q.size)
+        keep = allowed.copy()
+        interrupted = False
+        total = self.rounds + 2
         try:
+            e_x, c_x = self._screen(x, keep)
+            self._report("screen", 1, total, {})
             for rnd in range(self.rounds):
-                e_r, s_r = self._screen(resid.clamp_min(0), flat, dd, allowed_t, p_n, s_n)
-                pools = self._pools(chosen, nbrs, e_x, s_x, e_r, s_r, rnd, shifts)
-                new, score = self._search(x, dic, pools, kmax_t, pen_t, ctx)
-                chosen = new
-                _, recon = self._fit_amplitudes(x, chosen, ctx)
-                resid = x - torch.as_tensor(recon, dtype=dtype, device=dev)
-                rel = (resid.norm(dim=1) / x.norm(dim=1)).cpu().numpy()
-                self.history_.append({"round": rnd, "mean_rel_l2": float(rel.mean()), "score": float(score.sum())})
-                if self.verbose:
-                    print(f"round {rnd + 1}/{self.rounds}: mean relative L2 residual {rel.mean():.4f}")
+                resid = (x - torch.as_tensor(state.recon(atoms, n), dtype=x.dtype, device=dev)).clamp_min(0)
+                e_r, c_r = self._screen(resid, keep) if rnd > 0 else (e_x, c_x)
+                pools = self._pools(state, nbrs if rnd > 0 else None, keep, e_x, c_x, e_r, c_r)
+                state = self._search(np.arange(n), pools, state)
+                if rnd == 0 and self.rounds > 1:
+                    pass
+                elif self.min_peak_fraction > 0:
+                    keep = self._prune(state, keep)
+                self._log(rnd, state, xn, atoms, time.perf_counter() - t0)
+                self._report("search", rnd + 2, total, self.history_[-1])
+            state = self._enforce(state, keep, nbrs)
+            state = self._repair_connectivity(state, keep, edges)
+            self._report("repair", total, total, {})
         except KeyboardInterrupt:
-            if not any(chosen):
+            if not state.present.any():
                 raise
-            self.history_.append({"interrupted": True})
-
-        chosen = self._repair_connectivity(x, chosen, edges, ctx)
-        return self._finish(library, phases, x, chosen, widths, scale, allowed, limits, edges, sigma, dev, t0, ctx)
+            interrupted = True
+        self._ctx["pen"] = pen
+        return self._finish(library, phases, state, atoms, allowed, limits, edges, sigma, shifts, dev, t0, interrupted)
 
     # ----------------------------------------------------------------- stages
-    @staticmethod
-    def _noise_variance(xn: np.ndarray) -> np.ndarray:
-        d2 = xn[:, 2:] - 2 * xn[:, 1:-1] + xn[:, :-2]
-        # Second differences of white noise have variance 6 s^2; the median ignores peaks.
-        return (np.median(np.abs(d2), axis=1) / 0.6745) ** 2 / 6.0
+    def _report(self, stage: str, done: int, total: int, info: dict) -> None:
+        if self.callback is not None:
+            self.callback(stage, done, total, info)
 
-    def _screen(self, x, flat, dd, allowed_t, p_n, s_n):
-        """Explained energy (b^2/|d|^2 for b > 0) of each phase at its best grid shift."""
-        n = x.shape[0]
-        energy = torch.empty(n, p_n, dtype=x.dtype, device=x.device)
-        best = torch.empty(n, p_n, dtype=torch.long, device=x.device)
-        for a in range(0, n, self.chunk_points):
-            b = x[a : a + self.chunk_points] @ flat.T  # (c, P*S)
-            e = torch.where(b > 0, b * b / dd.clamp_min(1e-12), torch.zeros_like(b)).reshape(-1, p_n, s_n)
-            v, i = e.max(dim=2)
-            energy[a : a + self.chunk_points] = v
-            best[a : a + self.chunk_points] = i
-        energy = torch.where(allowed_t, energy, torch.full_like(energy, -1.0))
-        return energy, best
+    def _log(self, rnd: int, state: "_State", xn: np.ndarray, atoms: Atoms, elapsed: float) -> None:
+        rec = state.recon(atoms, xn.shape[0])
+        rel = np.linalg.norm(xn - rec, axis=1) / np.maximum(np.linalg.norm(xn, axis=1), 1e-30)
+        entry = {"round": rnd, "mean_rel_l2": float(rel.mean()), "phases_used": int(np.unique(state.phase[state.present]).size),
+                 "elapsed_s": round(elapsed, 2)}
+        self.history_.append(entry)
+        if self.verbose:
+            print(f"round {rnd + 1}/{self.rounds}: mean relative L2 residual {rel.mean():.4f}, "
+                  f"{entry['phases_used']} phases, {elapsed:.1f} s")
 
-    def _pools(self, chosen, nbrs, e_x, s_x, e_r, s_r, rnd, shifts):
-        """Candidate (phase, shift index) pools per point: screening, residual, self, neighbours."""
+    def _screen(self, x: torch.Tensor, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Explained energy (b^2/|d|^2 where b > 0) of each phase at its best shift and width."""
+        atoms = self._ctx["atoms"]
+        n, p_n = x.shape[0], keep.shape[1]
+        energy = np.full((n, p_n), -1.0)
+        combo = np.zeros((n, p_n), dtype=np.int64)
+        cand = np.flatnonzero(keep.any(axis=0))
+        for a in range(0, cand.size, 16):
+            ph = cand[a : a + 16]
+            blk = atoms.block(ph).reshape(ph.size * atoms.n_combos, -1)
+            dd = (blk * blk).sum(-1).clamp_min(1e-12)
+            for b in range(0, n, 1024):
+                g = x[b : b + 1024] @ blk.T
+                e = torch.where(g > 0, g * g / dd, torch.zeros_like(g)).reshape(-1, ph.size, atoms.n_combos)
+                v, i = e.max(-1)
+                energy[b : b + 1024, ph] = v.cpu().numpy()
+                combo[b : b + 1024, ph] = i.cpu().numpy()
+        energy[~keep] = -1.0
+        return energy, combo
+
+    def _pools(self, state, nbrs, keep, e_x, c_x, e_r, c_r) -> list[dict[int, int]]:
+        """Candidate pools per point: {phase: combo index} from own answer, neighbours, residual, screening."""
+        nw = self._ctx["atoms"].n_widths
         k = self.pool_size
-        top_x = torch.topk(e_x, min(k, e_x.shape[1]), dim=1).indices.cpu().numpy()
-        top_r = torch.topk(e_r, min(k // 2, e_r.shape[1]), dim=1).indices.cpu().numpy()
-        ex = e_x.cpu().numpy()
-        sx, sr = s_x.cpu().numpy(), s_r.cpu().numpy()
+        order_x = np.argsort(-e_x, axis=1)[:, : 2 * k]
+        order_r = np.argsort(-e_r, axis=1)[:, : k]
         pools = []
-        for i in range(len(chosen)):
-            grid = lambda v: int(np.argmin(np.abs(shifts - v[0])))  # noqa: E731
-            pool: dict[int, int] = {ph: grid(v) for ph, v in chosen[i].items()}
-            if rnd > 0:
-                for j in nbrs[i]:
-                    for ph, v in chosen[j].items():
-                        if ph not in pool and ex[i, ph] >= 0:
-                            pool[ph] = grid(v)
-            for ph in top_r[i]:
-                if ph not in pool and ex[i, ph] >= 0:
-                    pool[int(ph)] = int(sr[i, ph])
-            for ph in top_x[i]:
-                if len(pool) >= k + len(chosen[i]) + 2:
-                    break
-                if ph not in pool and ex[i, ph] >= 0:
-                    pool[int(ph)] = int(sx[i, ph])
+        for i in range(state.phase.shape[0]):
+            pool: dict[int, int] = {}
+            for j in np.flatnonzero(state.present[i]):
+                ph = int(state.phase[i, j])
+                if keep[i, ph]:
+                    pool[ph] = int(state.shift[i, j]) * nw + int(state.width[i, j])
+            if nbrs is not None:
+                for nb in nbrs[i]:
+                    for j in np.flatnonzero(state.present[nb]):
+                        ph = int(state.phase[nb, j])
+                        if ph not in pool and keep[i, ph]:
+                            pool[ph] = int(state.shift[nb, j]) * nw + int(state.width[nb, j])
+            for src, order, combo in ((e_r, order_r, c_r), (e_x, order_x, c_x)):
+                for ph in order[i]:
+                    if len(pool) >= max(k, len(pool)) and src is e_x and len(pool) >= k:
+                        break
+                    if src[i, ph] > 0 and int(ph) not in pool:
+                        pool[int(ph)] = int(combo[i, ph])
+                        if src is e_r and len(pool) >= k + 2:
+                            break
             pools.append(pool)
         return pools
 
-    def _search(self, x, dic, pools, kmax_t, pen_t, ctx):
-        """Best subsets on the shift grid, refined continuously, then the final choice."""
-        n = x.shape[0]
-        kp = max(len(p) for p in pools)
-        ph = np.zeros((n, kp), dtype=np.int64)
-        sh = np.zeros((n, kp), dtype=np.int64)
-        valid = np.zeros((n, kp), dtype=bool)
-        for i, pool in enumerate(pools):
-            items = list(pool.items())
-            ph[i, : len(items)] = [a for a, _ in items]
-            sh[i, : len(items)] = [b for _, b in items]
-            valid[i, : len(items)] = True
-        ph_t = torch.as_tensor(ph, device=x.device)
-        sh_t = torch.as_tensor(sh, device=x.device)
-        shifts_t = ctx["shifts_t"]
-        chosen, scores = [], []
-        for a in range(0, n, self.chunk_points):
-            sl = slice(a, a + self.chunk_points)
-            prof = dic[ph_t[sl], sh_t[sl]]  # (c, K, L)
-            prof = prof * torch.as_tensor(valid[sl], device=x.device).unsqueeze(-1)
-            mem, coef, score = best_subsets(x[sl], prof, kmax_t[sl], pen_t[sl], self.top_subsets)
-            c, t, kk = mem.shape
-            present = mem >= 0
-            flat_idx = mem.clamp_min(0).flatten(1)
-            mem_ph = torch.gather(ph_t[sl], 1, flat_idx).view_as(mem)
-            mem_sh = shifts_t[torch.gather(sh_t[sl], 1, flat_idx).view_as(mem)]
-            ok = torch.isfinite(score)
-            amp, shift, ws, rss = refine(
-                x[sl].unsqueeze(1).expand(c, t, -1).reshape(c * t, -1),
-                ctx["q_t"], ctx["sq_t"], ctx["si_t"],
-                mem_ph.reshape(c * t, kk), mem_sh.reshape(c * t, kk), coef.reshape(c * t, kk).clamp_min(1e-3),
-                (present & ok.unsqueeze(-1)).reshape(c * t, kk), ctx["sigma"], steps=self.refine_steps, q_np=ctx["q"],
-            )
-            rss = rss.view(c, t)
-            amp, shift, ws = amp.view(c, t, kk), shift.view(c, t, kk), ws.view(c, t, kk)
-            total = torch.where(ok, rss + pen_t[sl].unsqueeze(-1) * present.sum(-1), torch.full_like(rss, float("inf")))
-            best = total.argmin(dim=1)
-            for r in range(c):
-                bi = int(best[r])
-                chosen.append({
-                    int(mem_ph[r, bi, j]): (float(shift[r, bi, j]), float(ws[r, bi, j]))
-                    for j in range(kk) if bool(present[r, bi, j])
-                })
-                scores.append(float(total[r, bi]))
-        return chosen, np.array(scores)
-
-    def _profiles(self, chosen_i, ctx):
-        """Max-normalised profiles (k, L) of one point's chosen phases at their refined shift and width."""
-        items = list(chosen_i.items())
-        ph = torch.as_tensor([p for p, _ in items], device=ctx["q_t"].device)
-        shift = torch.as_tensor([v[0] for _, v in items], dtype=ctx["q_t"].dtype, device=ctx["q_t"].device)
-        ws = torch.as_tensor([v[1] for _, v in items], dtype=ctx["q_t"].dtype, device=ctx["q_t"].device)
-        cen = ctx["sq_t"][ph] * shift.unsqueeze(-1)
-        sig = (ctx["sigma"] * ws).unsqueeze(-1).expand_as(cen)
-        prof = render_windows(ctx["q_t"], cen, ctx["si_t"][ph], sig.contiguous(), ctx["w_max"])
-        return (prof / prof.amax(-1, keepdim=True).clamp_min(1e-12)).cpu().numpy().astype(float)
-
-    def _fit_amplitudes(self, x, chosen, ctx):
-        """Exact non-negative amplitudes of each point's chosen phases (scipy NNLS)."""
-        from scipy.optimize import nnls
-
-        xn = x.cpu().numpy().astype(float)
-        amps, recon = [], np.zeros_like(xn)
-        for i, ch in enumerate(chosen):
-            if not ch:
-                amps.append({})
+    def _search(self, points: np.ndarray, pools: list[dict[int, int]], state: "_State") -> "_State":
+        """Best subset per point: grid fit of all subsets, coordinate descent on the best few."""
+        atoms, x, pen, limits = self._ctx["atoms"], self._ctx["x"], self._ctx["pen"], self._ctx["limits"]
+        nw = atoms.n_widths
+        new = state.copy()
+        for a in range(0, points.size, self.chunk_points):
+            pts = points[a : a + self.chunk_points]
+            c = pts.size
+            kp = max(1, max(len(pools[i]) for i in pts))
+            ph = np.zeros((c, kp), dtype=np.int64)
+            cb = np.zeros((c, kp), dtype=np.int64)
+            valid = np.zeros((c, kp), dtype=bool)
+            for r, i in enumerate(pts):
+                items = list(pools[i].items())
+                if not items:
+                    continue
+                ph[r, : len(items)] = [p for p, _ in items]
+                cb[r, : len(items)] = [v for _, v in items]
+                valid[r, : len(items)] = True
+            if not valid.any():
                 continue
-            a_mat = self._profiles(ch, ctx)
-            coef, _ = nnls(a_mat.T, xn[i])
-            amps.append({p: float(c) for p, c in zip(ch, coef)})
-            recon[i] = coef @ a_mat
-        return amps, recon
+            ph_safe = np.where(valid, ph, ph[:, :1])
+            prof = atoms.profiles(ph_safe, cb // nw, cb % nw) * torch.as_tensor(valid, device=x.device).unsqueeze(-1)
+            xs = x[torch.as_tensor(pts, device=x.device)]
+            kmax_t = torch.as_tensor(np.minimum(limits[pts], valid.sum(1).clip(1)), device=x.device)
+            pen_t = torch.as_tensor(pen[pts], dtype=x.dtype, device=x.device)
+            mem, _, score = best_subsets(xs, prof, kmax_t, pen_t, self.top_subsets)
+            mem = mem.cpu().numpy()
+            ok = np.isfinite(score.cpu().numpy())
+            t, kk = mem.shape[1], mem.shape[2]
+            present = (mem >= 0) & ok[:, :, None]
+            idx = np.where(mem >= 0, mem, 0)
+            rows = np.arange(c)[:, None, None]
+            m_ph, m_cb = ph[rows, idx], cb[rows, idx]
+            flat = lambda v: v.reshape(c * t, kk)  # noqa: E731
+            s_i, w_i, coef, rss = coordinate_descent(
+                xs.repeat_interleave(t, 0), flat(m_ph), flat(m_cb // nw), flat(m_cb % nw), flat(present), atoms,
+                sweeps=self.sweeps,
+            )
+            coef = coef.cpu().numpy().reshape(c, t, kk)
+            used = present & (coef > 0)
+            total = rss.cpu().numpy().reshape(c, t) + pen[pts][:, None] * used.sum(-1)
+            total = np.where(used.any(-1), total, np.inf)
+            s_i, w_i = s_i.reshape(c, t, kk), w_i.reshape(c, t, kk)
+            xs_np = xs.cpu().numpy()
+            for r, i in enumerate(pts):
+                best = None
+                for bi in np.argsort(total[r])[: self.group_top]:
+                    if not np.isfinite(total[r, bi]):
+                        break
+                    js = np.flatnonzero(used[r, bi])
+                    g = group_fit(xs_np[r], m_ph[r, bi, js], s_i[r, bi, js], atoms, self.shape_offsets)
+                    keep_j = g["height"] > 0
+                    sc = g["rss"] + pen[i] * int(keep_j.sum())
+                    if best is None or sc < best[0]:
+                        best = (sc, bi, js[keep_j], g, keep_j)
+                if best is None:
+                    continue
+                sc, bi, js, g, kj = best
+                new.set(i, m_ph[r, bi, js], s_i[r, bi, js], w_i[r, bi, js], g["height"][kj], sc,
+                        g["shift"][kj], g["width"][kj], g["recon"])
+        return new
 
-    def _repair_connectivity(self, x, chosen, edges, ctx):
-        """Drop a phase from small islands cut off from its main region, when the data allows.
+    def _prune(self, state: "_State", keep: np.ndarray) -> np.ndarray:
+        """Library-wide sparsity: drop phases that never reach ``min_peak_fraction``."""
+        frac = state.fractions(self._ctx["p_n"])
+        strong = frac.max(axis=0) >= self.min_peak_fraction
+        return keep & strong[None, :]
 
-        A phase's point set should be connected in the composition graph. For each phase
-        whose set has several components, points of the smaller components are re-solved
-        without it; the change is kept where it costs less than ``repair_tolerance`` of
-        the pattern's energy.
-        """
+    def _enforce(self, state: "_State", keep: np.ndarray, nbrs) -> "_State":
+        """Re-solve points that still use a pruned phase (pools without it)."""
+        bad = [i for i in range(state.phase.shape[0])
+               if any(not keep[i, state.phase[i, j]] for j in np.flatnonzero(state.present[i]))]
+        if not bad:
+            return state
+        pools = self._pools_restricted(state, np.array(bad), keep, nbrs)
+        return self._search(np.array(bad), pools, state)
+
+    def _pools_restricted(self, state, points, keep, nbrs) -> list[dict[int, int]]:
+        nw = self._ctx["atoms"].n_widths
+        x = self._ctx["x"]
+        e_x, c_x = self._screen(x[torch.as_tensor(points, device=x.device)], keep[points])
+        pools: list[dict[int, int]] = [dict() for _ in range(state.phase.shape[0])]
+        for r, i in enumerate(points):
+            pool: dict[int, int] = {}
+            for j in np.flatnonzero(state.present[i]):
+                ph = int(state.phase[i, j])
+                if keep[i, ph]:
+                    pool[ph] = int(state.shift[i, j]) * nw + int(state.width[i, j])
+            for nb in nbrs[i]:
+                for j in np.flatnonzero(state.present[nb]):
+                    ph = int(state.phase[nb, j])
+                    if ph not in pool and keep[i, ph]:
+                        pool[ph] = int(state.shift[nb, j]) * nw + int(state.width[nb, j])
+            for ph in np.argsort(-e_x[r])[: self.pool_size]:
+                if len(pool) >= self.pool_size:
+                    break
+                if e_x[r, ph] > 0 and int(ph) not in pool:
+                    pool[int(ph)] = int(c_x[r, ph])
+            pools[i] = pool
+        return pools
+
+    def _repair_connectivity(self, state: "_State", keep: np.ndarray, edges: np.ndarray) -> "_State":
+        """Remove a phase from islands cut off from its main region where the data allow it."""
         from scipy.sparse import coo_matrix
         from scipy.sparse.csgraph import connected_components
 
-        n = x.shape[0]
-        phases_used = sorted({p for ch in chosen for p in ch})
-        for ph in phases_used:
-            pts = np.array([i for i in range(n) if ph in chosen[i]])
+        n = state.phase.shape[0]
+        x = self._ctx["x"]
+        xx = (x * x).sum(-1).cpu().numpy()
+        for ph in np.unique(state.phase[state.present]):
+            pts = np.flatnonzero((state.phase == ph).__and__(state.present).any(1))
             if pts.size < 2:
                 continue
             sel = np.isin(edges[:, 0], pts) & np.isin(edges[:, 1], pts)
             e = edges[sel]
-            idx = {v: k for k, v in enumerate(pts)}
-            g = coo_matrix((np.ones(len(e)), ([idx[a] for a in e[:, 0]], [idx[b] for b in e[:, 1]])), shape=(pts.size, pts.size))
+            pos = np.full(n, -1)
+            pos[pts] = np.arange(pts.size)
+            g = coo_matrix((np.ones(len(e)), (pos[e[:, 0]], pos[e[:, 1]])), shape=(pts.size, pts.size))
             n_comp, lab = connected_components(g, directed=False)
             if n_comp < 2:
                 continue
             main = np.bincount(lab).argmax()
-            for i in pts[lab != main]:
-                i = int(i)
-                rest = {p: s for p, s in chosen[i].items() if p != ph}
-                cur = self._point_rss(x[i], chosen[i], ctx)
-                alt = self._point_rss(x[i], rest, ctx)
-                if alt - cur <= 0.01 * float((x[i] * x[i]).sum()):
-                    chosen[i] = rest
-        return chosen
+            islands = pts[lab != main]
+            k2 = keep.copy()
+            k2[islands, ph] = False
+            pools = self._pools_restricted(state, islands, k2, adjacency_lists(edges, n))
+            trial = self._search(islands, pools, state)
+            for i in islands:
+                if trial.score[i] - state.score[i] <= self.repair_tolerance * xx[i]:
+                    state.copy_point(trial, i)
+        return state
 
-    def _point_rss(self, xi, ch, ctx):
-        from scipy.optimize import nnls
-
-        xv = xi.cpu().numpy().astype(float)
-        if not ch:
-            return float(xv @ xv)
-        _, r = nnls(self._profiles(ch, ctx).T, xv)
-        return r * r
-
-    def _finish(self, library, phases, x, chosen, widths, scale, allowed, limits, edges, sigma, dev, t0, ctx):
+    def _finish(self, library, phases, state, atoms, allowed, limits, edges, sigma, shifts, dev, t0, interrupted):
         n, p_n = library.n_points, len(phases)
-        amps, _ = self._fit_amplitudes(x, chosen, ctx)
-        amp = np.zeros((n, p_n))
-        for i, f in enumerate(amps):
-            for p, c in f.items():
-                amp[i, p] = c
-        tot = amp.sum(axis=1, keepdims=True)
-        frac = np.divide(amp, tot, out=np.zeros_like(amp), where=tot > 0)
-        # Drop what falls under the threshold, then refit the rest.
-        chosen = [{p: v for p, v in ch.items() if frac[i, p] >= self.threshold} for i, ch in enumerate(chosen)]
-        amps, recon_n = self._fit_amplitudes(x, chosen, ctx)
+        frac = state.fractions(p_n)
+        # Drop what falls under the threshold and refit the rest exactly.
+        drop = state.present & (np.take_along_axis(frac, np.where(state.present, state.phase, 0), 1) < self.threshold)
+        if drop.any():
+            state.present &= ~drop
+            state.refit(self._ctx["x"].cpu().numpy(), atoms, np.flatnonzero(drop.any(1)), self._ctx["pen"],
+                        self.shape_offsets)
+        frac = state.fractions(p_n)
         amp = np.zeros((n, p_n))
         shf = np.full((n, p_n), np.nan)
         wsc = np.ones((n, p_n))
-        for i, f in enumerate(amps):
-            for p, c in f.items():
-                if c > 0:
-                    amp[i, p] = c
-                    shf[i, p], wsc[i, p] = chosen[i][p]
-        tot = amp.sum(axis=1, keepdims=True)
-        frac = np.divide(amp, tot, out=np.zeros_like(amp), where=tot > 0)
-        amp_units = amp * scale[:, None]
-        recon = recon_n * scale[:, None]
+        for i in range(n):
+            for j in np.flatnonzero(state.present[i] & (state.coef[i] > 0)):
+                p = int(state.phase[i, j])
+                amp[i, p] = state.coef[i, j]
+                shf[i, p] = state.shift_val[i, j]
+                wsc[i, p] = state.width_val[i, j]
+        scale = np.maximum(library.patterns.max(axis=1), 1e-30)
+        recon = state.recon(atoms, n) * scale[:, None]
         res = np.linalg.norm(library.patterns - recon, axis=1) / np.maximum(np.linalg.norm(library.patterns, axis=1), 1e-30)
         sol = Solution(
             labels=phases.labels,
             fractions=frac,
             shifts=shf,
-            amplitudes=amp_units,
-            widths=widths,
+            amplitudes=amp * scale[:, None],
+            widths=np.full((p_n, 2), sigma),
             width_scale=wsc,
             reconstruction=recon,
             residuals=res,
@@ -402,17 +462,81 @@ class PhaseMapper:
             "version": __version__,
             "seed": self.seed,
             "device": dev,
+            "device_name": torch.cuda.get_device_name(0) if dev.startswith("cuda") else "cpu",
             "wall_time_s": round(time.perf_counter() - t0, 3),
+            "interrupted": interrupted,
             "sigma": sigma,
-            "parameters": {k: v for k, v in self.__dict__.items() if not k.endswith("_")},
+            "shift_step": float(shifts[1] - shifts[0]) if shifts.size > 1 else 0.0,
+            "parameters": {k: v for k, v in self.__dict__.items()
+                           if not k.endswith("_") and not k.startswith("_") and k != "callback"},
             "history": self.history_,
             "library": library.source,
             "phases": phases.source,
         }
         self.solution_ = sol
-        self.fractions_, self.shifts_, self.amplitudes_ = frac, shf, amp_units
-        self.widths_, self.reconstruction_, self.residuals_ = widths, recon, res
+        self.fractions_, self.shifts_, self.amplitudes_ = frac, shf, sol.amplitudes
+        self.widths_, self.reconstruction_, self.residuals_ = sol.widths, recon, res
+        self._ctx = {}
         return self
+
+
+class _State:
+    """Each point's current answer: up to ``k`` (phase, shift index, width index, amplitude)."""
+
+    FIELDS = ("phase", "shift", "width", "coef", "present", "score", "shift_val", "width_val", "rec")
+
+    def __init__(self, **arrays):
+        for name in self.FIELDS:
+            setattr(self, name, arrays[name])
+
+    @classmethod
+    def empty(cls, n: int, k: int, n_q: int) -> "_State":
+        z = np.zeros((n, k), dtype=np.int64)
+        return cls(phase=z.copy(), shift=z.copy(), width=z.copy(), coef=np.zeros((n, k)),
+                   present=np.zeros((n, k), dtype=bool), score=np.full(n, np.inf), shift_val=np.ones((n, k)),
+                   width_val=np.ones((n, k)), rec=np.zeros((n, n_q)))
+
+    def copy(self) -> "_State":
+        return _State(**{name: getattr(self, name).copy() for name in self.FIELDS})
+
+    def set(self, i, phase, shift, width, height, score, shift_val, width_val, rec) -> None:
+        """Point i's answer: its phases (centre shift and width indices), peak heights and fit."""
+        k = min(self.phase.shape[1], len(phase))
+        self.present[i] = False
+        self.coef[i] = 0.0
+        self.phase[i, :k], self.shift[i, :k], self.width[i, :k] = phase[:k], shift[:k], width[:k]
+        self.coef[i, :k] = height[:k]
+        self.shift_val[i, :k], self.width_val[i, :k] = shift_val[:k], width_val[:k]
+        self.present[i, :k] = True
+        self.score[i] = score
+        self.rec[i] = rec
+
+    def copy_point(self, other: "_State", i: int) -> None:
+        for name in self.FIELDS:
+            getattr(self, name)[i] = getattr(other, name)[i]
+
+    def fractions(self, p_n: int) -> np.ndarray:
+        amp = np.zeros((self.phase.shape[0], p_n))
+        rows, cols = np.nonzero(self.present)
+        np.add.at(amp, (rows, self.phase[rows, cols]), self.coef[rows, cols])
+        tot = amp.sum(1, keepdims=True)
+        return np.divide(amp, tot, out=np.zeros_like(amp), where=tot > 0)
+
+    def recon(self, atoms: Atoms, n: int) -> np.ndarray:
+        return self.rec
+
+    def refit(self, x: np.ndarray, atoms: Atoms, points: np.ndarray, pen: np.ndarray, offsets) -> None:
+        """Refit the given points with their present phases (after some were dropped)."""
+        for i in points:
+            js = np.flatnonzero(self.present[i])
+            if js.size == 0:
+                self.coef[i] = 0.0
+                self.rec[i] = 0.0
+                continue
+            g = group_fit(x[i], self.phase[i, js], self.shift[i, js], atoms, offsets)
+            kj = g["height"] > 0
+            self.set(i, self.phase[i, js][kj], self.shift[i, js][kj], self.width[i, js][kj], g["height"][kj],
+                     g["rss"] + pen[i] * int(kj.sum()), g["shift"][kj], g["width"][kj], g["recon"])
 
 
 def _audit_or_empty(sol: Solution, library: Library, phases: PhaseLibrary) -> dict:

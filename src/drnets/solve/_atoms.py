@@ -1,0 +1,132 @@
+"""The dictionary of phase profiles: every phase at every grid shift and peak width.
+
+Profiles are rendered once per phase at the narrowest width with the windowed decoder
+(:func:`render_windows`); the broader widths are Gaussian convolutions of those (the sum of
+two Gaussians' variances), which costs a short 1-D convolution instead of a re-render.
+Blocks are computed per phase chunk and cached while they fit a memory budget, so the
+dictionary never has to exist in full for large candidate libraries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ._decoder import render_windows, window_size
+
+#: Peak-width multipliers of the grid (relative to the base sigma); geometric steps.
+WIDTH_SCALES = (1.0, 1.3, 1.7, 2.2, 2.9)
+
+
+class Atoms:
+    """Max-normalised profiles ``(P, S, W, L)`` computed on demand.
+
+    Parameters
+    ----------
+    q : ndarray (L,)
+        Ascending Q grid (nm⁻¹), nearly uniform.
+    sq, si : ndarray (P, K)
+        Padded stick positions and intensities.
+    shifts : ndarray (S,)
+        Multiplicative Q scales.
+    sigma : float
+        Base Gaussian sigma (nm⁻¹).
+    widths : sequence of float
+        Width multipliers (>= 1).
+    device, dtype : torch placement.
+    budget_bytes : int
+        Largest cache; beyond it blocks are recomputed when needed.
+    """
+
+    def __init__(
+        self,
+        q: np.ndarray,
+        sq: np.ndarray,
+        si: np.ndarray,
+        shifts: np.ndarray,
+        sigma: float,
+        widths: tuple[float, ...] = WIDTH_SCALES,
+        *,
+        device: str = "cpu",
+        dtype: torch.dtype = torch.float32,
+        budget_bytes: int = 1_500_000_000,
+    ) -> None:
+        self.q = np.asarray(q, dtype=float)
+        self.sq, self.si = sq, si
+        self.shifts = np.asarray(shifts, dtype=float)
+        self.sigma = float(sigma)
+        self.widths = tuple(float(w) for w in widths)
+        self.device, self.dtype = device, dtype
+        self.qt = torch.as_tensor(self.q, dtype=dtype, device=device)
+        self.n_phases, self.n_shifts, self.n_widths = sq.shape[0], self.shifts.size, len(self.widths)
+        self.n_q = self.q.size
+        self._w = window_size(self.q, self.sigma)
+        dq = float(np.median(np.diff(self.q))) if self.q.size > 1 else 1.0
+        self._kernels = []
+        for w in self.widths:
+            extra = self.sigma * np.sqrt(max(w * w - 1.0, 0.0)) / dq  # in grid points
+            if extra < 0.05:
+                self._kernels.append(None)
+                continue
+            half = int(np.ceil(4 * extra))
+            t = np.arange(-half, half + 1)
+            k = np.exp(-0.5 * (t / extra) ** 2)
+            self._kernels.append(torch.as_tensor(k / k.sum(), dtype=dtype, device=device))
+        row = self.n_shifts * self.n_widths * self.n_q * torch.finfo(dtype).bits // 8
+        self._cache_max = max(0, int(budget_bytes // max(row, 1)))
+        self._cache: dict[int, torch.Tensor] = {}
+
+    @property
+    def n_combos(self) -> int:
+        return self.n_shifts * self.n_widths
+
+    def _render(self, phases: np.ndarray) -> torch.Tensor:
+        """(len(phases), S, W, L) for the given phase indices."""
+        sq, si = self.sq[phases], self.si[phases]
+        keep = si.max(axis=0) > 0  # drop columns that are padding for every phase of the chunk
+        sq, si = sq[:, keep], si[:, keep]
+        c, k = sq.shape
+        cen = (sq[:, None, :] * self.shifts[None, :, None]).reshape(c * self.n_shifts, k)
+        hgt = np.repeat(si, self.n_shifts, axis=0)
+        base = render_windows(
+            self.qt,
+            torch.as_tensor(cen, dtype=self.dtype, device=self.device),
+            torch.as_tensor(hgt, dtype=self.dtype, device=self.device),
+            torch.full(cen.shape, self.sigma, dtype=self.dtype, device=self.device),
+            self._w,
+        )  # (c*S, L)
+        outs = []
+        for ker in self._kernels:
+            if ker is None:
+                y = base
+            else:
+                y = F.conv1d(base.unsqueeze(1), ker.view(1, 1, -1), padding=ker.numel() // 2).squeeze(1)
+            outs.append(y / y.amax(-1, keepdim=True).clamp_min(1e-30))
+        return torch.stack(outs, 1).reshape(c, self.n_shifts, self.n_widths, self.n_q)
+
+    def block(self, phases: np.ndarray | list[int]) -> torch.Tensor:
+        """Profiles (k, S, W, L) of the given phases (cached when the budget allows)."""
+        phases = np.asarray(phases, dtype=np.int64)
+        missing = [int(p) for p in phases if int(p) not in self._cache]
+        fresh: dict[int, torch.Tensor] = {}
+        for a in range(0, len(missing), 16):
+            part = np.array(missing[a : a + 16])
+            r = self._render(part)
+            for i, p in enumerate(part):
+                fresh[int(p)] = r[i]
+        if len(self._cache) + len(fresh) <= self._cache_max:
+            self._cache.update(fresh)
+        return torch.stack([self._cache[int(p)] if int(p) in self._cache else fresh[int(p)] for p in phases])
+
+    def profiles(self, phases: np.ndarray, shift_idx: np.ndarray, width_idx: np.ndarray) -> torch.Tensor:
+        """Profiles at given (phase, shift index, width index) triples, any leading shape."""
+        phases = np.asarray(phases)
+        shape = phases.shape
+        flat_p = phases.ravel()
+        uniq, inv = np.unique(flat_p, return_inverse=True)
+        blk = self.block(uniq)  # (u, S, W, L)
+        si = torch.as_tensor(np.asarray(shift_idx).ravel(), device=self.device)
+        wi = torch.as_tensor(np.asarray(width_idx).ravel(), device=self.device)
+        out = blk[torch.as_tensor(inv, device=self.device), si, wi]
+        return out.reshape(*shape, self.n_q)
