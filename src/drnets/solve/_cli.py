@@ -1,10 +1,335 @@
-"""The ``drnets`` commands of the solve stage."""
+"""The ``drnets`` commands of the solve stage: ``solve`` and ``demo``."""
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
 import typer
 from rich.console import Console
+
+#: Exit status after an interrupted solve whose best answer so far was written (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _check_device(device: str) -> str:
+    from ..core import InputError
+
+    d = str(device).strip().lower()
+    if d in DEVICES or (d.startswith("cuda:") and d[5:].isdigit()):
+        return d
+    raise InputError(f"unknown device {device!r} (use auto, cpu or cuda)", where="--device")
+
+
+def _previous_run(out: Path) -> dict[str, Any] | None:
+    """What an earlier run left in ``out`` (its summary.json), or None when there is none."""
+    if not (out / "solution.h5").exists():
+        return None
+    try:
+        return json.loads((out / "summary.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _interrupted(solution) -> bool:
+    meta = solution.metadata or {}
+    if meta.get("interrupted"):
+        return True
+    hist = meta.get("history") or []
+    return any(isinstance(h, dict) and h.get("interrupted") for h in hist)
+
+
+def _violations(info: dict[str, Any]) -> str | None:
+    """A short violation text from a progress ``info`` dict, if it holds any counts."""
+    if "violations" in info and isinstance(info["violations"], (int, float)):
+        return f"{int(info['violations'])} violations"
+    if "total_violations" in info:
+        return f"{int(info['total_violations'])} violations"
+    parts = [f"{k[: -len('_violations')]} {int(v)}" for k, v in info.items()
+             if k.endswith("_violations") and isinstance(v, (int, float))]
+    if isinstance(info.get("violations"), dict):
+        parts += [f"{k} {int(v)}" for k, v in info["violations"].items() if isinstance(v, (int, float))]
+    return "violations: " + ", ".join(parts) if parts else None
+
+
+def _progress_text(info: dict[str, Any]) -> str:
+    parts = []
+    loss = info.get("mean_rel_l2", info.get("loss"))
+    if isinstance(loss, (int, float)) and np.isfinite(loss):
+        parts.append(f"loss {loss:.4f}")
+    v = _violations(info)
+    if v:
+        parts.append(v)
+    return " · ".join(parts)
+
+
+def run_solver(
+    library,
+    phases,
+    *,
+    mask: np.ndarray | None = None,
+    max_phases: np.ndarray | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    console: Console | None = None,
+    quiet: bool = False,
+    **params: Any,
+):
+    """Fit a :class:`PhaseMapper` with a rich progress bar; returns the fitted mapper.
+
+    The progress bar is fed by the solver's ``callback(stage, done, total, info)``; a
+    solver that does not take a callback is run under a plain spinner. A KeyboardInterrupt
+    inside the fit is the solver's to handle (it returns its best answer so far).
+    """
+    from ._solver import PhaseMapper
+
+    if quiet or console is None:
+        return _make_mapper(PhaseMapper, None, device=device, seed=seed, **params).fit(
+            library, phases, mask=mask, max_phases=max_phases)
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("solving", total=None, info="")
+
+        def callback(stage: str, done: int, total: int, info: dict | None = None) -> None:
+            kw: dict[str, Any] = {"description": str(stage)}
+            if total:
+                kw["total"] = int(total)
+                kw["completed"] = int(done)
+            text = _progress_text(info or {})
+            if text:
+                kw["info"] = text
+            progress.update(task, **kw)
+
+        mapper = _make_mapper(PhaseMapper, callback, device=device, seed=seed, **params)
+        mapper.fit(library, phases, mask=mask, max_phases=max_phases)
+        progress.update(task, description="done")
+        return mapper
+
+
+def _make_mapper(cls, callback: Callable | None, **kwargs: Any):
+    """A PhaseMapper with the callback when it accepts one, without it otherwise."""
+    if callback is not None:
+        try:
+            return cls(callback=callback, **kwargs)
+        except TypeError as err:
+            if "callback" not in str(err):
+                raise
+    return cls(**kwargs)
+
+
+def _summary_table(solution, out: Path, title: str):
+    from rich.table import Table
+
+    meta = solution.metadata or {}
+    frac = np.nan_to_num(solution.fractions, nan=0.0)
+    used = int((frac > 0).any(axis=0).sum())
+    t = Table(title=title, show_header=False)
+    t.add_row("points", str(solution.n_points))
+    t.add_row("phases used", f"{used} of {len(solution.labels)}")
+    if solution.residuals is not None and np.size(solution.residuals):
+        t.add_row("mean relative residual", f"{float(np.nanmean(solution.residuals)):.4f}")
+    a = solution.audit or {}
+    if a:
+        from ..evaluate import RULES
+
+        counts = ", ".join(f"{r} {a[f'{r}_violations']}" for r in RULES if f"{r}_violations" in a)
+        t.add_row("rule violations", f"{a.get('total_violations', '?')} ({counts})")
+    if meta.get("wall_time_s") is not None:
+        t.add_row("time", f"{float(meta['wall_time_s']):.1f} s")
+    t.add_row("device", str(meta.get("device", "?")))
+    t.add_row("seed", str(meta.get("seed", "?")))
+    t.add_row("output", str(out))
+    return t
+
+
+def _print_comparison(c: dict[str, Any], console: Console, truth_name: str) -> None:
+    from rich.table import Table
+
+    tc = Table(title=f"comparison with {truth_name} ({c['points']} points)")
+    for col in ("threshold", "exact match", "mean Jaccard", "mismatched"):
+        tc.add_column(col, justify="right")
+    for b in c["by_threshold"]:
+        tc.add_row(f"{b['threshold']:g}", f"{100 * b['exact_match']:.1f} %", f"{b['mean_jaccard']:.3f}",
+                   str(len(b["mismatched_points"])))
+    console.print(tc)
+    console.print(f"fraction L1 (sum over phases, mean over points): {c['fraction_l1']:.4f}",
+                  markup=False, highlight=False)
+    s = c.get("shift")
+    if s and s.get("pairs"):
+        console.print(f"shift error over {s['pairs']} pairs: MAE {s['mae']:.4g}, max {s['max_abs']:.4g}",
+                      markup=False, highlight=False)
+
+
+def _truth_tables(truth: Path | None, truth_shifts: Path | None):
+    """Read (and so check) the truth before the long solve; a sibling shifts.csv is used too."""
+    from ..core import InputError
+    from ..evaluate import read_fractions_csv, read_shifts_csv
+
+    if truth is None:
+        if truth_shifts is not None:
+            raise InputError("--truth-shifts needs --truth", where="--truth-shifts")
+        return None, None
+    truth = Path(truth)
+    if not truth.is_file():
+        raise InputError("no such file", source=str(truth))
+    t = read_fractions_csv(truth)
+    if truth_shifts is None and truth.name == "fractions.csv" and (truth.parent / "shifts.csv").is_file():
+        truth_shifts = truth.parent / "shifts.csv"
+    if truth_shifts is not None and not Path(truth_shifts).is_file():
+        raise InputError("no such file", source=str(truth_shifts))
+    ts = read_shifts_csv(truth_shifts) if truth_shifts is not None else None
+    return t, ts
+
+
+def solve_to_dir(
+    dataset,
+    out: Path,
+    *,
+    device: str,
+    seed: int,
+    console: Console,
+    err_console: Console,
+    quiet: bool = False,
+    truth=None,
+    truth_shifts=None,
+    truth_name: str = "truth",
+    inputs: dict[str, Any] | None = None,
+) -> tuple[Any, list[Path], dict[str, Any] | None, bool]:
+    """Solve a dataset, write its solution folder; returns (solution, files, comparison, interrupted)."""
+    from ..core import InputError
+    from ._output import write_solution_dir
+
+    if dataset.phases is None:
+        raise InputError("no candidate phases: pass --phases (a stick CSV or a folder of CIF files)",
+                         source=str(dataset.library.source or ""))
+    mapper = run_solver(dataset.library, dataset.phases, mask=dataset.mask, max_phases=dataset.max_phases,
+                        device=device, seed=seed, console=console, quiet=quiet)
+    sol = mapper.solution_
+    interrupted = _interrupted(sol)
+    if interrupted:
+        sol.metadata = dict(sol.metadata or {}, interrupted=True)
+    extra: dict[str, Any] = {}
+    if inputs:
+        extra["inputs"] = inputs
+    comparison = None
+    if truth is not None:
+        from ..evaluate import compare
+
+        comparison = compare(sol, truth, shifts=sol if truth_shifts is not None else None, truth_shifts=truth_shifts)
+        extra["comparison"] = comparison
+        extra["truth"] = truth_name
+    files = write_solution_dir(out, dataset.library, dataset.phases, sol, mask=dataset.mask,
+                               max_phases=dataset.max_phases, extra_summary=extra)
+    return sol, files, comparison, interrupted
 
 
 def register(app: typer.Typer, console: Console, err_console: Console) -> None:
     """Add this stage's commands to the ``drnets`` app."""
+
+    def say(text: str, *, quiet: bool = False) -> None:
+        if not quiet:
+            console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    @app.command()
+    def solve(
+        input: Path = typer.Argument(..., help="Library: instance .txt, DRNets npy folder, pattern folder or native .h5."),
+        phases: Optional[Path] = typer.Option(None, "--phases", "-p", help="Candidate phases: stick CSV or folder of CIF files."),
+        mask: Optional[Path] = typer.Option(None, "--mask", help="Allowed-phase mask CSV (point, then one 0/1 column per phase)."),
+        device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+        seed: int = typer.Option(0, "--seed", "-s", help="Random seed (recorded with the answer)."),
+        truth: Optional[Path] = typer.Option(None, "--truth", "-t", help="Truth fractions CSV to compare with (a shifts.csv beside a fractions.csv is used too)."),
+        truth_shifts: Optional[Path] = typer.Option(None, "--truth-shifts", help="Truth shifts CSV (same layout)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output folder: fractions.csv, shifts.csv, solution.h5, summary.json."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no tables."),
+    ) -> None:
+        """Map the phases of a library: fractions and shifts at every point, with a rule audit.
+
+        Ctrl-C stops the search: the best answer so far is written (exit status 130).
+        """
+        from ..io import load
+
+        device = _check_device(device)
+        t_true, t_shift = _truth_tables(truth, truth_shifts)
+        ds = load(input, phases=phases, mask=mask)
+        out = Path(out)
+        prev = _previous_run(out)
+        if prev is not None:
+            if prev.get("interrupted"):
+                err_console.print(
+                    f"note: {out} holds an interrupted run; the solver has no warm start yet, so this run "
+                    "starts over and replaces it", markup=False, highlight=False, soft_wrap=True)
+            elif not quiet:
+                err_console.print(f"note: replacing the solution in {out}", markup=False, highlight=False, soft_wrap=True)
+        inputs = {"library": str(input), "phases": None if phases is None else str(phases),
+                  "mask": None if mask is None else str(mask), "truth": None if truth is None else str(truth)}
+        sol, files, comparison, interrupted = solve_to_dir(
+            ds, out, device=device, seed=seed, console=console, err_console=err_console, quiet=quiet,
+            truth=t_true, truth_shifts=t_shift, truth_name=str(truth), inputs=inputs)
+        if not quiet:
+            console.print(_summary_table(sol, out, f"drnets solve: {input}"))
+            if comparison is not None:
+                _print_comparison(comparison, console, str(truth))
+            for p in files:
+                say(f"wrote {p}")
+        if interrupted:
+            err_console.print(f"interrupted: wrote the best answer so far to {out}", markup=False, highlight=False,
+                              soft_wrap=True)
+            raise typer.Exit(EXIT_INTERRUPTED)
+
+    @app.command()
+    def demo(
+        out: Path = typer.Option(Path("drnets-demo"), "--out", "-o", help="Output folder (library/, solution/, report/)."),
+        points: Optional[int] = typer.Option(None, "--points", "-n", help="Number of sample points (default: the preset's)."),
+        seed: int = typer.Option(0, "--seed", "-s", help="Seed of the library and the solver."),
+        device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+        preset: str = typer.Option("standard", "--preset", help="Library difficulty: easy, standard or hard."),
+        q_points: Optional[int] = typer.Option(None, "--q-points", help="Q grid points (default: the preset's)."),
+    ) -> None:
+        """Generate a built-in synthetic library, solve it, score it against its truth and report it."""
+        from ..io import read_hdf5
+        from ..report import make_report
+        from ..synth import write_synthetic
+
+        device = _check_device(device)
+        t0 = time.perf_counter()
+        out = Path(out)
+        lib_dir, sol_dir, rep_dir = out / "library", out / "solution", out / "report"
+        write_synthetic(lib_dir, preset, points=points, q_points=q_points, seed=seed)
+        t_lib = time.perf_counter() - t0
+        say(f"library: {preset} synthetic library in {lib_dir} ({t_lib:.1f} s)")
+        ds = read_hdf5(lib_dir / "library.h5")
+        t_true, t_shift = _truth_tables(lib_dir / "truth" / "fractions.csv", lib_dir / "truth" / "shifts.csv")
+        inputs = {"library": str(lib_dir / "library.h5"), "phases": str(lib_dir / "library.h5"),
+                  "truth": str(lib_dir / "truth" / "fractions.csv")}
+        sol, files, comparison, interrupted = solve_to_dir(
+            ds, sol_dir, device=device, seed=seed, console=console, err_console=err_console,
+            truth=t_true, truth_shifts=t_shift, truth_name=str(lib_dir / "truth" / "fractions.csv"), inputs=inputs)
+        console.print(_summary_table(sol, sol_dir, f"drnets demo: {preset} library, {ds.library.n_points} points"))
+        if comparison is not None:
+            _print_comparison(comparison, console, "the true phases")
+        result = make_report(sol_dir, rep_dir, truth=lib_dir / "truth" / "fractions.csv",
+                             title=f"drnets demo: {preset} synthetic library")
+        say(f"library   {lib_dir}  (instance.txt, sticks.csv, library.h5, truth/)")
+        say(f"solution  {sol_dir}  ({', '.join(p.name for p in files)})")
+        say(f"report    {result['html']}")
+        say(f"demo done in {time.perf_counter() - t0:.1f} s")
+        if interrupted:
+            err_console.print(f"interrupted: wrote the best answer so far to {sol_dir}", markup=False,
+                              highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_INTERRUPTED)
