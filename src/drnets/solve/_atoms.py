@@ -74,8 +74,15 @@ class Atoms:
             k = np.exp(-0.5 * (t / extra) ** 2)
             self._kernels.append(torch.as_tensor(k / k.sum(), dtype=dtype, device=device))
         row = self.n_shifts * self.n_widths * self.n_q * torch.finfo(dtype).bits // 8
-        self._cache_max = max(0, int(budget_bytes // max(row, 1)))
+        # Everything in one preallocated tensor when it fits the budget (views, no copies);
+        # otherwise a bounded per-phase cache and re-rendering.
+        self._dense = self.n_phases * row <= budget_bytes
+        self._all = torch.empty((self.n_phases if self._dense else 0, self.n_shifts, self.n_widths, self.n_q),
+                                dtype=dtype, device=device)
+        self._done = np.zeros(self.n_phases, dtype=bool)
         self._cache: dict[int, torch.Tensor] = {}
+        self._cache_max = max(16, int(budget_bytes // max(row, 1)))
+        self._norm2: dict[int, torch.Tensor] = {}
 
     @property
     def n_combos(self) -> int:
@@ -105,28 +112,59 @@ class Atoms:
             outs.append(y / y.amax(-1, keepdim=True).clamp_min(1e-30))
         return torch.stack(outs, 1).reshape(c, self.n_shifts, self.n_widths, self.n_q)
 
-    def block(self, phases: np.ndarray | list[int]) -> torch.Tensor:
-        """Profiles (k, S, W, L) of the given phases (cached when the budget allows)."""
-        phases = np.asarray(phases, dtype=np.int64)
-        missing = [int(p) for p in phases if int(p) not in self._cache]
-        fresh: dict[int, torch.Tensor] = {}
-        for a in range(0, len(missing), 16):
-            part = np.array(missing[a : a + 16])
+    def _ensure(self, phases: np.ndarray) -> None:
+        missing = np.unique(np.asarray(phases, dtype=np.int64))
+        missing = missing[~self._done[missing]] if self._dense else np.array(
+            [p for p in missing if int(p) not in self._cache], dtype=np.int64)
+        if missing.size == 0:
+            return
+        # Render phases with similar stick counts together: less padding per chunk.
+        missing = missing[np.argsort((self.si[missing] > 0).sum(1), kind="stable")]
+        if not self._dense and len(self._cache) + missing.size > self._cache_max:
+            self._cache.clear()
+            self._norm2.clear()
+        for a in range(0, missing.size, 16):
+            part = missing[a : a + 16]
             r = self._render(part)
-            for i, p in enumerate(part):
-                fresh[int(p)] = r[i]
-        if len(self._cache) + len(fresh) <= self._cache_max:
-            self._cache.update(fresh)
-        return torch.stack([self._cache[int(p)] if int(p) in self._cache else fresh[int(p)] for p in phases])
+            if self._dense:
+                self._all[torch.as_tensor(part, device=self.device)] = r
+                self._done[part] = True
+            else:
+                for i, ph in enumerate(part):
+                    self._cache[int(ph)] = r[i]
+
+    def phase(self, p: int) -> torch.Tensor:
+        """Profiles (S, W, L) of one phase (a view, no copy)."""
+        self._ensure(np.array([p]))
+        return self._all[int(p)] if self._dense else self._cache[int(p)]
+
+    def norm2(self, p: int) -> torch.Tensor:
+        """Squared norms (S * W,) of one phase's profiles."""
+        if int(p) not in self._norm2:
+            v = self.phase(p).reshape(self.n_combos, -1)
+            self._norm2[int(p)] = (v * v).sum(-1).clamp_min(1e-12)
+        return self._norm2[int(p)]
+
+    def block(self, phases: np.ndarray | list[int]) -> torch.Tensor:
+        """Profiles (k, S, W, L) of the given phases."""
+        phases = np.asarray(phases, dtype=np.int64)
+        self._ensure(phases)
+        if self._dense:
+            return self._all[torch.as_tensor(phases, device=self.device)]
+        return torch.stack([self._cache[int(p)] for p in phases])
 
     def profiles(self, phases: np.ndarray, shift_idx: np.ndarray, width_idx: np.ndarray) -> torch.Tensor:
         """Profiles at given (phase, shift index, width index) triples, any leading shape."""
         phases = np.asarray(phases)
         shape = phases.shape
-        flat_p = phases.ravel()
-        uniq, inv = np.unique(flat_p, return_inverse=True)
-        blk = self.block(uniq)  # (u, S, W, L)
+        flat_p = phases.ravel().astype(np.int64)
         si = torch.as_tensor(np.asarray(shift_idx).ravel(), device=self.device)
         wi = torch.as_tensor(np.asarray(width_idx).ravel(), device=self.device)
-        out = blk[torch.as_tensor(inv, device=self.device), si, wi]
+        self._ensure(flat_p)
+        if self._dense:
+            out = self._all[torch.as_tensor(flat_p, device=self.device), si, wi]
+        else:
+            uniq, inv = np.unique(flat_p, return_inverse=True)
+            blk = self.block(uniq)
+            out = blk[torch.as_tensor(inv, device=self.device), si, wi]
         return out.reshape(*shape, self.n_q)

@@ -218,8 +218,14 @@ def solve_to_dir(
     if dataset.phases is None:
         raise InputError("no candidate phases: pass --phases (a stick CSV or a folder of CIF files)",
                          source=str(dataset.library.source or ""))
-    mapper = run_solver(dataset.library, dataset.phases, mask=dataset.mask, max_phases=dataset.max_phases,
-                        device=device, seed=seed, console=console, quiet=quiet)
+    try:
+        mapper = run_solver(dataset.library, dataset.phases, mask=dataset.mask, max_phases=dataset.max_phases,
+                            device=device, seed=seed, console=console, quiet=quiet)
+    except KeyboardInterrupt:
+        # The solver keeps its best answer only once it has one; before that there is nothing to write.
+        err_console.print(f"interrupted: the solver returned no answer yet, nothing written to {out}",
+                          markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     sol = mapper.solution_
     interrupted = _interrupted(sol)
     if interrupted:
@@ -234,8 +240,13 @@ def solve_to_dir(
         comparison = compare(sol, truth, shifts=sol if truth_shifts is not None else None, truth_shifts=truth_shifts)
         extra["comparison"] = comparison
         extra["truth"] = truth_name
-    files = write_solution_dir(out, dataset.library, dataset.phases, sol, mask=dataset.mask,
-                               max_phases=dataset.max_phases, extra_summary=extra)
+    try:
+        files = write_solution_dir(out, dataset.library, dataset.phases, sol, mask=dataset.mask,
+                                   max_phases=dataset.max_phases, extra_summary=extra)
+    except KeyboardInterrupt:
+        err_console.print(f"interrupted while writing {out}: each file there is complete (new or from before)",
+                          markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     return sol, files, comparison, interrupted
 
 

@@ -56,7 +56,9 @@ def fit_subsets(x: torch.Tensor, prof: torch.Tensor, subsets: torch.Tensor) -> t
 def best_subsets(
     x: torch.Tensor, prof: torch.Tensor, k_max: torch.Tensor, penalty: torch.Tensor, top: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The ``top`` best subsets per point by ``rss + penalty * size`` within each point's limit.
+    """The ``top`` best subsets per point by ``rss + sum of members' penalties`` within each point's limit.
+
+    ``penalty`` is (N, K): the cost of each pool member at each point.
 
     Returns
     -------
@@ -71,7 +73,7 @@ def best_subsets(
     for k, sub in enumerate(subsets_up_to(pool, kk), start=1):
         st = torch.as_tensor(sub, device=x.device)
         rss, coef = fit_subsets(x, prof, st)
-        score = rss + penalty.unsqueeze(-1) * k
+        score = rss + penalty[:, st].sum(-1)
         score = torch.where((k <= k_max).unsqueeze(-1), score, torch.full_like(score, float("inf")))
         mem = torch.full((st.shape[0], kk), -1, dtype=torch.long, device=x.device)
         mem[:, :k] = st
@@ -169,8 +171,8 @@ def coordinate_descent(
             r = x - others
             for p in np.unique(phase[rows_all, m]):
                 rows = rows_all[phase[rows_all, m] == p]
-                blk = atoms.block([int(p)])[0].reshape(atoms.n_combos, -1)  # (S*W, L)
-                dd = (blk * blk).sum(-1).clamp_min(1e-12)
+                blk = atoms.phase(int(p)).reshape(atoms.n_combos, -1)  # (S*W, L), a view
+                dd = atoms.norm2(int(p))
                 g = r[torch.as_tensor(rows, device=x.device)] @ blk.T
                 e = torch.where(g > 0, g * g / dd, torch.zeros_like(g))
                 best = e.argmax(-1).cpu().numpy()
@@ -203,18 +205,17 @@ def group_fit(
     from scipy.optimize import nnls
 
     k = len(phases)
-    blk = atoms.block(np.asarray(phases)).cpu().numpy().astype(float)  # (k, S, W, L)
     s_n, w_n = atoms.n_shifts, atoms.n_widths
     cols, owner, sh, wd = [], [], [], []
     for j in range(k):
-        for o in offsets:
-            s = int(np.clip(shift_idx[j] + o, 0, s_n - 1))
+        s_list = sorted({int(np.clip(shift_idx[j] + o, 0, s_n - 1)) for o in offsets})
+        cols.append(atoms.phase(int(phases[j]))[torch.as_tensor(s_list)].reshape(len(s_list) * w_n, -1))
+        for s in s_list:
             for w in range(w_n):
-                cols.append(blk[j, s, w])
                 owner.append(j)
                 sh.append(atoms.shifts[s])
                 wd.append(atoms.widths[w])
-    a = np.stack(cols, 1)
+    a = torch.cat(cols).T.cpu().numpy().astype(float)
     coef, r = nnls(a, x.astype(float), maxiter=50 * a.shape[1])
     owner, sh, wd = np.array(owner), np.array(sh), np.array(wd)
     height, shift, width = np.zeros(k), np.full(k, np.nan), np.ones(k)

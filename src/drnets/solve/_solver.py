@@ -94,6 +94,8 @@ class PhaseMapper:
     min_peak_fraction : float
         A phase must reach this fraction at some point to be kept anywhere (library-wide
         sparsity: real phases dominate somewhere; look-alike distractors do not).
+    neighbour_discount : float
+        Share of a phase's cost waived when all the point's neighbours hold it.
     repair_tolerance : float
         Relative energy a point may lose when an island of a phase is removed.
     threshold : float
@@ -131,10 +133,11 @@ class PhaseMapper:
     sweeps: int = 2
     group_top: int = 3
     shape_offsets: tuple[int, ...] = (-3, 0, 3)
-    penalty: float = 2e-5
+    penalty: float = 1e-5
     noise_penalty: float = 8.0
     min_peak_fraction: float = 0.1
     repair_tolerance: float = 0.002
+    neighbour_discount: float = 0.8
     threshold: float = 1e-3
     device: str = "auto"
     seed: int = 0
@@ -192,7 +195,7 @@ class PhaseMapper:
         x = torch.as_tensor(xn, dtype=torch.float32, device=dev)
         xx = (xn * xn).sum(1)
         pen = np.maximum(self.penalty * xx, self.noise_penalty * noise_variance(xn))
-        self._ctx = dict(atoms=atoms, x=x, pen=pen, limits=limits, n=n, p_n=p_n)
+        self._ctx = dict(atoms=atoms, x=x, pen=pen, limits=limits, n=n, p_n=p_n, nbrs=nbrs)
 
         state = _State.empty(n, int(limits.max()), q.size)
         keep = allowed.copy()
@@ -312,7 +315,8 @@ class PhaseMapper:
             prof = atoms.profiles(ph_safe, cb // nw, cb % nw) * torch.as_tensor(valid, device=x.device).unsqueeze(-1)
             xs = x[torch.as_tensor(pts, device=x.device)]
             kmax_t = torch.as_tensor(np.minimum(limits[pts], valid.sum(1).clip(1)), device=x.device)
-            pen_t = torch.as_tensor(pen[pts], dtype=x.dtype, device=x.device)
+            weight = self._penalty_weights(pts, ph, valid, state)
+            pen_t = torch.as_tensor(pen[pts][:, None] * weight, dtype=x.dtype, device=x.device)
             mem, _, score = best_subsets(xs, prof, kmax_t, pen_t, self.top_subsets)
             mem = mem.cpu().numpy()
             ok = np.isfinite(score.cpu().numpy())
@@ -328,7 +332,8 @@ class PhaseMapper:
             )
             coef = coef.cpu().numpy().reshape(c, t, kk)
             used = present & (coef > 0)
-            total = rss.cpu().numpy().reshape(c, t) + pen[pts][:, None] * used.sum(-1)
+            m_w = weight[rows, idx]
+            total = rss.cpu().numpy().reshape(c, t) + pen[pts][:, None] * (m_w * used).sum(-1)
             total = np.where(used.any(-1), total, np.inf)
             s_i, w_i = s_i.reshape(c, t, kk), w_i.reshape(c, t, kk)
             xs_np = xs.cpu().numpy()
@@ -340,7 +345,7 @@ class PhaseMapper:
                     js = np.flatnonzero(used[r, bi])
                     g = group_fit(xs_np[r], m_ph[r, bi, js], s_i[r, bi, js], atoms, self.shape_offsets)
                     keep_j = g["height"] > 0
-                    sc = g["rss"] + pen[i] * int(keep_j.sum())
+                    sc = g["rss"] + pen[i] * float(m_w[r, bi, js][keep_j].sum())
                     if best is None or sc < best[0]:
                         best = (sc, bi, js[keep_j], g, keep_j)
                 if best is None:
@@ -349,6 +354,26 @@ class PhaseMapper:
                 new.set(i, m_ph[r, bi, js], s_i[r, bi, js], w_i[r, bi, js], g["height"][kj], sc,
                         g["shift"][kj], g["width"][kj], g["recon"])
         return new
+
+    def _penalty_weights(self, pts: np.ndarray, ph: np.ndarray, valid: np.ndarray, state: "_State") -> np.ndarray:
+        """Cost multiplier of each pool member: cheaper where the neighbours hold the phase.
+
+        Phase regions are connected, so a phase all the neighbours hold is a priori likely;
+        this is what lets a minor phase continue to the edge of its region.
+        """
+        nbrs = self._ctx.get("nbrs")
+        w = np.ones(ph.shape)
+        if nbrs is None or self.neighbour_discount <= 0 or not state.present.any():
+            return w
+        for r, i in enumerate(pts):
+            nb = nbrs[i]
+            if len(nb) == 0:
+                continue
+            held = [set(state.phase[j][state.present[j]].tolist()) for j in nb]
+            for c in np.flatnonzero(valid[r]):
+                share = sum(int(ph[r, c]) in h for h in held) / len(nb)
+                w[r, c] = 1.0 - self.neighbour_discount * share
+        return w
 
     def _prune(self, state: "_State", keep: np.ndarray) -> np.ndarray:
         """Library-wide sparsity: drop phases that never reach ``min_peak_fraction``."""
