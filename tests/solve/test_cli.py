@@ -179,3 +179,20 @@ def test_demo_writes_everything(tmp_path):
     s = json.loads((out / "solution" / "summary.json").read_text())
     assert s["comparison"]["points"] == 30 and "shift" in s["comparison"]
     assert "exact match" in r.output and "report.html" in r.output.replace("\n", "")
+
+
+class _NoAnswerMapper(_FakeMapper):
+    def fit(self, library, phases, mask=None, max_phases=None):
+        raise KeyboardInterrupt
+
+
+def test_interrupt_before_any_answer_writes_nothing(tmp_path, tiny_library, monkeypatch):
+    import drnets.solve._solver as solver
+
+    monkeypatch.setattr(solver, "PhaseMapper", _NoAnswerMapper)
+    out = tmp_path / "o"
+    r = CliRunner().invoke(app, ["solve", str(tiny_library / "instance.txt"), "--phases", str(tiny_library / "sticks.csv"),
+                                 "--out", str(out), "--quiet"])
+    assert r.exit_code == 130
+    assert "nothing written" in r.output
+    assert not (out / "solution.h5").exists()
