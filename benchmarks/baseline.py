@@ -46,6 +46,7 @@ def nnls_baseline(
     shift_step: float = 0.002,
     sigma: float | None = 0.25,
     maxiter: int | None = None,
+    combine: str = "profile",
 ) -> Solution:
     """Per-point NNLS over every allowed phase at every grid shift.
 
@@ -64,6 +65,11 @@ def nnls_baseline(
         patterns with the solver's estimator.
     maxiter : int, optional
         Passed to :func:`scipy.optimize.nnls` (default: its own, 3 x columns).
+    combine : {"profile", "column"}
+        How a phase's contribution is read from its coefficients over the shift grid
+        (NNLS spreads a phase over neighbouring shifts): ``"profile"`` sums its columns
+        and takes the peak height of that summed profile (shift: the coefficient-weighted
+        mean); ``"column"`` keeps only its single largest column.
 
     Returns
     -------
@@ -102,15 +108,24 @@ def nnls_baseline(
             failures += 1
             continue
         coef = coef.reshape(cand.size, s_n)
-        k_best = coef.argmax(axis=1)
-        top = coef[np.arange(cand.size), k_best]
+        used = np.flatnonzero(coef.sum(axis=1) > 0)
+        if combine == "column":
+            k_best = coef[used].argmax(axis=1)
+            top = coef[used, k_best]
+            prof = dic[cand[used], k_best]  # (U, L)
+            sh = shifts[k_best]
+        else:
+            prof = np.einsum("us,usl->ul", coef[used], dic[cand[used]])  # summed contribution
+            top = prof.max(axis=1)
+            prof = prof / np.maximum(top[:, None], 1e-30)
+            sh = coef[used] @ shifts / coef[used].sum(axis=1)
         order = np.argsort(-top, kind="stable")[: max(int(limits[i]), 1)]
         order = order[top[order] > 0]
         for j in order:
-            p = cand[j]
+            p = cand[used[j]]
             amp[i, p] = top[j]
-            best_shift[i, p] = shifts[k_best[j]]
-            recon[i] += top[j] * dic[p, k_best[j]]
+            best_shift[i, p] = sh[j]
+            recon[i] += top[j] * prof[j]
     total = amp.sum(axis=1, keepdims=True)
     fractions = np.divide(amp, total, out=np.zeros_like(amp), where=total > 0)
     recon *= scale[:, None]
@@ -134,6 +149,7 @@ def nnls_baseline(
             "max_shift": float(max_shift),
             "shift_step": float(shift_step),
             "sigma": sig,
+            "combine": combine,
             "nnls_failures": failures,
         },
     )
