@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from ._decoder import render_windows, window_size
 
 #: Peak-width multipliers of the grid (relative to the base sigma); geometric steps.
-WIDTH_SCALES = (1.0, 1.3, 1.7, 2.2, 2.9)
+WIDTH_SCALES = (0.85, 1.0, 1.3, 1.7, 2.2, 2.9)
 
 
 class Atoms:
@@ -30,10 +30,10 @@ class Atoms:
         Padded stick positions and intensities.
     shifts : ndarray (S,)
         Multiplicative Q scales.
-    sigma : float
-        Base Gaussian sigma (nm⁻¹).
+    sigma : float or (float, float)
+        Base Gaussian sigma (nm⁻¹), or its values at q[0] and q[-1] (linear in Q).
     widths : sequence of float
-        Width multipliers (>= 1).
+        Width multipliers; the smallest is rendered, the others are Gaussian convolutions of it.
     device, dtype : torch placement.
     budget_bytes : int
         Largest cache; beyond it blocks are recomputed when needed.
@@ -45,7 +45,7 @@ class Atoms:
         sq: np.ndarray,
         si: np.ndarray,
         shifts: np.ndarray,
-        sigma: float,
+        sigma: float | tuple[float, float],
         widths: tuple[float, ...] = WIDTH_SCALES,
         *,
         device: str = "cpu",
@@ -55,17 +55,19 @@ class Atoms:
         self.q = np.asarray(q, dtype=float)
         self.sq, self.si = sq, si
         self.shifts = np.asarray(shifts, dtype=float)
-        self.sigma = float(sigma)
+        lo_hi = np.broadcast_to(np.asarray(sigma, dtype=float), (2,))
+        self.sigma_lo, self.sigma_hi = float(lo_hi[0]), float(lo_hi[1])
+        self.sigma = 0.5 * (self.sigma_lo + self.sigma_hi)  # broadening kernels use the middle
         self.widths = tuple(float(w) for w in widths)
         self.device, self.dtype = device, dtype
         self.qt = torch.as_tensor(self.q, dtype=dtype, device=device)
         self.n_phases, self.n_shifts, self.n_widths = sq.shape[0], self.shifts.size, len(self.widths)
         self.n_q = self.q.size
-        self._w = window_size(self.q, self.sigma)
+        self._w = window_size(self.q, max(self.sigma_lo, self.sigma_hi))
         dq = float(np.median(np.diff(self.q))) if self.q.size > 1 else 1.0
         self._kernels = []
         for w in self.widths:
-            extra = self.sigma * np.sqrt(max(w * w - 1.0, 0.0)) / dq  # in grid points
+            extra = self.sigma * np.sqrt(max(w * w - min(self.widths) ** 2, 0.0)) / dq  # in grid points
             if extra < 0.05:
                 self._kernels.append(None)
                 continue
@@ -100,7 +102,7 @@ class Atoms:
             self.qt,
             torch.as_tensor(cen, dtype=self.dtype, device=self.device),
             torch.as_tensor(hgt, dtype=self.dtype, device=self.device),
-            torch.full(cen.shape, self.sigma, dtype=self.dtype, device=self.device),
+            torch.as_tensor(self._sigma_at(cen), dtype=self.dtype, device=self.device),
             self._w,
         )  # (c*S, L)
         outs = []
@@ -111,6 +113,11 @@ class Atoms:
                 y = F.conv1d(base.unsqueeze(1), ker.view(1, 1, -1), padding=ker.numel() // 2).squeeze(1)
             outs.append(y / y.amax(-1, keepdim=True).clamp_min(1e-30))
         return torch.stack(outs, 1).reshape(c, self.n_shifts, self.n_widths, self.n_q)
+
+    def _sigma_at(self, centres: np.ndarray) -> np.ndarray:
+        t = (centres - self.q[0]) / max(self.q[-1] - self.q[0], 1e-12)
+        base = min(self.widths)
+        return np.maximum(base * (self.sigma_lo + (self.sigma_hi - self.sigma_lo) * t), 1e-4)
 
     def _ensure(self, phases: np.ndarray) -> None:
         missing = np.unique(np.asarray(phases, dtype=np.int64))

@@ -29,21 +29,55 @@ def pick_device(device: str | None) -> str:
     return device
 
 
-def estimate_sigma(q: np.ndarray, patterns: np.ndarray, *, rel_height: float = 0.25, quantile: float = 0.2) -> float:
-    """Gaussian sigma of the narrowest prominent peaks (log-parabola through each local maximum).
+def estimate_widths(q: np.ndarray, patterns: np.ndarray, *, rel_height: float = 0.25,
+                    quantile: float = 0.1) -> tuple[float, float]:
+    """Gaussian peak sigma at the two ends of the Q grid, linear in Q (instrument + size broadening).
 
-    A low quantile, not the median: overlapping and broadened peaks only ever look wider.
+    Each prominent local maximum gives a sigma from its full width at half maximum; a low
+    quantile per Q band (overlapping and broadened peaks only ever look wider), then a
+    straight line through the bands. Returns (sigma at q[0], sigma at q[-1]).
     """
     x = patterns / np.maximum(patterns.max(axis=1, keepdims=True), 1e-30)
-    y0, ym, yp = x[:, 1:-1], x[:, :-2], x[:, 2:]
-    peak = (y0 > ym) & (y0 >= yp) & (y0 > rel_height) & (ym > 0.05) & (yp > 0.05)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        curv = np.log(ym) - 2 * np.log(y0) + np.log(yp)
-        s2 = -(np.gradient(q)[1:-1][None, :] ** 2) / curv
-    vals = s2[peak & np.isfinite(s2) & (s2 > 0)]
+    vals, where = [], []
+    for row in x:
+        # Prominent local maxima; the half-maximum crossings on both sides give the FWHM.
+        top = np.flatnonzero((row[1:-1] > row[:-2]) & (row[1:-1] >= row[2:]) & (row[1:-1] > rel_height)) + 1
+        for i in top:
+            half = 0.5 * row[i]
+            lo = i
+            while lo > 0 and row[lo] > half:
+                lo -= 1
+            hi = i
+            while hi < row.size - 1 and row[hi] > half:
+                hi += 1
+            if row[lo] > half or row[hi] > half:
+                continue
+            ql = q[lo] + (half - row[lo]) * (q[lo + 1] - q[lo]) / max(row[lo + 1] - row[lo], 1e-12)
+            qh = q[hi - 1] + (row[hi - 1] - half) * (q[hi] - q[hi - 1]) / max(row[hi - 1] - row[hi], 1e-12)
+            vals.append((qh - ql) / 2.3548)
+            where.append(q[i])
+    vals, where = np.asarray(vals), np.asarray(where)
     if vals.size < 3:
-        return 0.25
-    return float(np.sqrt(np.quantile(vals, quantile)))
+        return 0.25, 0.25
+    edges = np.quantile(where, np.linspace(0, 1, 5))
+    centres, sig = [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        m = (where >= a) & (where <= b)
+        if m.sum() >= 3:
+            centres.append(np.median(where[m]))
+            sig.append(np.quantile(vals[m], quantile))
+    if len(sig) < 2:
+        s = float(np.quantile(vals, quantile))
+        return s, s
+    slope, icpt = np.polyfit(centres, sig, 1)
+    lo, hi = icpt + slope * q[0], icpt + slope * q[-1]
+    floor = 0.5 * float(np.min(sig))
+    return float(max(lo, floor)), float(max(hi, floor))
+
+
+def estimate_sigma(q: np.ndarray, patterns: np.ndarray) -> float:
+    """One Gaussian sigma for the whole grid (the mean of :func:`estimate_widths`)."""
+    return float(np.mean(estimate_widths(q, patterns)))
 
 
 def noise_variance(xn: np.ndarray) -> np.ndarray:
@@ -69,8 +103,9 @@ class PhaseMapper:
         Largest relative lattice shift (multiplicative Q scale 1 +- max_shift).
     shift_step : float or None
         Shift grid step; None: a fifth of a peak width at the top of the Q range.
-    sigma : float or None
-        Base Gaussian peak sigma (nm⁻¹); estimated from the patterns when None.
+    sigma : float, (float, float) or None
+        Base Gaussian peak sigma (nm⁻¹), or its values at both ends of the Q grid (linear
+        in Q); estimated from the patterns when None.
     width_scales : tuple of float
         Peak-width multipliers (>= 1) a phase may take at a point.
     pool_size : int
@@ -96,6 +131,8 @@ class PhaseMapper:
         sparsity: real phases dominate somewhere; look-alike distractors do not).
     neighbour_discount : float
         Share of a phase's cost waived when all the point's neighbours hold it.
+    shift_tolerance : float
+        Largest shift difference from the neighbours' median left alone (alloying rule).
     repair_tolerance : float
         Relative energy a point may lose when an island of a phase is removed.
     threshold : float
@@ -138,6 +175,7 @@ class PhaseMapper:
     min_peak_fraction: float = 0.1
     repair_tolerance: float = 0.002
     neighbour_discount: float = 0.8
+    shift_tolerance: float = 0.005
     threshold: float = 1e-3
     device: str = "auto"
     seed: int = 0
@@ -185,8 +223,12 @@ class PhaseMapper:
 
         scale = np.maximum(library.patterns.max(axis=1), 1e-30)
         xn = library.patterns / scale[:, None]
-        sigma = float(self.sigma) if self.sigma else estimate_sigma(q, library.patterns)
-        step = self.shift_step or max(2e-4, min(0.002, sigma / (5 * q[-1])))
+        if self.sigma:
+            sig = np.broadcast_to(np.asarray(self.sigma, dtype=float), (2,)).astype(float)
+        else:
+            sig = np.array(estimate_widths(q, library.patterns))
+        sigma = (float(sig[0]), float(sig[1]))
+        step = self.shift_step or max(5e-4, min(0.002, sigma[1] / (3 * q[-1])))
         half = int(np.floor(self.max_shift / step + 1e-9))
         shifts = 1.0 + step * np.arange(-half, half + 1)
         sq, si = padded_sticks(phases, q[0], q[-1], self.max_shift)
@@ -217,6 +259,7 @@ class PhaseMapper:
                 self._report("search", rnd + 2, total, self.history_[-1])
             state = self._enforce(state, keep, nbrs)
             state = self._repair_connectivity(state, keep, edges)
+            state = self._smooth_shifts(state, nbrs)
             self._report("repair", total, total, {})
         except KeyboardInterrupt:
             if not state.present.any():
@@ -445,6 +488,42 @@ class PhaseMapper:
                     state.copy_point(trial, i)
         return state
 
+    def _smooth_shifts(self, state: "_State", nbrs) -> "_State":
+        """Alloying rule: a phase's shift follows its neighbours' unless the data insist.
+
+        Where a phase's shift is more than ``shift_tolerance`` from the median of the
+        neighbours holding it, the point is refitted with that phase centred on the median;
+        the change is kept when it costs less than ``repair_tolerance`` of the energy.
+        """
+        atoms, pen = self._ctx["atoms"], self._ctx["pen"]
+        xn = self._ctx["x"].cpu().numpy()
+        xx = (xn * xn).sum(1)
+        step = atoms.shifts[1] - atoms.shifts[0] if atoms.n_shifts > 1 else 1.0
+        n_fixed = 0
+        for i in range(state.phase.shape[0]):
+            for j in np.flatnonzero(state.present[i]):
+                p = state.phase[i, j]
+                near = [state.shift_val[nb][state.present[nb] & (state.phase[nb] == p)] for nb in nbrs[i]]
+                near = np.concatenate(near) if near else np.zeros(0)
+                if near.size == 0:
+                    continue
+                med = float(np.median(near))
+                if abs(state.shift_val[i, j] - med) <= self.shift_tolerance:
+                    continue
+                js = np.flatnonzero(state.present[i])
+                centre = state.shift[i, js].copy()
+                centre[js == j] = int(np.clip(round((med - atoms.shifts[0]) / step), 0, atoms.n_shifts - 1))
+                g = group_fit(xn[i], state.phase[i, js], centre, atoms, (-1, 0, 1))
+                kj = g["height"] > 0
+                sc = g["rss"] + pen[i] * int(kj.sum())
+                if kj[js == j].all() and sc - state.score[i] <= self.repair_tolerance * xx[i]:
+                    state.set(i, state.phase[i, js][kj], centre[kj], state.width[i, js][kj], g["height"][kj], sc,
+                              g["shift"][kj], g["width"][kj], g["recon"])
+                    n_fixed += 1
+                    break
+        self.history_.append({"stage": "alloying", "points_changed": n_fixed})
+        return state
+
     def _finish(self, library, phases, state, atoms, allowed, limits, edges, sigma, shifts, dev, t0, interrupted):
         n, p_n = library.n_points, len(phases)
         frac = state.fractions(p_n)
@@ -472,7 +551,7 @@ class PhaseMapper:
             fractions=frac,
             shifts=shf,
             amplitudes=amp * scale[:, None],
-            widths=np.full((p_n, 2), sigma),
+            widths=np.tile(np.asarray(sigma, dtype=float), (p_n, 1)),
             width_scale=wsc,
             reconstruction=recon,
             residuals=res,
@@ -490,7 +569,7 @@ class PhaseMapper:
             "device_name": torch.cuda.get_device_name(0) if dev.startswith("cuda") else "cpu",
             "wall_time_s": round(time.perf_counter() - t0, 3),
             "interrupted": interrupted,
-            "sigma": sigma,
+            "sigma": list(sigma),
             "shift_step": float(shifts[1] - shifts[0]) if shifts.size > 1 else 0.0,
             "parameters": {k: v for k, v in self.__dict__.items()
                            if not k.endswith("_") and not k.startswith("_") and k != "callback"},
