@@ -28,7 +28,9 @@ class Solution:
     width_scale : ndarray of shape (N, P), optional
         Per-point multiplier of each phase's peak width (1 where absent or not fitted).
     reconstruction : ndarray of shape (N, L), optional
-        The rendered mixture per point.
+        The rendered mixture per point (phases plus background).
+    background : ndarray of shape (N, L), optional
+        The smooth background removed before the phases were fitted.
     residuals : ndarray of shape (N,), optional
         Relative L2 reconstruction error per point.
     max_phases : ndarray of shape (N,), optional
@@ -50,6 +52,7 @@ class Solution:
     widths: np.ndarray
     width_scale: np.ndarray | None = None
     reconstruction: np.ndarray | None = None
+    background: np.ndarray | None = None
     residuals: np.ndarray | None = None
     max_phases: np.ndarray | None = None
     mask: np.ndarray | None = None

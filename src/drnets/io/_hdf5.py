@@ -27,7 +27,7 @@ from ._atomic import atomic_path
 
 FORMAT = "drnets"
 VERSION = 1
-_SOLUTION_OPTIONAL = ("width_scale", "reconstruction", "residuals", "max_phases", "mask", "edges")
+_SOLUTION_OPTIONAL = ("width_scale", "reconstruction", "background", "residuals", "max_phases", "mask", "edges")
 
 
 def _json_default(obj: Any) -> Any:
@@ -119,7 +119,7 @@ def write_hdf5(dataset: Dataset, path: str | os.PathLike[str]) -> None:
                 for name in _SOLUTION_OPTIONAL:
                     val = getattr(sol, name)
                     if val is not None:
-                        sg.create_dataset(name, data=np.asarray(val), compression="gzip" if name == "reconstruction" else None)
+                        sg.create_dataset(name, data=np.asarray(val), compression="gzip" if name in ("reconstruction", "background") else None)
                 sg.attrs["audit"] = json.dumps(sol.audit, default=_json_default)
                 sg.attrs["metadata"] = json.dumps(sol.metadata, default=_json_default)
 

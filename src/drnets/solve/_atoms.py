@@ -19,6 +19,19 @@ from ._decoder import render_windows, window_size
 WIDTH_SCALES = (0.85, 1.0, 1.3, 1.7, 2.2, 2.9)
 
 
+def background_basis(q: np.ndarray, n: int = 8) -> np.ndarray:
+    """Smooth non-negative background columns (L, n + 1): broad Gaussian bumps and a constant.
+
+    The bumps are spaced and sized at (Q range) / (n - 1), tens of peak widths, so they
+    follow a background but cannot imitate a diffraction peak.
+    """
+    q = np.asarray(q, dtype=float)
+    centres = np.linspace(q[0], q[-1], n)
+    width = (q[-1] - q[0]) / max(n - 1, 1)
+    bumps = np.exp(-0.5 * ((q[:, None] - centres[None, :]) / width) ** 2)
+    return np.concatenate([bumps, np.ones((q.size, 1))], 1)
+
+
 class Atoms:
     """Max-normalised profiles ``(P, S, W, L)`` computed on demand.
 
@@ -144,6 +157,11 @@ class Atoms:
         """Profiles (S, W, L) of one phase (a view, no copy)."""
         self._ensure(np.array([p]))
         return self._all[int(p)] if self._dense else self._cache[int(p)]
+
+    def phase_numpy(self, p: int) -> np.ndarray:
+        """Profiles (S, W, L) of one phase as a NumPy array (shares memory on the CPU)."""
+        t = self.phase(p)
+        return t.numpy() if t.device.type == "cpu" else t.cpu().numpy()
 
     def norm2(self, p: int) -> torch.Tensor:
         """Squared norms (S * W,) of one phase's profiles."""

@@ -188,6 +188,7 @@ def group_fit(
     shift_idx: np.ndarray,
     atoms: Atoms,
     offsets: tuple[int, ...] = (-3, 0, 3),
+    basis: np.ndarray | None = None,
 ) -> dict[str, np.ndarray | float]:
     """Non-negative fit of one pattern by each phase's local family of profiles.
 
@@ -196,11 +197,13 @@ def group_fit(
     of lattice parameters and crystallite sizes in the measured spot) and non-Gaussian peak
     shapes are mixtures of that kind.
 
+    ``basis`` (L, B), if given, adds smooth non-negative background columns to the fit.
+
     Returns
     -------
     dict with ``rss``, ``height`` (k,: peak height of each phase's part, the fraction
     convention), ``shift`` (k,: amplitude-weighted multiplicative shift), ``width`` (k,:
-    amplitude-weighted width multiplier) and ``recon`` (L,).
+    amplitude-weighted width multiplier), ``recon`` (L,: the phases) and ``background`` (L,).
     """
     from scipy.optimize import nnls
 
@@ -209,14 +212,18 @@ def group_fit(
     cols, owner, sh, wd = [], [], [], []
     for j in range(k):
         s_list = sorted({int(np.clip(shift_idx[j] + o, 0, s_n - 1)) for o in offsets})
-        cols.append(atoms.phase(int(phases[j]))[torch.as_tensor(s_list)].reshape(len(s_list) * w_n, -1))
+        cols.append(atoms.phase_numpy(int(phases[j]))[s_list].reshape(len(s_list) * w_n, -1))
         for s in s_list:
             for w in range(w_n):
                 owner.append(j)
                 sh.append(atoms.shifts[s])
                 wd.append(atoms.widths[w])
-    a = torch.cat(cols).T.cpu().numpy().astype(float)
-    coef, r = nnls(a, x.astype(float), maxiter=50 * a.shape[1])
+    a = np.concatenate(cols).T.astype(float)
+    n_b = 0 if basis is None else basis.shape[1]
+    full = a if basis is None else np.concatenate([a, basis], 1)
+    coef_all, r = nnls(full, x.astype(float), maxiter=50 * full.shape[1])
+    coef = coef_all[: a.shape[1]]
+    background = basis @ coef_all[a.shape[1]:] if n_b else np.zeros(x.size)
     owner, sh, wd = np.array(owner), np.array(sh), np.array(wd)
     height, shift, width = np.zeros(k), np.full(k, np.nan), np.ones(k)
     parts = np.zeros((k, x.size))
@@ -229,4 +236,5 @@ def group_fit(
         height[j] = parts[j].max()
         shift[j] = float((c * sh[m]).sum() / c.sum())
         width[j] = float((c * wd[m]).sum() / c.sum())
-    return {"rss": float(r * r), "height": height, "shift": shift, "width": width, "recon": parts.sum(0)}
+    return {"rss": float(r * r), "height": height, "shift": shift, "width": width, "recon": parts.sum(0),
+            "background": background}

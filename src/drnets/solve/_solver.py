@@ -11,7 +11,7 @@ import torch
 
 from ..core import InputError, Library, PhaseLibrary, Solution
 from ..structure import adjacency_lists, allowed_mask, composition_graph, gibbs_limits
-from ._atoms import WIDTH_SCALES, Atoms
+from ._atoms import WIDTH_SCALES, Atoms, background_basis
 from ._decoder import padded_sticks
 from ._search import best_subsets, coordinate_descent, group_fit
 
@@ -80,6 +80,21 @@ def estimate_sigma(q: np.ndarray, patterns: np.ndarray) -> float:
     return float(np.mean(estimate_widths(q, patterns)))
 
 
+def estimate_background(q: np.ndarray, patterns: np.ndarray, width: float) -> np.ndarray:
+    """Smooth background under the peaks: a grey opening wider than any peak, then smoothed.
+
+    The opening (minimum then maximum filter over ``width`` nm⁻¹) removes every feature
+    narrower than the window, which is what peaks are and what a background is not.
+    """
+    from scipy.ndimage import grey_opening, uniform_filter1d
+
+    step = float(np.median(np.diff(q))) if q.size > 1 else 1.0
+    size = max(3, int(round(width / step)) | 1)
+    base = grey_opening(patterns, size=(1, size), mode="nearest")
+    base = uniform_filter1d(base, size=size, axis=1, mode="nearest")
+    return np.clip(np.minimum(base, patterns), 0.0, None)
+
+
 def noise_variance(xn: np.ndarray) -> np.ndarray:
     """Per-pattern white-noise variance from second differences (a low quantile ignores peaks)."""
     d2 = np.abs(xn[:, 2:] - 2 * xn[:, 1:-1] + xn[:, :-2])
@@ -145,6 +160,14 @@ class PhaseMapper:
         Points processed at once (bounds memory).
     memory_budget_gb : float
         Cache of rendered profiles.
+    background : {'auto', 'none'}
+        Remove a smooth background before the fit (added back in the reconstruction).
+    background_width : float
+        Width of the background filter in peak sigmas.
+    baseline_level : float
+        With ``background='auto'``, the rough background is removed before the search only
+        where the patterns' lowest tenth lies above this share of their maximum (a
+        smooth background is fitted jointly in the final fits either way).
     verbose : bool
         Print one line per stage.
     callback : callable or None
@@ -181,6 +204,9 @@ class PhaseMapper:
     seed: int = 0
     chunk_points: int = 128
     memory_budget_gb: float = 1.5
+    background: str = "auto"
+    background_width: float = 12.0
+    baseline_level: float = 0.005
     verbose: bool = False
     callback: Callback | None = field(default=None, repr=False)
     history_: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
@@ -221,13 +247,31 @@ class PhaseMapper:
         edges = composition_graph(library.compositions)
         nbrs = adjacency_lists(edges, n)
 
-        scale = np.maximum(library.patterns.max(axis=1), 1e-30)
-        xn = library.patterns / scale[:, None]
         if self.sigma:
             sig = np.broadcast_to(np.asarray(self.sigma, dtype=float), (2,)).astype(float)
         else:
             sig = np.array(estimate_widths(q, library.patterns))
         sigma = (float(sig[0]), float(sig[1]))
+        # The search sees the patterns less a rough background (a wide grey opening); the
+        # final fits see the measured patterns with a smooth background fitted jointly.
+        if self.background == "auto":
+            # Patterns whose lowest tenth sits on a baseline get the opening; patterns
+            # already background-free (the baseline is ~0) are searched as they are.
+            pm = np.maximum(library.patterns.max(axis=1), 1e-30)
+            level = float(np.median(np.quantile(library.patterns, 0.1, axis=1) / pm))
+            if level > self.baseline_level:
+                bg = estimate_background(q, library.patterns, self.background_width * max(sigma))
+            else:
+                bg = np.zeros_like(library.patterns)
+            basis = background_basis(q)
+        elif self.background == "none":
+            bg = np.zeros_like(library.patterns)
+            basis = None
+        else:
+            raise InputError(f"unknown background mode {self.background!r} (use auto or none)", where="background")
+        scale = np.maximum(library.patterns.max(axis=1), 1e-30)
+        xn = np.clip(library.patterns - bg, 0.0, None) / scale[:, None]
+        xraw = library.patterns / scale[:, None]
         step = self.shift_step or max(5e-4, min(0.002, sigma[1] / (3 * q[-1])))
         half = int(np.floor(self.max_shift / step + 1e-9))
         shifts = 1.0 + step * np.arange(-half, half + 1)
@@ -237,7 +281,7 @@ class PhaseMapper:
         x = torch.as_tensor(xn, dtype=torch.float32, device=dev)
         xx = (xn * xn).sum(1)
         pen = np.maximum(self.penalty * xx, self.noise_penalty * noise_variance(xn))
-        self._ctx = dict(atoms=atoms, x=x, pen=pen, limits=limits, n=n, p_n=p_n, nbrs=nbrs)
+        self._ctx = dict(atoms=atoms, x=x, pen=pen, limits=limits, n=n, p_n=p_n, nbrs=nbrs, xraw=xraw, basis=basis)
 
         state = _State.empty(n, int(limits.max()), q.size)
         keep = allowed.copy()
@@ -266,7 +310,8 @@ class PhaseMapper:
                 raise
             interrupted = True
         self._ctx["pen"] = pen
-        return self._finish(library, phases, state, atoms, allowed, limits, edges, sigma, shifts, dev, t0, interrupted)
+        return self._finish(library, phases, state, atoms, allowed, limits, edges, sigma, shifts, dev, t0, interrupted,
+                            bg, scale)
 
     # ----------------------------------------------------------------- stages
     def _report(self, stage: str, done: int, total: int, info: dict) -> None:
@@ -379,14 +424,15 @@ class PhaseMapper:
             total = rss.cpu().numpy().reshape(c, t) + pen[pts][:, None] * (m_w * used).sum(-1)
             total = np.where(used.any(-1), total, np.inf)
             s_i, w_i = s_i.reshape(c, t, kk), w_i.reshape(c, t, kk)
-            xs_np = xs.cpu().numpy()
+            xs_np = self._ctx["xraw"][pts]
+            basis = self._ctx["basis"]
             for r, i in enumerate(pts):
                 best = None
                 for bi in np.argsort(total[r])[: self.group_top]:
                     if not np.isfinite(total[r, bi]):
                         break
                     js = np.flatnonzero(used[r, bi])
-                    g = group_fit(xs_np[r], m_ph[r, bi, js], s_i[r, bi, js], atoms, self.shape_offsets)
+                    g = group_fit(xs_np[r], m_ph[r, bi, js], s_i[r, bi, js], atoms, self.shape_offsets, basis)
                     keep_j = g["height"] > 0
                     sc = g["rss"] + pen[i] * float(m_w[r, bi, js][keep_j].sum())
                     if best is None or sc < best[0]:
@@ -395,7 +441,7 @@ class PhaseMapper:
                     continue
                 sc, bi, js, g, kj = best
                 new.set(i, m_ph[r, bi, js], s_i[r, bi, js], w_i[r, bi, js], g["height"][kj], sc,
-                        g["shift"][kj], g["width"][kj], g["recon"])
+                        g["shift"][kj], g["width"][kj], g["recon"], g["background"])
         return new
 
     def _penalty_weights(self, pts: np.ndarray, ph: np.ndarray, valid: np.ndarray, state: "_State") -> np.ndarray:
@@ -496,7 +542,7 @@ class PhaseMapper:
         the change is kept when it costs less than ``repair_tolerance`` of the energy.
         """
         atoms, pen = self._ctx["atoms"], self._ctx["pen"]
-        xn = self._ctx["x"].cpu().numpy()
+        xn, basis = self._ctx["xraw"], self._ctx["basis"]
         xx = (xn * xn).sum(1)
         step = atoms.shifts[1] - atoms.shifts[0] if atoms.n_shifts > 1 else 1.0
         n_fixed = 0
@@ -513,26 +559,27 @@ class PhaseMapper:
                 js = np.flatnonzero(state.present[i])
                 centre = state.shift[i, js].copy()
                 centre[js == j] = int(np.clip(round((med - atoms.shifts[0]) / step), 0, atoms.n_shifts - 1))
-                g = group_fit(xn[i], state.phase[i, js], centre, atoms, (-1, 0, 1))
+                g = group_fit(xn[i], state.phase[i, js], centre, atoms, (-1, 0, 1), basis)
                 kj = g["height"] > 0
                 sc = g["rss"] + pen[i] * int(kj.sum())
                 if kj[js == j].all() and sc - state.score[i] <= self.repair_tolerance * xx[i]:
                     state.set(i, state.phase[i, js][kj], centre[kj], state.width[i, js][kj], g["height"][kj], sc,
-                              g["shift"][kj], g["width"][kj], g["recon"])
+                              g["shift"][kj], g["width"][kj], g["recon"], g["background"])
                     n_fixed += 1
                     break
         self.history_.append({"stage": "alloying", "points_changed": n_fixed})
         return state
 
-    def _finish(self, library, phases, state, atoms, allowed, limits, edges, sigma, shifts, dev, t0, interrupted):
+    def _finish(self, library, phases, state, atoms, allowed, limits, edges, sigma, shifts, dev, t0, interrupted,
+                bg, scale):
         n, p_n = library.n_points, len(phases)
         frac = state.fractions(p_n)
         # Drop what falls under the threshold and refit the rest exactly.
         drop = state.present & (np.take_along_axis(frac, np.where(state.present, state.phase, 0), 1) < self.threshold)
         if drop.any():
             state.present &= ~drop
-            state.refit(self._ctx["x"].cpu().numpy(), atoms, np.flatnonzero(drop.any(1)), self._ctx["pen"],
-                        self.shape_offsets)
+            state.refit(self._ctx["xraw"], atoms, np.flatnonzero(drop.any(1)), self._ctx["pen"],
+                        self.shape_offsets, self._ctx["basis"])
         frac = state.fractions(p_n)
         amp = np.zeros((n, p_n))
         shf = np.full((n, p_n), np.nan)
@@ -543,8 +590,8 @@ class PhaseMapper:
                 amp[i, p] = state.coef[i, j]
                 shf[i, p] = state.shift_val[i, j]
                 wsc[i, p] = state.width_val[i, j]
-        scale = np.maximum(library.patterns.max(axis=1), 1e-30)
-        recon = state.recon(atoms, n) * scale[:, None]
+        bg = state.bg * scale[:, None]
+        recon = state.recon(atoms, n) * scale[:, None] + bg
         res = np.linalg.norm(library.patterns - recon, axis=1) / np.maximum(np.linalg.norm(library.patterns, axis=1), 1e-30)
         sol = Solution(
             labels=phases.labels,
@@ -554,6 +601,7 @@ class PhaseMapper:
             widths=np.tile(np.asarray(sigma, dtype=float), (p_n, 1)),
             width_scale=wsc,
             reconstruction=recon,
+            background=bg if np.any(bg) else None,
             residuals=res,
             max_phases=limits,
             mask=allowed,
@@ -587,7 +635,7 @@ class PhaseMapper:
 class _State:
     """Each point's current answer: up to ``k`` (phase, shift index, width index, amplitude)."""
 
-    FIELDS = ("phase", "shift", "width", "coef", "present", "score", "shift_val", "width_val", "rec")
+    FIELDS = ("phase", "shift", "width", "coef", "present", "score", "shift_val", "width_val", "rec", "bg")
 
     def __init__(self, **arrays):
         for name in self.FIELDS:
@@ -598,12 +646,12 @@ class _State:
         z = np.zeros((n, k), dtype=np.int64)
         return cls(phase=z.copy(), shift=z.copy(), width=z.copy(), coef=np.zeros((n, k)),
                    present=np.zeros((n, k), dtype=bool), score=np.full(n, np.inf), shift_val=np.ones((n, k)),
-                   width_val=np.ones((n, k)), rec=np.zeros((n, n_q)))
+                   width_val=np.ones((n, k)), rec=np.zeros((n, n_q)), bg=np.zeros((n, n_q)))
 
     def copy(self) -> "_State":
         return _State(**{name: getattr(self, name).copy() for name in self.FIELDS})
 
-    def set(self, i, phase, shift, width, height, score, shift_val, width_val, rec) -> None:
+    def set(self, i, phase, shift, width, height, score, shift_val, width_val, rec, bg=None) -> None:
         """Point i's answer: its phases (centre shift and width indices), peak heights and fit."""
         k = min(self.phase.shape[1], len(phase))
         self.present[i] = False
@@ -614,6 +662,7 @@ class _State:
         self.present[i, :k] = True
         self.score[i] = score
         self.rec[i] = rec
+        self.bg[i] = 0.0 if bg is None else bg
 
     def copy_point(self, other: "_State", i: int) -> None:
         for name in self.FIELDS:
@@ -629,7 +678,7 @@ class _State:
     def recon(self, atoms: Atoms, n: int) -> np.ndarray:
         return self.rec
 
-    def refit(self, x: np.ndarray, atoms: Atoms, points: np.ndarray, pen: np.ndarray, offsets) -> None:
+    def refit(self, x: np.ndarray, atoms: Atoms, points: np.ndarray, pen: np.ndarray, offsets, basis=None) -> None:
         """Refit the given points with their present phases (after some were dropped)."""
         for i in points:
             js = np.flatnonzero(self.present[i])
@@ -637,10 +686,10 @@ class _State:
                 self.coef[i] = 0.0
                 self.rec[i] = 0.0
                 continue
-            g = group_fit(x[i], self.phase[i, js], self.shift[i, js], atoms, offsets)
+            g = group_fit(x[i], self.phase[i, js], self.shift[i, js], atoms, offsets, basis)
             kj = g["height"] > 0
             self.set(i, self.phase[i, js][kj], self.shift[i, js][kj], self.width[i, js][kj], g["height"][kj],
-                     g["rss"] + pen[i] * int(kj.sum()), g["shift"][kj], g["width"][kj], g["recon"])
+                     g["rss"] + pen[i] * int(kj.sum()), g["shift"][kj], g["width"][kj], g["recon"], g["background"])
 
 
 def _audit_or_empty(sol: Solution, library: Library, phases: PhaseLibrary) -> dict:
