@@ -44,4 +44,4 @@ def test_render_markdown_tables():
            "audit": {"gibbs_violations": 0}, "reconstruction": {"rel_l2_mean": 0.01}}
     doc = {"sessions": [{"date": "d", "command": "c", "machine": {"cpu": "x"}, "results": [rec]}]}
     md = render_markdown(doc)
-    assert "| easy | baseline | 3 | 2 | 10 | 0.5 |" in md and "Generator presets" in md
+    assert "| easy | baseline | 1 | 3 | 2 | 10 | 0.5 |" in md and "Generator presets" in md
