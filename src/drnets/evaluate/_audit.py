@@ -6,7 +6,9 @@ on the thresholded answer, how many times each rule is broken and where.
 Rules
 -----
 gibbs
-    A point may hold at most ``max_phases[i]`` phases (fraction above ``threshold``).
+    A point may hold at most ``max_phases[i]`` phases (fraction above ``threshold``);
+    substrate phases (no system element; known when phase compositions are given) do
+    not count.
 alloying
     Along a composition-graph edge, a phase present at both ends may change its shift
     (relative difference above ``shift_tol``) only if it has a degree of freedom left,
@@ -136,8 +138,11 @@ def audit(
     checked = {"gibbs": True, "alloying": shifts is not None, "connectivity": True,
                "composition": phase_compositions is not None}
 
-    # Gibbs.
-    gibbs_points = np.flatnonzero(count > maxp)
+    # Gibbs: a substrate (no system element) is not part of the system's equilibrium.
+    chem = present
+    if phase_compositions is not None:
+        chem = present & (np.asarray(phase_compositions, dtype=float).sum(axis=1) > 0)[None, :]
+    gibbs_points = np.flatnonzero(chem.sum(axis=1) > maxp)
 
     # Alloying.
     alloying_edges: list[list[Any]] = []

@@ -244,6 +244,8 @@ class PhaseMapper:
         allowed = allowed_mask(library, phases, override=mask)
         limits = np.asarray(max_phases if max_phases is not None else gibbs_limits(library.compositions), dtype=int)
         limits = np.maximum(limits, 1)
+        # A substrate is not part of the system's equilibrium: it does not count in Gibbs.
+        search_limits = limits + (allowed & phases.is_substrate[None, :]).sum(axis=1)
         edges = composition_graph(library.compositions)
         nbrs = adjacency_lists(edges, n)
 
@@ -281,9 +283,9 @@ class PhaseMapper:
         x = torch.as_tensor(xn, dtype=torch.float32, device=dev)
         xx = (xn * xn).sum(1)
         pen = np.maximum(self.penalty * xx, self.noise_penalty * noise_variance(xn))
-        self._ctx = dict(atoms=atoms, x=x, pen=pen, limits=limits, n=n, p_n=p_n, nbrs=nbrs, xraw=xraw, basis=basis)
+        self._ctx = dict(atoms=atoms, x=x, pen=pen, limits=search_limits, n=n, p_n=p_n, nbrs=nbrs, xraw=xraw, basis=basis)
 
-        state = _State.empty(n, int(limits.max()), q.size)
+        state = _State.empty(n, int(search_limits.max()), q.size)
         keep = allowed.copy()
         interrupted = False
         total = self.rounds + 2
@@ -576,6 +578,12 @@ class PhaseMapper:
         frac = state.fractions(p_n)
         # Drop what falls under the threshold and refit the rest exactly.
         drop = state.present & (np.take_along_axis(frac, np.where(state.present, state.phase, 0), 1) < self.threshold)
+        # Gibbs, exactly: system phases (not a substrate) beyond the limit go, smallest first.
+        chem = state.present & ~drop & ~phases.is_substrate[state.phase]
+        for i in np.flatnonzero(chem.sum(1) > limits):
+            js = np.flatnonzero(chem[i])
+            order = js[np.argsort(state.coef[i, js])]
+            drop[i, order[: js.size - limits[i]]] = True
         if drop.any():
             state.present &= ~drop
             state.refit(self._ctx["xraw"], atoms, np.flatnonzero(drop.any(1)), self._ctx["pen"],
