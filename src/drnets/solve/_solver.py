@@ -148,6 +148,13 @@ class PhaseMapper:
         Share of a phase's cost waived when all the point's neighbours hold it.
     shift_tolerance : float
         Largest shift difference from the neighbours' median left alone (alloying rule).
+    min_region_points : int
+        ... and to hold more than 2 % at this many points (a phase region is not a
+        single stray point).
+    strict : bool
+        Make the connectivity and alloying repairs whatever they cost in fit (the rules
+        are hard constraints); otherwise only where they cost less than
+        ``repair_tolerance``.
     repair_tolerance : float
         Relative energy a point may lose when an island of a phase is removed.
     threshold : float
@@ -196,6 +203,8 @@ class PhaseMapper:
     penalty: float = 1e-5
     noise_penalty: float = 8.0
     min_peak_fraction: float = 0.1
+    min_region_points: int = 3
+    strict: bool = True
     repair_tolerance: float = 0.002
     neighbour_discount: float = 0.8
     shift_tolerance: float = 0.005
@@ -305,7 +314,10 @@ class PhaseMapper:
                 self._report("search", rnd + 2, total, self.history_[-1])
             state = self._enforce(state, keep, nbrs)
             state = self._repair_connectivity(state, keep, edges)
-            state = self._smooth_shifts(state, nbrs)
+            for _ in range(3):
+                state = self._smooth_shifts(state, nbrs)
+                if self.history_[-1]["points_changed"] == 0:
+                    break
             self._report("repair", total, total, {})
         except KeyboardInterrupt:
             if not state.present.any():
@@ -470,6 +482,7 @@ class PhaseMapper:
         """Library-wide sparsity: drop phases that never reach ``min_peak_fraction``."""
         frac = state.fractions(self._ctx["p_n"])
         strong = frac.max(axis=0) >= self.min_peak_fraction
+        strong &= (frac > 0.02).sum(axis=0) >= self.min_region_points
         return keep & strong[None, :]
 
     def _enforce(self, state: "_State", keep: np.ndarray, nbrs) -> "_State":
@@ -513,7 +526,7 @@ class PhaseMapper:
         n = state.phase.shape[0]
         x = self._ctx["x"]
         xx = (x * x).sum(-1).cpu().numpy()
-        for ph in np.unique(state.phase[state.present]):
+        for ph in np.unique(np.tile(state.phase[state.present], 2)):  # twice: a removal can cut another region
             pts = np.flatnonzero((state.phase == ph).__and__(state.present).any(1))
             if pts.size < 2:
                 continue
@@ -532,8 +545,10 @@ class PhaseMapper:
             pools = self._pools_restricted(state, islands, k2, adjacency_lists(edges, n))
             trial = self._search(islands, pools, state)
             for i in islands:
-                if trial.score[i] - state.score[i] <= self.repair_tolerance * xx[i]:
-                    state.copy_point(trial, i)
+                cost = trial.score[i] - state.score[i]
+                if self.strict or cost <= self.repair_tolerance * xx[i]:
+                    if ph not in trial.phase[i][trial.present[i]]:
+                        state.copy_point(trial, i)
         return state
 
     def _smooth_shifts(self, state: "_State", nbrs) -> "_State":
@@ -564,7 +579,7 @@ class PhaseMapper:
                 g = group_fit(xn[i], state.phase[i, js], centre, atoms, (-1, 0, 1), basis)
                 kj = g["height"] > 0
                 sc = g["rss"] + pen[i] * int(kj.sum())
-                if kj[js == j].all() and sc - state.score[i] <= self.repair_tolerance * xx[i]:
+                if kj[js == j].all() and (self.strict or sc - state.score[i] <= self.repair_tolerance * xx[i]):
                     state.set(i, state.phase[i, js][kj], centre[kj], state.width[i, js][kj], g["height"][kj], sc,
                               g["shift"][kj], g["width"][kj], g["recon"], g["background"])
                     n_fixed += 1
