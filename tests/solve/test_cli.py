@@ -134,7 +134,7 @@ class _FakeMapper:
     def __init__(self, device="auto", seed=0, callback=None, **kw):
         self.device, self.seed, self.callback = device, seed, callback
 
-    def fit(self, library, phases, mask=None, max_phases=None):
+    def fit(self, library, phases, mask=None, max_phases=None, resume=False):
         n, p = library.n_points, len(phases)
         if self.callback is not None:
             self.callback("search", 1, 3, {"mean_rel_l2": 0.5, "violations": 2})
@@ -182,7 +182,7 @@ def test_demo_writes_everything(tmp_path):
 
 
 class _NoAnswerMapper(_FakeMapper):
-    def fit(self, library, phases, mask=None, max_phases=None):
+    def fit(self, library, phases, mask=None, max_phases=None, resume=False):
         raise KeyboardInterrupt
 
 
@@ -196,3 +196,30 @@ def test_interrupt_before_any_answer_writes_nothing(tmp_path, tiny_library, monk
     assert r.exit_code == 130
     assert "nothing written" in r.output
     assert not (out / "solution.h5").exists()
+
+
+def test_interrupt_then_resume_finishes_the_run(tmp_path, tiny_library, monkeypatch):
+    import drnets.solve._solver as solver
+
+    real = solver.PhaseMapper
+
+    class StopsAfterRoundOne(real):
+        def _report(self, stage, done, total, info):
+            super()._report(stage, done, total, info)
+            if stage == "search" and done == 2:
+                raise KeyboardInterrupt
+
+    out = tmp_path / "o"
+    args = ["solve", str(tiny_library / "instance.txt"), "--phases", str(tiny_library / "sticks.csv"),
+            "--device", "cpu", "--out", str(out), "--quiet"]
+    monkeypatch.setattr(solver, "PhaseMapper", StopsAfterRoundOne)
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 130, r.output
+    assert (out / "checkpoint.npz").is_file()
+    monkeypatch.setattr(solver, "PhaseMapper", real)
+    r = CliRunner().invoke(app, args + ["--resume"])
+    assert r.exit_code == 0, r.output
+    s = json.loads((out / "summary.json").read_text())
+    assert s["interrupted"] is False
+    assert {"resumed_after_round": 1} in s["metadata"]["history"]
+    assert not (out / "checkpoint.npz").exists()

@@ -68,6 +68,10 @@ def _progress_text(info: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+#: Where ``drnets solve`` keeps the search state of each finished round.
+CHECKPOINT = "checkpoint.npz"
+
+
 def run_solver(
     library,
     phases,
@@ -78,6 +82,7 @@ def run_solver(
     seed: int = 0,
     console: Console | None = None,
     quiet: bool = False,
+    resume: bool = False,
     **params: Any,
 ):
     """Fit a :class:`PhaseMapper` with a rich progress bar; returns the fitted mapper.
@@ -90,7 +95,7 @@ def run_solver(
 
     if quiet or console is None:
         return _make_mapper(PhaseMapper, None, device=device, seed=seed, **params).fit(
-            library, phases, mask=mask, max_phases=max_phases)
+            library, phases, mask=mask, max_phases=max_phases, resume=resume)
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -117,7 +122,7 @@ def run_solver(
             progress.update(task, **kw)
 
         mapper = _make_mapper(PhaseMapper, callback, device=device, seed=seed, **params)
-        mapper.fit(library, phases, mask=mask, max_phases=max_phases)
+        mapper.fit(library, phases, mask=mask, max_phases=max_phases, resume=resume)
         progress.update(task, description="done")
         return mapper
 
@@ -210,6 +215,7 @@ def solve_to_dir(
     truth_shifts=None,
     truth_name: str = "truth",
     inputs: dict[str, Any] | None = None,
+    resume: bool = False,
 ) -> tuple[Any, list[Path], dict[str, Any] | None, bool]:
     """Solve a dataset, write its solution folder; returns (solution, files, comparison, interrupted)."""
     from ..core import InputError
@@ -219,8 +225,10 @@ def solve_to_dir(
         raise InputError("no candidate phases: pass --phases (a stick CSV or a folder of CIF files)",
                          source=str(dataset.library.source or ""))
     try:
+        checkpoint = Path(out) / CHECKPOINT
         mapper = run_solver(dataset.library, dataset.phases, mask=dataset.mask, max_phases=dataset.max_phases,
-                            device=device, seed=seed, console=console, quiet=quiet)
+                            device=device, seed=seed, console=console, quiet=quiet, resume=resume,
+                            checkpoint=checkpoint)
     except KeyboardInterrupt:
         # The solver keeps its best answer only once it has one; before that there is nothing to write.
         err_console.print(f"interrupted: the solver returned no answer yet, nothing written to {out}",
@@ -247,6 +255,8 @@ def solve_to_dir(
         err_console.print(f"interrupted while writing {out}: each file there is complete (new or from before)",
                           markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    if not interrupted and checkpoint.exists():
+        checkpoint.unlink()  # finished: the answer is in the folder
     return sol, files, comparison, interrupted
 
 
@@ -268,10 +278,12 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         truth_shifts: Optional[Path] = typer.Option(None, "--truth-shifts", help="Truth shifts CSV (same layout)."),
         out: Path = typer.Option(..., "--out", "-o", help="Output folder: fractions.csv, shifts.csv, solution.h5, summary.json."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no tables."),
+        resume: bool = typer.Option(False, "--resume", help=f"Continue an interrupted run from OUT/{CHECKPOINT}."),
     ) -> None:
         """Map the phases of a library: fractions and shifts at every point, with a rule audit.
 
-        Ctrl-C stops the search: the best answer so far is written (exit status 130).
+        Ctrl-C stops the search: the best answer so far is written (exit status 130), and
+        `--resume` continues from the last finished round.
         """
         from ..io import load
 
@@ -281,17 +293,17 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         out = Path(out)
         prev = _previous_run(out)
         if prev is not None:
-            if prev.get("interrupted"):
+            if prev.get("interrupted") and not resume:
                 err_console.print(
-                    f"note: {out} holds an interrupted run; the solver has no warm start yet, so this run "
-                    "starts over and replaces it", markup=False, highlight=False, soft_wrap=True)
+                    f"note: {out} holds an interrupted run; --resume continues it, this run starts over",
+                    markup=False, highlight=False, soft_wrap=True)
             elif not quiet:
                 err_console.print(f"note: replacing the solution in {out}", markup=False, highlight=False, soft_wrap=True)
         inputs = {"library": str(input), "phases": None if phases is None else str(phases),
                   "mask": None if mask is None else str(mask), "truth": None if truth is None else str(truth)}
         sol, files, comparison, interrupted = solve_to_dir(
             ds, out, device=device, seed=seed, console=console, err_console=err_console, quiet=quiet,
-            truth=t_true, truth_shifts=t_shift, truth_name=str(truth), inputs=inputs)
+            truth=t_true, truth_shifts=t_shift, truth_name=str(truth), inputs=inputs, resume=resume)
         if not quiet:
             console.print(_summary_table(sol, out, f"drnets solve: {input}"))
             if comparison is not None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -175,6 +178,9 @@ class PhaseMapper:
         With ``background='auto'``, the rough background is removed before the search only
         where the patterns' lowest tenth lies above this share of their maximum (a
         smooth background is fitted jointly in the final fits either way).
+    checkpoint : path or None
+        File (``.npz``) where each finished search round is saved (atomically), for
+        ``fit(..., resume=True)`` after an interruption.
     verbose : bool
         Print one line per stage.
     callback : callable or None
@@ -216,6 +222,7 @@ class PhaseMapper:
     background: str = "auto"
     background_width: float = 12.0
     baseline_level: float = 0.005
+    checkpoint: str | Path | None = None
     verbose: bool = False
     callback: Callback | None = field(default=None, repr=False)
     history_: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
@@ -228,6 +235,7 @@ class PhaseMapper:
         *,
         mask: np.ndarray | None = None,
         max_phases: np.ndarray | None = None,
+        resume: bool = False,
     ) -> "PhaseMapper":
         """Solve a library.
 
@@ -239,6 +247,8 @@ class PhaseMapper:
             Allowed phases per point; default: the element rule.
         max_phases : ndarray (N,), optional
             Gibbs limit per point; default: elements present.
+        resume : bool
+            Continue from ``checkpoint`` (the rounds it holds are not searched again).
 
         Returns
         -------
@@ -298,10 +308,15 @@ class PhaseMapper:
         keep = allowed.copy()
         interrupted = False
         total = self.rounds + 2
+        stamp = np.array([n, p_n, q.size, shifts.size, atoms.n_widths, state.phase.shape[1]], dtype=np.int64)
+        start = 0
+        if resume and self.checkpoint is not None and Path(self.checkpoint).exists():
+            state, keep, start = _load_checkpoint(Path(self.checkpoint), stamp)
+            self.history_.append({"resumed_after_round": start})
         try:
             e_x, c_x = self._screen(x, keep)
             self._report("screen", 1, total, {})
-            for rnd in range(self.rounds):
+            for rnd in range(start, self.rounds):
                 resid = (x - torch.as_tensor(state.recon(atoms, n), dtype=x.dtype, device=dev)).clamp_min(0)
                 e_r, c_r = self._screen(resid, keep) if rnd > 0 else (e_x, c_x)
                 pools = self._pools(state, nbrs if rnd > 0 else None, keep, e_x, c_x, e_r, c_r)
@@ -311,6 +326,8 @@ class PhaseMapper:
                 elif self.min_peak_fraction > 0:
                     keep = self._prune(state, keep)
                 self._log(rnd, state, xn, atoms, time.perf_counter() - t0)
+                if self.checkpoint is not None:
+                    _save_checkpoint(Path(self.checkpoint), state, keep, rnd + 1, stamp)
                 self._report("search", rnd + 2, total, self.history_[-1])
             state = self._enforce(state, keep, nbrs)
             state = self._repair_connectivity(state, keep, edges)
@@ -643,7 +660,7 @@ class PhaseMapper:
             "sigma": list(sigma),
             "shift_step": float(shifts[1] - shifts[0]) if shifts.size > 1 else 0.0,
             "parameters": {k: v for k, v in self.__dict__.items()
-                           if not k.endswith("_") and not k.startswith("_") and k != "callback"},
+                           if not k.endswith("_") and not k.startswith("_") and k not in ("callback", "checkpoint")},
             "history": self.history_,
             "library": library.source,
             "phases": phases.source,
@@ -713,6 +730,32 @@ class _State:
             kj = g["height"] > 0
             self.set(i, self.phase[i, js][kj], self.shift[i, js][kj], self.width[i, js][kj], g["height"][kj],
                      g["rss"] + pen[i] * int(kj.sum()), g["shift"][kj], g["width"][kj], g["recon"], g["background"])
+
+
+def _save_checkpoint(path: Path, state: "_State", keep: np.ndarray, rounds_done: int, stamp: np.ndarray) -> None:
+    """Write the search state atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, stamp=stamp, keep=keep, rounds_done=rounds_done,
+                     **{name: getattr(state, name) for name in _State.FIELDS})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _load_checkpoint(path: Path, stamp: np.ndarray) -> tuple["_State", np.ndarray, int]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if not np.array_equal(z["stamp"], stamp):
+                raise InputError("the checkpoint belongs to another library, phase list or grid; "
+                                 "delete it or run without --resume", source=str(path))
+            state = _State(**{name: z[name].copy() for name in _State.FIELDS})
+            return state, z["keep"].copy(), int(z["rounds_done"])
+    except (OSError, KeyError, ValueError) as err:
+        raise InputError(f"unreadable checkpoint ({err})", source=str(path)) from None
 
 
 def _audit_or_empty(sol: Solution, library: Library, phases: PhaseLibrary) -> dict:
