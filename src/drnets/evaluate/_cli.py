@@ -18,6 +18,25 @@ def _phase_counts(values: np.ndarray, thr: float) -> dict[str, int]:
     return {str(k): int((c == k).sum()) for k in range(int(c.max()) + 1 if c.size else 1)}
 
 
+def print_comparison(c: dict[str, Any], console, truth_name: str) -> None:
+    """The headline of a :func:`compare` result: phase-set match per threshold, L1, shifts."""
+    from rich.table import Table
+
+    tc = Table(title=f"comparison with {truth_name} ({c['points']} points)")
+    for col in ("threshold", "exact match", "mean Jaccard", "mismatched"):
+        tc.add_column(col, justify="right")
+    for b in c["by_threshold"]:
+        tc.add_row(f"{b['threshold']:g}", f"{100 * b['exact_match']:.1f} %", f"{b['mean_jaccard']:.3f}",
+                   str(len(b["mismatched_points"])))
+    console.print(tc)
+    console.print(f"fraction L1 (sum over phases, mean over points): {c['fraction_l1']:.4f}",
+                  markup=False, highlight=False)
+    s = c.get("shift")
+    if s and s.get("pairs"):
+        console.print(f"shift error over {s['pairs']} pairs: MAE {s['mae']:.4g}, max {s['max_abs']:.4g}",
+                      markup=False, highlight=False)
+
+
 def evaluate_solution_dir(
     path: str | Path,
     *,
@@ -96,17 +115,7 @@ def print_evaluation(result: dict[str, Any], console) -> None:
         console.print(ta)
     c = result.get("comparison")
     if c:
-        tc = Table(title=f"comparison with {result.get('truth')} ({c['points']} points)")
-        for col in ("threshold", "exact match", "mean Jaccard", "mismatched"):
-            tc.add_column(col, justify="right")
-        for b in c["by_threshold"]:
-            tc.add_row(f"{b['threshold']:g}", f"{100 * b['exact_match']:.1f} %", f"{b['mean_jaccard']:.3f}",
-                       str(len(b["mismatched_points"])))
-        console.print(tc)
-        console.print(f"fraction L1 (sum over phases, mean over points): {c['fraction_l1']:.4f}")
-        if "shift" in c and c["shift"]["pairs"]:
-            s = c["shift"]
-            console.print(f"shift error over {s['pairs']} pairs: MAE {s['mae']:.4g}, max {s['max_abs']:.4g}")
+        print_comparison(c, console, str(result.get("truth")))
         for b in c["by_threshold"]:
             if b["confusion"]:
                 tf = Table(title=f"missed true phases and what replaced them (> {b['threshold']:g})")

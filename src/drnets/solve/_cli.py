@@ -164,21 +164,9 @@ def _summary_table(solution, out: Path, title: str):
 
 
 def _print_comparison(c: dict[str, Any], console: Console, truth_name: str) -> None:
-    from rich.table import Table
+    from ..evaluate._cli import print_comparison
 
-    tc = Table(title=f"comparison with {truth_name} ({c['points']} points)")
-    for col in ("threshold", "exact match", "mean Jaccard", "mismatched"):
-        tc.add_column(col, justify="right")
-    for b in c["by_threshold"]:
-        tc.add_row(f"{b['threshold']:g}", f"{100 * b['exact_match']:.1f} %", f"{b['mean_jaccard']:.3f}",
-                   str(len(b["mismatched_points"])))
-    console.print(tc)
-    console.print(f"fraction L1 (sum over phases, mean over points): {c['fraction_l1']:.4f}",
-                  markup=False, highlight=False)
-    s = c.get("shift")
-    if s and s.get("pairs"):
-        console.print(f"shift error over {s['pairs']} pairs: MAE {s['mae']:.4g}, max {s['max_abs']:.4g}",
-                      markup=False, highlight=False)
+    print_comparison(c, console, truth_name)
 
 
 def _truth_tables(truth: Path | None, truth_shifts: Path | None):
