@@ -12,7 +12,10 @@ gibbs
 alloying
     Along a composition-graph edge, a phase present at both ends may change its shift
     (relative difference above ``shift_tol``) only if it has a degree of freedom left,
-    i.e. not when both points already hold their full phase count (``max_phases``).
+    i.e. not when both points already hold their full phase count (``max_phases``) and
+    have the same number of elements present (a point on a lower-order face of the
+    composition simplex pins the phase's composition differently) and the same phase set
+    (across a phase-field boundary the composition of a phase may jump).
     Counted per edge (an edge with several alloying phases counts once).
 connectivity
     Each phase's points, and the points of each phase field (an exact set of two or more
@@ -149,7 +152,12 @@ def audit(
     if shifts is not None and edges.size:
         sh = np.asarray(shifts, dtype=float)
         i, j = edges[:, 0], edges[:, 1]
-        full = (count[i] >= maxp[i]) & (count[j] >= maxp[j])
+        ccount = chem.sum(axis=1)  # a substrate is not part of the count, as in Gibbs
+        # Both points at their full count, and with the same elements present: a point on a
+        # lower-order face (an element absent) fixes the phase's composition differently.
+        full = (ccount[i] >= maxp[i]) & (ccount[j] >= maxp[j]) & (maxp[i] == maxp[j])
+        # ... and in the same phase field: an edge across a field boundary may jump.
+        full &= (present[i] == present[j]).all(axis=1)
         both = present[i] & present[j]
         si, sj = sh[i], sh[j]
         ok = np.isfinite(si) & np.isfinite(sj)

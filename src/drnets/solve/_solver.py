@@ -158,6 +158,11 @@ class PhaseMapper:
         Make the connectivity and alloying repairs whatever they cost in fit (the rules
         are hard constraints); otherwise only where they cost less than
         ``repair_tolerance``.
+    alloy_tolerance : float
+        Relative shift change across an edge between two points at their full phase count
+        that the exact alloying step removes (the audit's tolerance).
+    repair_rounds : int
+        Repeats of the repair sequence (connectivity, phase fields, alloying) at most.
     repair_tolerance : float
         Relative energy a point may lose when an island of a phase is removed.
     threshold : float
@@ -211,9 +216,11 @@ class PhaseMapper:
     min_peak_fraction: float = 0.1
     min_region_points: int = 3
     strict: bool = True
+    repair_rounds: int = 6
     repair_tolerance: float = 0.002
     neighbour_discount: float = 0.8
     shift_tolerance: float = 0.005
+    alloy_tolerance: float = 0.01
     threshold: float = 1e-3
     device: str = "auto"
     seed: int = 0
@@ -330,11 +337,22 @@ class PhaseMapper:
                     _save_checkpoint(Path(self.checkpoint), state, keep, rnd + 1, stamp)
                 self._report("search", rnd + 2, total, self.history_[-1])
             state = self._enforce(state, keep, nbrs)
-            state = self._repair_connectivity(state, keep, edges)
-            for _ in range(3):
-                state = self._smooth_shifts(state, nbrs)
-                if self.history_[-1]["points_changed"] == 0:
+            # Repairs can undo each other (a re-solved island may start another), so repeat.
+            for _ in range(self.repair_rounds):
+                state = self._tidy(state, phases.is_substrate, limits)
+                state = self._repair_connectivity(state, keep, edges)
+                state = self._repair_fields(state, edges, nbrs)
+                for _ in range(3):
+                    state = self._smooth_shifts(state, nbrs)
+                    if self.history_[-1]["points_changed"] == 0:
+                        break
+                state = self._tidy(state, phases.is_substrate, limits)
+                if self._broken_regions(state, edges) == 0:
                     break
+            if self.strict:
+                state = self._prune_islands(state, edges, phases.is_substrate, limits)
+                state = self._enforce_alloying(state, edges, phases.is_substrate, limits)
+                state = self._prune_islands(state, edges, phases.is_substrate, limits)
             self._report("repair", total, total, {})
         except KeyboardInterrupt:
             if not state.present.any():
@@ -537,23 +555,15 @@ class PhaseMapper:
 
     def _repair_connectivity(self, state: "_State", keep: np.ndarray, edges: np.ndarray) -> "_State":
         """Remove a phase from islands cut off from its main region where the data allow it."""
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import connected_components
-
         n = state.phase.shape[0]
         x = self._ctx["x"]
         xx = (x * x).sum(-1).cpu().numpy()
-        for ph in np.unique(np.tile(state.phase[state.present], 2)):  # twice: a removal can cut another region
+        for ph in [p for _ in range(3) for p in np.unique(state.phase[state.present])]:  # a re-solve can cut another
             pts = np.flatnonzero((state.phase == ph).__and__(state.present).any(1))
             if pts.size < 2:
                 continue
-            sel = np.isin(edges[:, 0], pts) & np.isin(edges[:, 1], pts)
-            e = edges[sel]
-            pos = np.full(n, -1)
-            pos[pts] = np.arange(pts.size)
-            g = coo_matrix((np.ones(len(e)), (pos[e[:, 0]], pos[e[:, 1]])), shape=(pts.size, pts.size))
-            n_comp, lab = connected_components(g, directed=False)
-            if n_comp < 2:
+            lab = _components(pts, edges, n)
+            if lab.max() < 1:
                 continue
             main = np.bincount(lab).argmax()
             islands = pts[lab != main]
@@ -563,9 +573,14 @@ class PhaseMapper:
             trial = self._search(islands, pools, state)
             for i in islands:
                 cost = trial.score[i] - state.score[i]
-                if self.strict or cost <= self.repair_tolerance * xx[i]:
-                    if ph not in trial.phase[i][trial.present[i]]:
-                        state.copy_point(trial, i)
+                solved = ph not in trial.phase[i][trial.present[i]] and trial.present[i].any()
+                if solved and (self.strict or cost <= self.repair_tolerance * xx[i]):
+                    state.copy_point(trial, i)
+                elif self.strict:
+                    # No re-solve without the phase: keep the point's other phases, refitted.
+                    state.present[i] &= state.phase[i] != ph
+                    state.refit(self._ctx["xraw"], self._ctx["atoms"], np.array([i]), self._ctx["pen"],
+                                self.shape_offsets, self._ctx["basis"])
         return state
 
     def _smooth_shifts(self, state: "_State", nbrs) -> "_State":
@@ -596,7 +611,7 @@ class PhaseMapper:
                 g = group_fit(xn[i], state.phase[i, js], centre, atoms, (-1, 0, 1), basis)
                 kj = g["height"] > 0
                 sc = g["rss"] + pen[i] * int(kj.sum())
-                if kj[js == j].all() and (self.strict or sc - state.score[i] <= self.repair_tolerance * xx[i]):
+                if kj.all() and (self.strict or sc - state.score[i] <= self.repair_tolerance * xx[i]):
                     state.set(i, state.phase[i, js][kj], centre[kj], state.width[i, js][kj], g["height"][kj], sc,
                               g["shift"][kj], g["width"][kj], g["recon"], g["background"])
                     n_fixed += 1
@@ -604,22 +619,177 @@ class PhaseMapper:
         self.history_.append({"stage": "alloying", "points_changed": n_fixed})
         return state
 
+    def _tidy(self, state: "_State", substrate: np.ndarray, limits: np.ndarray) -> "_State":
+        """Drop fractions under ``threshold`` and, exactly, what exceeds the Gibbs limit; refit."""
+        for _ in range(2):  # a refit can push another fraction under the threshold
+            frac = state.fractions(self._ctx["p_n"])
+            drop = state.present & (np.take_along_axis(frac, np.where(state.present, state.phase, 0), 1) < self.threshold)
+            # Gibbs: system phases (not a substrate) beyond the limit go, smallest first.
+            chem = state.present & ~drop & ~substrate[state.phase]
+            for i in np.flatnonzero(chem.sum(1) > limits):
+                js = np.flatnonzero(chem[i])
+                order = js[np.argsort(state.coef[i, js])]
+                drop[i, order[: js.size - limits[i]]] = True
+            if not drop.any():
+                break
+            state.present &= ~drop
+            state.refit(self._ctx["xraw"], self._ctx["atoms"], np.flatnonzero(drop.any(1)), self._ctx["pen"],
+                        self.shape_offsets, self._ctx["basis"])
+        return state
+
+    def _prune_islands(self, state: "_State", edges: np.ndarray, substrate, limits) -> "_State":
+        """Last resort for connectivity: a phase is removed from points outside its largest
+        region, and a point cut off from the rest of its phase field drops its weakest phase
+        (the other phases there are refitted; nothing is added; a removal can cut another
+        region, hence the repeats)."""
+        n = state.phase.shape[0]
+        removed = 0
+        for _ in range(6):
+            touched = set()
+            for ph in np.unique(state.phase[state.present]):
+                pts = np.flatnonzero(((state.phase == ph) & state.present).any(1))
+                lab = _components(pts, edges, n)
+                if lab.size == 0 or lab.max() < 1:
+                    continue
+                main = np.bincount(lab).argmax()
+                for i in pts[lab != main]:
+                    if (state.present[i] & (state.phase[i] != ph)).any():  # never empty a point
+                        state.present[i] &= state.phase[i] != ph
+                        touched.add(int(i))
+            # Phase fields (exact sets of two or more): an island point drops its weakest phase.
+            sets = [frozenset(state.phase[i][state.present[i]].tolist()) for i in range(n)]
+            for fs in {f for f in sets if len(f) >= 2}:
+                pts = np.array([i for i in range(n) if sets[i] == fs and i not in touched])
+                lab = _components(pts, edges, n)
+                if lab.size == 0 or lab.max() < 1:
+                    continue
+                main = np.bincount(lab).argmax()
+                for i in pts[lab != main]:
+                    js = np.flatnonzero(state.present[i])
+                    state.present[i, js[np.argmin(state.coef[i, js])]] = False
+                    touched.add(int(i))
+            if not touched:
+                break
+            removed += len(touched)
+            state.refit(self._ctx["xraw"], self._ctx["atoms"], np.array(sorted(touched)), self._ctx["pen"],
+                        self.shape_offsets, self._ctx["basis"])
+            state = self._tidy(state, substrate, limits)
+        self.history_.append({"stage": "island pruning", "points_changed": removed})
+        return state
+
+    def _enforce_alloying(self, state: "_State", edges: np.ndarray, substrate, limits) -> "_State":
+        """Alloying rule, exactly: where a phase is held by neighbouring points of the same phase
+        field that both use their full phase count, the phase's composition, hence its shift,
+        cannot change. A connected group of such points with a jump above ``alloy_tolerance``
+        gets the group's median shift (each point refitted around it; a phase the data refuse
+        there leaves the point)."""
+        atoms, pen, xn, basis = self._ctx["atoms"], self._ctx["pen"], self._ctx["xraw"], self._ctx["basis"]
+        step = atoms.shifts[1] - atoms.shifts[0] if atoms.n_shifts > 1 else 1.0
+        n = state.phase.shape[0]
+        changed = 0
+        for _ in range(4):
+            moved = False
+            for ph in np.unique(state.phase[state.present]):
+                full = (state.present & ~substrate[state.phase]).sum(1) >= limits
+                holds = (state.present & (state.phase == ph)).any(1)
+                cand = np.flatnonzero(full & holds)
+                field = {int(i): frozenset(state.phase[i][state.present[i]].tolist()) for i in cand}
+                groups = []
+                for fs in set(field.values()):  # one phase field at a time
+                    pts = np.array([i for i in cand if field[int(i)] == fs])
+                    lab = _components(pts, edges, n)
+                    groups += [pts[lab == c] for c in range(int(lab.max()) + 1)] if pts.size else []
+                for grp in groups:
+                    if grp.size < 2:
+                        continue
+                    slot = [int(np.flatnonzero(state.present[i] & (state.phase[i] == ph))[0]) for i in grp]
+                    sh = np.array([state.shift_val[i, j] for i, j in zip(grp, slot)])
+                    med = float(np.median(sh))
+                    sub = np.isin(edges[:, 0], grp) & np.isin(edges[:, 1], grp)
+                    sub &= limits[edges[:, 0]] == limits[edges[:, 1]]
+                    val = dict(zip(grp.tolist(), sh.tolist()))
+                    jumps = [abs(val[u] - val[v]) / (0.5 * (val[u] + val[v])) for u, v in edges[sub]]
+                    if not jumps or max(jumps) <= self.alloy_tolerance:
+                        continue
+                    centre_idx = int(np.clip(round((med - atoms.shifts[0]) / step), 0, atoms.n_shifts - 1))
+                    for i, j, v in zip(grp, slot, sh):
+                        if abs(v - med) <= 0.5 * self.alloy_tolerance * med:
+                            continue  # close enough to the group: no edge of it can break the rule
+                        js = np.flatnonzero(state.present[i])
+                        centre = state.shift[i, js].copy()
+                        centre[js == j] = centre_idx
+                        g = group_fit(xn[i], state.phase[i, js], centre, atoms, (0,), basis)
+                        kj = g["height"] > 0
+                        if not kj.any():
+                            continue
+                        state.set(i, state.phase[i, js][kj], centre[kj], state.width[i, js][kj], g["height"][kj],
+                                  g["rss"] + pen[i] * int(kj.sum()), g["shift"][kj], g["width"][kj], g["recon"],
+                                  g["background"])
+                        changed += 1
+                        moved = True
+            if not moved:
+                break
+        self.history_.append({"stage": "alloying (exact)", "points_changed": changed})
+        return state
+
+    def _broken_regions(self, state: "_State", edges: np.ndarray) -> int:
+        """Extra connected components of phases and phase fields (the audit's count)."""
+        n = state.phase.shape[0]
+        sets = [frozenset(state.phase[i][state.present[i]].tolist()) for i in range(n)]
+        extra = 0
+        for ph in {p for f in sets for p in f}:
+            pts = np.array([i for i in range(n) if ph in sets[i]])
+            extra += int(_components(pts, edges, n).max()) if pts.size else 0
+        for fs in {f for f in sets if len(f) >= 2}:
+            pts = np.array([i for i in range(n) if sets[i] == fs])
+            extra += int(_components(pts, edges, n).max())
+        self.history_.append({"stage": "regions", "extra_components": extra})
+        return extra
+
+    def _repair_fields(self, state: "_State", edges: np.ndarray, nbrs) -> "_State":
+        """Connectivity of phase fields: a point whose exact phase set is an island takes the
+        best-fitting phase set among its neighbours' (a Potts-like smoothing of the map)."""
+        atoms, pen, xn, basis = self._ctx["atoms"], self._ctx["pen"], self._ctx["xraw"], self._ctx["basis"]
+        xx = (xn * xn).sum(1)
+        n = state.phase.shape[0]
+        changed = 0
+        for _ in range(3):
+            sets = [frozenset(state.phase[i][state.present[i]].tolist()) for i in range(n)]
+            islands = []
+            for fs in {f for f in sets if len(f) >= 2}:
+                pts = np.array([i for i in range(n) if sets[i] == fs])
+                comp = _components(pts, edges, n)
+                if comp.max() > 0:
+                    main = np.bincount(comp).argmax()
+                    islands.extend(pts[comp != main].tolist())
+            if not islands:
+                break
+            for i in islands:
+                best = None
+                for j in nbrs[i]:
+                    if sets[j] == sets[i] or not sets[j]:
+                        continue
+                    js = np.flatnonzero(state.present[j])
+                    g = group_fit(xn[i], state.phase[j, js], state.shift[j, js], atoms, self.shape_offsets, basis)
+                    kj = g["height"] > 0
+                    sc = g["rss"] + pen[i] * int(kj.sum())
+                    if kj.all() and (best is None or sc < best[0]):
+                        best = (sc, j, js, g)
+                if best is None:
+                    continue
+                sc, j, js, g = best
+                if self.strict or sc - state.score[i] <= self.repair_tolerance * xx[i]:
+                    state.set(i, state.phase[j, js], state.shift[j, js], state.width[j, js], g["height"], sc,
+                              g["shift"], g["width"], g["recon"], g["background"])
+                    sets[i] = sets[j]
+                    changed += 1
+        self.history_.append({"stage": "phase fields", "points_changed": changed})
+        return state
+
     def _finish(self, library, phases, state, atoms, allowed, limits, edges, sigma, shifts, dev, t0, interrupted,
                 bg, scale):
         n, p_n = library.n_points, len(phases)
-        frac = state.fractions(p_n)
-        # Drop what falls under the threshold and refit the rest exactly.
-        drop = state.present & (np.take_along_axis(frac, np.where(state.present, state.phase, 0), 1) < self.threshold)
-        # Gibbs, exactly: system phases (not a substrate) beyond the limit go, smallest first.
-        chem = state.present & ~drop & ~phases.is_substrate[state.phase]
-        for i in np.flatnonzero(chem.sum(1) > limits):
-            js = np.flatnonzero(chem[i])
-            order = js[np.argsort(state.coef[i, js])]
-            drop[i, order[: js.size - limits[i]]] = True
-        if drop.any():
-            state.present &= ~drop
-            state.refit(self._ctx["xraw"], atoms, np.flatnonzero(drop.any(1)), self._ctx["pen"],
-                        self.shape_offsets, self._ctx["basis"])
+        state = self._tidy(state, phases.is_substrate, limits)
         frac = state.fractions(p_n)
         amp = np.zeros((n, p_n))
         shf = np.full((n, p_n), np.nan)
@@ -647,7 +817,7 @@ class PhaseMapper:
             mask=allowed,
             edges=edges,
         )
-        sol.audit = _audit_or_empty(sol, library, phases)
+        sol.audit = _audit_or_empty(sol, library, phases, self.threshold)
         from .. import __version__
 
         sol.metadata = {
@@ -732,6 +902,21 @@ class _State:
                      g["rss"] + pen[i] * int(kj.sum()), g["shift"][kj], g["width"][kj], g["recon"], g["background"])
 
 
+def _components(points: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
+    """Connected-component label of each of ``points`` in the graph restricted to them."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if points.size == 0:
+        return np.zeros(0, dtype=int)
+    sel = np.isin(edges[:, 0], points) & np.isin(edges[:, 1], points)
+    e = edges[sel]
+    pos = np.full(n, -1)
+    pos[points] = np.arange(points.size)
+    g = coo_matrix((np.ones(len(e)), (pos[e[:, 0]], pos[e[:, 1]])), shape=(points.size, points.size))
+    return connected_components(g, directed=False)[1]
+
+
 def _save_checkpoint(path: Path, state: "_State", keep: np.ndarray, rounds_done: int, stamp: np.ndarray) -> None:
     """Write the search state atomically (temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -758,9 +943,10 @@ def _load_checkpoint(path: Path, stamp: np.ndarray) -> tuple["_State", np.ndarra
         raise InputError(f"unreadable checkpoint ({err})", source=str(path)) from None
 
 
-def _audit_or_empty(sol: Solution, library: Library, phases: PhaseLibrary) -> dict:
+def _audit_or_empty(sol: Solution, library: Library, phases: PhaseLibrary, threshold: float) -> dict:
+    """The exact audit of the answer as reported: every phase present counts."""
     try:
         from ..evaluate import audit_solution
     except ImportError:
         return {}
-    return audit_solution(sol, library, phases)
+    return audit_solution(sol, library, phases, threshold=threshold)
