@@ -337,6 +337,7 @@ class PhaseMapper:
                     _save_checkpoint(Path(self.checkpoint), state, keep, rnd + 1, stamp)
                 self._report("search", rnd + 2, total, self.history_[-1])
             state = self._enforce(state, keep, nbrs)
+            state = self._grow(state, nbrs, phases.is_substrate, limits, keep)
             # Repairs can undo each other (a re-solved island may start another), so repeat.
             for _ in range(self.repair_rounds):
                 state = self._tidy(state, phases.is_substrate, limits)
@@ -617,6 +618,50 @@ class PhaseMapper:
                     n_fixed += 1
                     break
         self.history_.append({"stage": "alloying", "points_changed": n_fixed})
+        return state
+
+    def _grow(self, state: "_State", nbrs, substrate, limits, keep) -> "_State":
+        """Minor phases at the edge of their region: a point below its Gibbs limit tries each
+        phase its neighbours hold (at the neighbour's shift); kept where it pays its
+        (neighbour-discounted) cost."""
+        atoms, pen, xn, basis = self._ctx["atoms"], self._ctx["pen"], self._ctx["xraw"], self._ctx["basis"]
+        added = 0
+        for i in range(state.phase.shape[0]):
+            js = np.flatnonzero(state.present[i])
+            if js.size == 0 or (state.present[i] & ~substrate[state.phase[i]]).sum() >= limits[i]:
+                continue
+            if js.size >= state.phase.shape[1]:
+                continue
+            own = set(state.phase[i, js].tolist())
+            offers: dict[int, tuple[int, int]] = {}
+            for nb in nbrs[i]:
+                for j in np.flatnonzero(state.present[nb]):
+                    ph = int(state.phase[nb, j])
+                    if ph not in own and keep[i, ph] and ph not in offers:
+                        offers[ph] = (int(state.shift[nb, j]), int(state.width[nb, j]))
+            if not offers:
+                continue
+            held = [set(state.phase[nb][state.present[nb]].tolist()) for nb in nbrs[i]]
+
+            def cost(phs: np.ndarray) -> float:
+                share = np.array([sum(int(p) in h for h in held) / max(len(held), 1) for p in phs])
+                return float(pen[i] * (1.0 - self.neighbour_discount * share).sum())
+
+            r_cur = xn[i] - state.rec[i] - state.bg[i]
+            best = (float(r_cur @ r_cur) + cost(state.phase[i, js]), None)
+            for ph, (s_idx, _) in offers.items():
+                phs = np.append(state.phase[i, js], ph)
+                g = group_fit(xn[i], phs, np.append(state.shift[i, js], s_idx), atoms, self.shape_offsets, basis)
+                if not (g["height"] > 0).all():
+                    continue
+                sc = g["rss"] + cost(phs)
+                if sc < best[0]:
+                    best = (sc, (phs, np.append(state.shift[i, js], s_idx), np.append(state.width[i, js], 0), g))
+            if best[1] is not None:
+                phs, centre, width, g = best[1]
+                state.set(i, phs, centre, width, g["height"], best[0], g["shift"], g["width"], g["recon"], g["background"])
+                added += 1
+        self.history_.append({"stage": "grow", "points_changed": added})
         return state
 
     def _tidy(self, state: "_State", substrate: np.ndarray, limits: np.ndarray) -> "_State":
