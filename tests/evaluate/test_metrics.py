@@ -117,3 +117,29 @@ def test_reconstruction_errors():
     assert e["sym_kl"][1] < 1e-9 and e["worst_points"][0] == 1
     e2 = reconstruction_errors(x, np.array([[1.0, 2.0, 1.0], [1.0, 2.0, 1.0]]))
     assert e2["sym_kl"][1] > 1.0
+
+
+def test_alfe_hand_check_of_a_few_points():
+    """compare() against sets and L1 worked out by hand from the raw CSV rows."""
+    import pytest
+
+    from drnets.evaluate import compare
+
+    pred_path = shared_path("al-li-fe", "drnets-result", "phase_sets.csv")
+    truth_path = shared_path("al-li-fe", "truth", "fractions.csv")
+
+    def rows(path):
+        with open(path, newline="") as fh:
+            return {int(r["point"]): {k: float(v or 0) for k, v in r.items() if k != "point"} for r in csv.DictReader(fh)}
+
+    pred, truth = rows(pred_path), rows(truth_path)
+    r = compare(pred_path, truth_path, thresholds=(0.001, 0.02))
+    by = {b["threshold"]: b for b in r["by_threshold"]}
+    for point in (0, 13, 120, 176):
+        labels = set(pred[point]) | set(truth[point])
+        p = {k: pred[point].get(k, 0.0) for k in labels}
+        t = {k: truth[point].get(k, 0.0) for k in labels}
+        assert r["fraction_l1_per_point"][point] == pytest.approx(sum(abs(p[k] - t[k]) for k in labels))
+        for thr in (0.001, 0.02):
+            same = {k for k in labels if p[k] > thr} == {k for k in labels if t[k] > thr}
+            assert (point not in by[thr]["mismatched_points"]) == same, (point, thr)
