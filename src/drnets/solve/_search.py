@@ -53,12 +53,40 @@ def fit_subsets(x: torch.Tensor, prof: torch.Tensor, subsets: torch.Tensor) -> t
     return rss, coef
 
 
+def composition_distance(comp: torch.Tensor, pool_comp: torch.Tensor, subsets: torch.Tensor) -> torch.Tensor:
+    """Distance of each point's composition from the cone of each subset's phase compositions.
+
+    Parameters
+    ----------
+    comp : (N, M) point compositions; pool_comp : (N, K, M) cation fractions of the pool;
+    subsets : (C, k) pool indices.
+
+    Returns
+    -------
+    (N, C) Euclidean distance of the non-negative least-squares fit (0: consistent).
+    """
+    n, c = comp.shape[0], subsets.shape[0]
+    k = subsets.shape[1]
+    cols = pool_comp.double()[:, subsets]  # (N, C, k, M); float64: polymorphs give equal columns
+    target = comp.double().unsqueeze(1).expand(n, c, -1).reshape(n * c, -1)
+    _, rss = nnls_small(target, cols.reshape(n * c, k, -1), torch.ones(n * c, k, dtype=torch.bool, device=comp.device))
+    return rss.clamp_min(0).sqrt().reshape(n, c).to(comp.dtype)
+
+
 def best_subsets(
-    x: torch.Tensor, prof: torch.Tensor, k_max: torch.Tensor, penalty: torch.Tensor, top: int
+    x: torch.Tensor,
+    prof: torch.Tensor,
+    k_max: torch.Tensor,
+    penalty: torch.Tensor,
+    top: int,
+    composition: tuple[torch.Tensor, torch.Tensor, float] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The ``top`` best subsets per point by ``rss + sum of members' penalties`` within each point's limit.
 
-    ``penalty`` is (N, K): the cost of each pool member at each point.
+    ``penalty`` is (N, K): the cost of each pool member at each point. ``composition``
+    (point compositions (N, M), pool phase compositions (N, K, M), tolerance) makes subsets
+    whose phases cannot make up the point's composition infeasible; a point with no
+    feasible subset keeps the unconstrained ranking.
 
     Returns
     -------
@@ -69,12 +97,16 @@ def best_subsets(
     """
     n, pool, _ = prof.shape
     kk = int(max(1, min(int(k_max.max()), pool)))
-    all_members, all_coef, all_score = [], [], []
+    all_members, all_coef, all_score, free = [], [], [], []
     for k, sub in enumerate(subsets_up_to(pool, kk), start=1):
         st = torch.as_tensor(sub, device=x.device)
         rss, coef = fit_subsets(x, prof, st)
         score = rss + penalty[:, st].sum(-1)
         score = torch.where((k <= k_max).unsqueeze(-1), score, torch.full_like(score, float("inf")))
+        if composition is not None:
+            dist = composition_distance(composition[0], composition[1], st)
+            free.append(score)
+            score = torch.where(dist <= composition[2], score, torch.full_like(score, float("inf")))
         mem = torch.full((st.shape[0], kk), -1, dtype=torch.long, device=x.device)
         mem[:, :k] = st
         cf = torch.zeros(n, st.shape[0], kk, dtype=x.dtype, device=x.device)
@@ -85,6 +117,9 @@ def best_subsets(
     members = torch.cat(all_members, 1)
     coef = torch.cat(all_coef, 1)
     score = torch.cat(all_score, 1)
+    if composition is not None:
+        none_ok = ~torch.isfinite(score).any(1, keepdim=True)
+        score = torch.where(none_ok, torch.cat(free, 1), score)
     t = min(top, score.shape[1])
     best, idx = torch.topk(score, t, dim=1, largest=False)
     return (
@@ -117,7 +152,7 @@ def nnls_small(x: torch.Tensor, prof: torch.Tensor, present: torch.Tensor) -> tu
     coef = torch.zeros(b_n, k, dtype=x.dtype, device=x.device)
     for _ in range(k + 1):
         m = active.to(x.dtype)
-        g = gram * m.unsqueeze(-1) * m.unsqueeze(-2) + eye * (1 - m).unsqueeze(-1) + 1e-7 * torch.diag_embed(scale)
+        g = gram * m.unsqueeze(-1) * m.unsqueeze(-2) + eye * (1 - m).unsqueeze(-1) + torch.diag_embed(1e-7 * scale + 1e-10)
         coef = torch.linalg.solve(g, (rhs * m).unsqueeze(-1)).squeeze(-1) * m
         neg = (coef < 0) & active
         if not bool(neg.any()):

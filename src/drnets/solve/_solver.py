@@ -154,6 +154,11 @@ class PhaseMapper:
     min_region_points : int
         ... and to hold more than 2 % at this many points (a phase region is not a
         single stray point).
+    composition_tolerance : float or None
+        Composition rule in the search: a phase set must make up the point's composition
+        (distance from the cone of its phases' cation fractions at most this); None: off.
+        Off by default because solid solutions move a phase's composition away from its
+        formula (the Al-Li-Fe truth itself breaks the rule at 104 points).
     strict : bool
         Make the connectivity and alloying repairs whatever they cost in fit (the rules
         are hard constraints); otherwise only where they cost less than
@@ -216,6 +221,7 @@ class PhaseMapper:
     min_peak_fraction: float = 0.1
     min_region_points: int = 3
     strict: bool = True
+    composition_tolerance: float | None = None
     repair_rounds: int = 6
     repair_tolerance: float = 0.002
     neighbour_discount: float = 0.8
@@ -309,7 +315,8 @@ class PhaseMapper:
         x = torch.as_tensor(xn, dtype=torch.float32, device=dev)
         xx = (xn * xn).sum(1)
         pen = np.maximum(self.penalty * xx, self.noise_penalty * noise_variance(xn))
-        self._ctx = dict(atoms=atoms, x=x, pen=pen, limits=search_limits, n=n, p_n=p_n, nbrs=nbrs, xraw=xraw, basis=basis)
+        self._ctx = dict(atoms=atoms, x=x, pen=pen, limits=search_limits, n=n, p_n=p_n, nbrs=nbrs, xraw=xraw, basis=basis,
+                         comp=library.compositions, phase_comp=phases.compositions)
 
         state = _State.empty(n, int(search_limits.max()), q.size)
         keep = allowed.copy()
@@ -455,7 +462,12 @@ class PhaseMapper:
             kmax_t = torch.as_tensor(np.minimum(limits[pts], valid.sum(1).clip(1)), device=x.device)
             weight = self._penalty_weights(pts, ph, valid, state)
             pen_t = torch.as_tensor(pen[pts][:, None] * weight, dtype=x.dtype, device=x.device)
-            mem, _, score = best_subsets(xs, prof, kmax_t, pen_t, self.top_subsets)
+            comp = None
+            if self.composition_tolerance is not None:
+                pc = self._ctx["phase_comp"]
+                comp = (torch.as_tensor(self._ctx["comp"][pts], dtype=x.dtype, device=x.device),
+                        torch.as_tensor(pc[ph_safe], dtype=x.dtype, device=x.device), self.composition_tolerance)
+            mem, _, score = best_subsets(xs, prof, kmax_t, pen_t, self.top_subsets, comp)
             mem = mem.cpu().numpy()
             ok = np.isfinite(score.cpu().numpy())
             t, kk = mem.shape[1], mem.shape[2]
