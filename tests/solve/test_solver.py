@@ -141,3 +141,19 @@ def test_alfe_golden_with_drnets_mask():
     assert r["fraction_l1"] <= 0.05
     for rule in ("gibbs", "alloying", "connectivity"):
         assert m.solution_.audit[f"{rule}_violations"] == 0, rule
+
+
+def test_small_cache_renders_what_it_is_asked_for():
+    """Atoms over its memory budget keeps a bounded cache and still returns every block."""
+    ds, _ = generate("easy", points=5, q_points=300, seed=0)
+    q = ds.library.q
+    sq, si = padded_sticks(ds.phases, q[0], q[-1], 0.05)
+    shifts = 1 + 0.001 * np.arange(-5, 6)
+    big = Atoms(q, sq, si, shifts, 0.2)
+    row = shifts.size * len(big.widths) * q.size * 4
+    small = Atoms(q, sq, si, shifts, 0.2, budget_bytes=2 * row)
+    small._cache_max = 2  # force evictions
+    for phases in ([0, 1], [2, 3, 4], [0, 5], [1, 2, 3, 4, 5]):
+        assert torch.allclose(small.block(phases), big.block(phases))
+    assert torch.allclose(small.profiles(np.array([[0, 3], [5, 1]]), np.zeros((2, 2), int), np.ones((2, 2), int)),
+                          big.profiles(np.array([[0, 3], [5, 1]]), np.zeros((2, 2), int), np.ones((2, 2), int)))

@@ -141,8 +141,11 @@ class Atoms:
         # Render phases with similar stick counts together: less padding per chunk.
         missing = missing[np.argsort((self.si[missing] > 0).sum(1), kind="stable")]
         if not self._dense and len(self._cache) + missing.size > self._cache_max:
+            # Make room; everything asked for is then rendered again, kept or not before.
             self._cache.clear()
             self._norm2.clear()
+            missing = np.unique(np.asarray(phases, dtype=np.int64))
+            missing = missing[np.argsort((self.si[missing] > 0).sum(1), kind="stable")]
         for a in range(0, missing.size, 16):
             part = missing[a : a + 16]
             r = self._render(part)
