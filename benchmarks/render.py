@@ -157,8 +157,15 @@ def plot_scaling(doc: dict[str, Any], path: Path) -> bool:
                          and r["config"].get("sweep") in (knob, "middle"))
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=method)
+                for x_, y_ in pts:
+                    ax.annotate(f"{y_:.0f} s", (x_, y_), textcoords="offset points", xytext=(4, -10), fontsize=8)
         others = ", ".join(f"{names[k].split()[-1]}={v}" for k, v in mid.items() if k != knob and v is not None)
         ax.set(xscale="log", yscale="log", xlabel=names[knob], ylabel="fit time (s)", title=others)
+        # Label the measured sizes only: log-axis minor labels collide.
+        xs = sorted({r["config"][knob] for r in rows if r["config"].get("sweep") in (knob, "middle")})
+        ax.set_xticks(xs, [f"{v:g}" for v in xs])
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        ax.yaxis.set_minor_formatter(plt.NullFormatter())
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
     m = latest.get("machine", {})
