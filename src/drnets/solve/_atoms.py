@@ -99,6 +99,11 @@ class Atoms:
         self._cache_max = max(16, int(budget_bytes // max(row, 1)))
         self._norm2: dict[int, torch.Tensor] = {}
 
+    def shift_index(self, value: float) -> int:
+        """Index of the grid shift nearest to ``value`` (clipped to the grid)."""
+        step = self.shifts[1] - self.shifts[0] if self.n_shifts > 1 else 1.0
+        return int(np.clip(round((value - self.shifts[0]) / step), 0, self.n_shifts - 1))
+
     @property
     def n_combos(self) -> int:
         return self.n_shifts * self.n_widths

@@ -342,13 +342,11 @@ class PhaseMapper:
             e_x, c_x = self._screen(x, keep)
             self._report("screen", 1, total, {})
             for rnd in range(start, self.rounds):
-                resid = (x - torch.as_tensor(state.recon(atoms, n), dtype=x.dtype, device=dev)).clamp_min(0)
+                resid = (x - torch.as_tensor(state.rec, dtype=x.dtype, device=dev)).clamp_min(0)
                 e_r, c_r = self._screen(resid, keep) if rnd > 0 else (e_x, c_x)
                 pools = self._pools(state, nbrs if rnd > 0 else None, keep, e_x, c_x, e_r, c_r)
                 state = self._search(np.arange(n), pools, state)
-                if rnd == 0 and self.rounds > 1:
-                    pass
-                elif self.min_peak_fraction > 0:
+                if (rnd > 0 or self.rounds == 1) and self.min_peak_fraction > 0:  # not after the first of several
                     keep = self._prune(state, keep)
                 self._log(rnd, state, xn, atoms, time.perf_counter() - t0)
                 if self.checkpoint is not None:
@@ -387,7 +385,7 @@ class PhaseMapper:
             self.callback(stage, done, total, info)
 
     def _log(self, rnd: int, state: "_State", xn: np.ndarray, atoms: Atoms, elapsed: float) -> None:
-        rec = state.recon(atoms, xn.shape[0])
+        rec = state.rec
         rel = np.linalg.norm(xn - rec, axis=1) / np.maximum(np.linalg.norm(xn, axis=1), 1e-30)
         entry = {"round": rnd, "mean_rel_l2": float(rel.mean()), "phases_used": int(np.unique(state.phase[state.present]).size),
                  "elapsed_s": round(elapsed, 2)}
@@ -418,26 +416,15 @@ class PhaseMapper:
 
     def _pools(self, state, nbrs, keep, e_x, c_x, e_r, c_r) -> list[dict[int, int]]:
         """Candidate pools per point: {phase: combo index} from own answer, neighbours, residual, screening."""
-        nw = self._ctx["atoms"].n_widths
         k = self.pool_size
         order_x = np.argsort(-e_x, axis=1)[:, : 2 * k]
         order_r = np.argsort(-e_r, axis=1)[:, : k]
         pools = []
         for i in range(state.phase.shape[0]):
-            pool: dict[int, int] = {}
-            for j in np.flatnonzero(state.present[i]):
-                ph = int(state.phase[i, j])
-                if keep[i, ph]:
-                    pool[ph] = int(state.shift[i, j]) * nw + int(state.width[i, j])
-            if nbrs is not None:
-                for nb in nbrs[i]:
-                    for j in np.flatnonzero(state.present[nb]):
-                        ph = int(state.phase[nb, j])
-                        if ph not in pool and keep[i, ph]:
-                            pool[ph] = int(state.shift[nb, j]) * nw + int(state.width[nb, j])
+            pool = self._seed_pool(state, i, keep, nbrs[i] if nbrs is not None else ())
             for src, order, combo in ((e_r, order_r, c_r), (e_x, order_x, c_x)):
                 for ph in order[i]:
-                    if len(pool) >= max(k, len(pool)) and src is e_x and len(pool) >= k:
+                    if src is e_x and len(pool) >= k:
                         break
                     if src[i, ph] > 0 and int(ph) not in pool:
                         pool[int(ph)] = int(combo[i, ph])
@@ -553,22 +540,23 @@ class PhaseMapper:
         pools = self._pools_restricted(state, np.array(bad), keep, nbrs)
         return self._search(np.array(bad), pools, state)
 
-    def _pools_restricted(self, state, points, keep, nbrs) -> list[dict[int, int]]:
+    def _seed_pool(self, state: "_State", i: int, keep: np.ndarray, neighbours) -> dict[int, int]:
+        """{phase: combo index} of point i's own allowed phases, then its neighbours' (their shifts)."""
         nw = self._ctx["atoms"].n_widths
+        pool: dict[int, int] = {}
+        for src in (i, *neighbours):
+            for j in np.flatnonzero(state.present[src]):
+                ph = int(state.phase[src, j])
+                if ph not in pool and keep[i, ph]:
+                    pool[ph] = int(state.shift[src, j]) * nw + int(state.width[src, j])
+        return pool
+
+    def _pools_restricted(self, state, points, keep, nbrs) -> list[dict[int, int]]:
         x = self._ctx["x"]
         e_x, c_x = self._screen(x[torch.as_tensor(points, device=x.device)], keep[points])
         pools: list[dict[int, int]] = [dict() for _ in range(state.phase.shape[0])]
         for r, i in enumerate(points):
-            pool: dict[int, int] = {}
-            for j in np.flatnonzero(state.present[i]):
-                ph = int(state.phase[i, j])
-                if keep[i, ph]:
-                    pool[ph] = int(state.shift[i, j]) * nw + int(state.width[i, j])
-            for nb in nbrs[i]:
-                for j in np.flatnonzero(state.present[nb]):
-                    ph = int(state.phase[nb, j])
-                    if ph not in pool and keep[i, ph]:
-                        pool[ph] = int(state.shift[nb, j]) * nw + int(state.width[nb, j])
+            pool = self._seed_pool(state, i, keep, nbrs[i])
             for ph in np.argsort(-e_x[r])[: self.pool_size]:
                 if len(pool) >= self.pool_size:
                     break
@@ -583,7 +571,7 @@ class PhaseMapper:
         x = self._ctx["x"]
         xx = (x * x).sum(-1).cpu().numpy()
         for ph in [p for _ in range(3) for p in np.unique(state.phase[state.present])]:  # a re-solve can cut another
-            pts = np.flatnonzero((state.phase == ph).__and__(state.present).any(1))
+            pts = np.flatnonzero(((state.phase == ph) & state.present).any(1))
             if pts.size < 2:
                 continue
             lab = _components(pts, edges, n)
@@ -593,7 +581,7 @@ class PhaseMapper:
             islands = pts[lab != main]
             k2 = keep.copy()
             k2[islands, ph] = False
-            pools = self._pools_restricted(state, islands, k2, adjacency_lists(edges, n))
+            pools = self._pools_restricted(state, islands, k2, self._ctx["nbrs"])
             trial = self._search(islands, pools, state)
             for i in islands:
                 cost = trial.score[i] - state.score[i]
@@ -617,7 +605,6 @@ class PhaseMapper:
         atoms, pen = self._ctx["atoms"], self._ctx["pen"]
         xn, basis = self._ctx["xraw"], self._ctx["basis"]
         xx = (xn * xn).sum(1)
-        step = atoms.shifts[1] - atoms.shifts[0] if atoms.n_shifts > 1 else 1.0
         n_fixed = 0
         for i in range(state.phase.shape[0]):
             for j in np.flatnonzero(state.present[i]):
@@ -631,7 +618,7 @@ class PhaseMapper:
                     continue
                 js = np.flatnonzero(state.present[i])
                 centre = state.shift[i, js].copy()
-                centre[js == j] = int(np.clip(round((med - atoms.shifts[0]) / step), 0, atoms.n_shifts - 1))
+                centre[js == j] = atoms.shift_index(med)
                 g = group_fit(xn[i], state.phase[i, js], centre, atoms, (-1, 0, 1), basis)
                 kj = g["height"] > 0
                 sc = g["rss"] + pen[i] * int(kj.sum())
@@ -656,12 +643,8 @@ class PhaseMapper:
             if js.size >= state.phase.shape[1]:
                 continue
             own = set(state.phase[i, js].tolist())
-            offers: dict[int, tuple[int, int]] = {}
-            for nb in nbrs[i]:
-                for j in np.flatnonzero(state.present[nb]):
-                    ph = int(state.phase[nb, j])
-                    if ph not in own and keep[i, ph] and ph not in offers:
-                        offers[ph] = (int(state.shift[nb, j]), int(state.width[nb, j]))
+            offers = {ph: combo // atoms.n_widths for ph, combo in self._seed_pool(state, i, keep, nbrs[i]).items()
+                      if ph not in own}
             if not offers:
                 continue
             held = [set(state.phase[nb][state.present[nb]].tolist()) for nb in nbrs[i]]
@@ -672,7 +655,7 @@ class PhaseMapper:
 
             r_cur = xn[i] - state.rec[i] - state.bg[i]
             best = (float(r_cur @ r_cur) + cost(state.phase[i, js]), None)
-            for ph, (s_idx, _) in offers.items():
+            for ph, s_idx in offers.items():
                 phs = np.append(state.phase[i, js], ph)
                 g = group_fit(xn[i], phs, np.append(state.shift[i, js], s_idx), atoms, self.shape_offsets, basis)
                 if not (g["height"] > 0).all():
@@ -752,7 +735,6 @@ class PhaseMapper:
         gets the group's median shift (each point refitted around it; a phase the data refuse
         there leaves the point)."""
         atoms, pen, xn, basis = self._ctx["atoms"], self._ctx["pen"], self._ctx["xraw"], self._ctx["basis"]
-        step = atoms.shifts[1] - atoms.shifts[0] if atoms.n_shifts > 1 else 1.0
         n = state.phase.shape[0]
         changed = 0
         for _ in range(4):
@@ -779,7 +761,7 @@ class PhaseMapper:
                     jumps = [abs(val[u] - val[v]) / (0.5 * (val[u] + val[v])) for u, v in edges[sub]]
                     if not jumps or max(jumps) <= self.alloy_tolerance:
                         continue
-                    centre_idx = int(np.clip(round((med - atoms.shifts[0]) / step), 0, atoms.n_shifts - 1))
+                    centre_idx = atoms.shift_index(med)
                     for i, j, v in zip(grp, slot, sh):
                         if abs(v - med) <= 0.5 * self.alloy_tolerance * med:
                             continue  # close enough to the group: no edge of it can break the rule
@@ -869,7 +851,7 @@ class PhaseMapper:
                 shf[i, p] = state.shift_val[i, j]
                 wsc[i, p] = state.width_val[i, j]
         bg = state.bg * scale[:, None]
-        recon = state.recon(atoms, n) * scale[:, None] + bg
+        recon = state.rec * scale[:, None] + bg
         res = np.linalg.norm(library.patterns - recon, axis=1) / np.maximum(np.linalg.norm(library.patterns, axis=1), 1e-30)
         sol = Solution(
             labels=phases.labels,
@@ -953,9 +935,6 @@ class _State:
         tot = amp.sum(1, keepdims=True)
         return np.divide(amp, tot, out=np.zeros_like(amp), where=tot > 0)
 
-    def recon(self, atoms: Atoms, n: int) -> np.ndarray:
-        return self.rec
-
     def refit(self, x: np.ndarray, atoms: Atoms, points: np.ndarray, pen: np.ndarray, offsets, basis=None) -> None:
         """Refit the given points with their present phases (after some were dropped)."""
         for i in points:
@@ -1013,8 +992,6 @@ def _load_checkpoint(path: Path, stamp: np.ndarray) -> tuple["_State", np.ndarra
 
 def _audit_or_empty(sol: Solution, library: Library, phases: PhaseLibrary, threshold: float) -> dict:
     """The exact audit of the answer as reported: every phase present counts."""
-    try:
-        from ..evaluate import audit_solution
-    except ImportError:
-        return {}
+    from ..evaluate import audit_solution
+
     return audit_solution(sol, library, phases, threshold=threshold)
