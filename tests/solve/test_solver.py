@@ -157,3 +157,30 @@ def test_small_cache_renders_what_it_is_asked_for():
         assert torch.allclose(small.block(phases), big.block(phases))
     assert torch.allclose(small.profiles(np.array([[0, 3], [5, 1]]), np.zeros((2, 2), int), np.ones((2, 2), int)),
                           big.profiles(np.array([[0, 3], [5, 1]]), np.zeros((2, 2), int), np.ones((2, 2), int)))
+
+
+def test_shift_prior_prefers_the_tabulated_lattice():
+    # A look-alike listed first: the corundum sticks divided by 0.98 explain every corundum
+    # pattern exactly at the grid shift 0.98. The data cannot tell them apart; the prior must
+    # (with shift_prior=0 the twin wins here).
+    from dataclasses import replace
+
+    from drnets.core import PhaseLibrary
+
+    ds, truth = generate("easy", points=45, q_points=400, seed=3)
+    base = ds.phases[ds.phases.labels.index("Al2O3_corundum")]
+    twin = replace(base, label="Al2O3_twin", q=base.q / 0.98)
+    phases = PhaseLibrary([twin, *ds.phases], ds.phases.elements)
+    sol = PhaseMapper(device="cpu", shift_step=0.001).fit(ds.library, phases).solution_
+    k, t = phases.labels.index("Al2O3_corundum"), phases.labels.index("Al2O3_twin")
+    want = truth.as_solution().fractions[:, ds.phases.labels.index("Al2O3_corundum")] > 0.02
+    assert want.any()
+    assert np.array_equal(sol.fractions[:, k] > 0.02, want)
+    assert not (sol.fractions[:, t] > 0).any()
+    assert np.nanmax(np.abs(sol.shifts[want, k] - 1.0)) < 0.005
+
+
+def test_shift_prior_cost_scale():
+    m = PhaseMapper(max_shift=0.05, shift_prior=4.0)
+    assert m._cost(2.0, np.array([1.0])) == pytest.approx(2.0)
+    assert m._cost(2.0, np.array([1.05, 0.975]), weight=0.5) == pytest.approx(2.0 * (0.5 + 4.0 + 0.5 + 1.0))

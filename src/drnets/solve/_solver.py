@@ -160,6 +160,11 @@ class PhaseMapper:
         sparsity: real phases dominate somewhere; look-alike distractors do not).
     neighbour_discount : float
         Share of a phase's cost waived when all the point's neighbours hold it.
+    shift_prior : float
+        Extra cost of a phase at a shift of ``max_shift``, in units of the per-phase cost,
+        growing with the square of the shift (a Gaussian prior centred on the tabulated
+        lattice): where two look-alike phases explain a pattern equally well, the one that
+        needs the smaller lattice change wins. 0: no prior.
     shift_tolerance : float
         Largest shift difference from the neighbours' median left alone (alloying rule).
     min_region_points : int
@@ -236,6 +241,7 @@ class PhaseMapper:
     repair_rounds: int = 6
     repair_tolerance: float = 0.002
     neighbour_discount: float = 0.8
+    shift_prior: float = 10.0
     shift_tolerance: float = 0.005
     alloy_tolerance: float = 0.01
     threshold: float = 1e-3
@@ -384,6 +390,20 @@ class PhaseMapper:
         if self.callback is not None:
             self.callback(stage, done, total, info)
 
+    def _prior(self, shift: np.ndarray) -> np.ndarray:
+        """Shift prior of each member, in units of the per-phase cost."""
+        return self.shift_prior * ((np.asarray(shift, dtype=float) - 1.0) / self.max_shift) ** 2
+
+    def _cost(self, pen: float, shift: np.ndarray, weight: np.ndarray | float = 1.0) -> float:
+        """Cost of a point's phases: the per-phase penalty (times ``weight``) plus the shift prior."""
+        shift = np.asarray(shift, dtype=float)
+        return float(pen * (np.broadcast_to(weight, shift.shape) + self._prior(shift)).sum())
+
+    def _refit(self, state: "_State", points: np.ndarray) -> None:
+        """Refit the given points with the phases they still hold."""
+        state.refit(self._ctx["xraw"], self._ctx["atoms"], points, self._ctx["pen"], self.shape_offsets,
+                    self._ctx["basis"], self._cost)
+
     def _log(self, rnd: int, state: "_State", xn: np.ndarray, atoms: Atoms, elapsed: float) -> None:
         rec = state.rec
         rel = np.linalg.norm(xn - rec, axis=1) / np.maximum(np.linalg.norm(xn, axis=1), 1e-30)
@@ -459,7 +479,8 @@ class PhaseMapper:
             xs = x[torch.as_tensor(pts, device=x.device)]
             kmax_t = torch.as_tensor(np.minimum(limits[pts], valid.sum(1).clip(1)), device=x.device)
             weight = self._penalty_weights(pts, ph, valid, state)
-            pen_t = torch.as_tensor(pen[pts][:, None] * weight, dtype=x.dtype, device=x.device)
+            pen_t = torch.as_tensor(pen[pts][:, None] * (weight + self._prior(atoms.shifts[cb // nw])),
+                                    dtype=x.dtype, device=x.device)
             comp = None
             if self.composition_tolerance is not None:
                 pc = self._ctx["phase_comp"]
@@ -481,9 +502,10 @@ class PhaseMapper:
             coef = coef.cpu().numpy().reshape(c, t, kk)
             used = present & (coef > 0)
             m_w = weight[rows, idx]
-            total = rss.cpu().numpy().reshape(c, t) + pen[pts][:, None] * (m_w * used).sum(-1)
-            total = np.where(used.any(-1), total, np.inf)
             s_i, w_i = s_i.reshape(c, t, kk), w_i.reshape(c, t, kk)
+            m_cost = m_w + self._prior(atoms.shifts[s_i])
+            total = rss.cpu().numpy().reshape(c, t) + pen[pts][:, None] * (m_cost * used).sum(-1)
+            total = np.where(used.any(-1), total, np.inf)
             xs_np = self._ctx["xraw"][pts]
             basis = self._ctx["basis"]
             for r, i in enumerate(pts):
@@ -494,7 +516,7 @@ class PhaseMapper:
                     js = np.flatnonzero(used[r, bi])
                     g = group_fit(xs_np[r], m_ph[r, bi, js], s_i[r, bi, js], atoms, self.shape_offsets, basis)
                     keep_j = g["height"] > 0
-                    sc = g["rss"] + pen[i] * float(m_w[r, bi, js][keep_j].sum())
+                    sc = g["rss"] + pen[i] * float((m_w[r, bi, js] + self._prior(g["shift"]))[keep_j].sum())
                     if best is None or sc < best[0]:
                         best = (sc, bi, js[keep_j], g, keep_j)
                 if best is None:
@@ -591,8 +613,7 @@ class PhaseMapper:
                 elif self.strict:
                     # No re-solve without the phase: keep the point's other phases, refitted.
                     state.present[i] &= state.phase[i] != ph
-                    state.refit(self._ctx["xraw"], self._ctx["atoms"], np.array([i]), self._ctx["pen"],
-                                self.shape_offsets, self._ctx["basis"])
+                    self._refit(state, np.array([i]))
         return state
 
     def _smooth_shifts(self, state: "_State", nbrs) -> "_State":
@@ -621,7 +642,7 @@ class PhaseMapper:
                 centre[js == j] = atoms.shift_index(med)
                 g = group_fit(xn[i], state.phase[i, js], centre, atoms, (-1, 0, 1), basis)
                 kj = g["height"] > 0
-                sc = g["rss"] + pen[i] * int(kj.sum())
+                sc = g["rss"] + self._cost(pen[i], g["shift"][kj])
                 if kj.all() and (self.strict or sc - state.score[i] <= self.repair_tolerance * xx[i]):
                     state.set(i, state.phase[i, js][kj], centre[kj], state.width[i, js][kj], g["height"][kj], sc,
                               g["shift"][kj], g["width"][kj], g["recon"], g["background"])
@@ -649,18 +670,18 @@ class PhaseMapper:
                 continue
             held = [set(state.phase[nb][state.present[nb]].tolist()) for nb in nbrs[i]]
 
-            def cost(phs: np.ndarray) -> float:
+            def cost(phs: np.ndarray, shv: np.ndarray) -> float:
                 share = np.array([sum(int(p) in h for h in held) / max(len(held), 1) for p in phs])
-                return float(pen[i] * (1.0 - self.neighbour_discount * share).sum())
+                return self._cost(pen[i], shv, 1.0 - self.neighbour_discount * share)
 
             r_cur = xn[i] - state.rec[i] - state.bg[i]
-            best = (float(r_cur @ r_cur) + cost(state.phase[i, js]), None)
+            best = (float(r_cur @ r_cur) + cost(state.phase[i, js], state.shift_val[i, js]), None)
             for ph, s_idx in offers.items():
                 phs = np.append(state.phase[i, js], ph)
                 g = group_fit(xn[i], phs, np.append(state.shift[i, js], s_idx), atoms, self.shape_offsets, basis)
                 if not (g["height"] > 0).all():
                     continue
-                sc = g["rss"] + cost(phs)
+                sc = g["rss"] + cost(phs, g["shift"])
                 if sc < best[0]:
                     best = (sc, (phs, np.append(state.shift[i, js], s_idx), np.append(state.width[i, js], 0), g))
             if best[1] is not None:
@@ -684,8 +705,7 @@ class PhaseMapper:
             if not drop.any():
                 break
             state.present &= ~drop
-            state.refit(self._ctx["xraw"], self._ctx["atoms"], np.flatnonzero(drop.any(1)), self._ctx["pen"],
-                        self.shape_offsets, self._ctx["basis"])
+            self._refit(state, np.flatnonzero(drop.any(1)))
         return state
 
     def _prune_islands(self, state: "_State", edges: np.ndarray, substrate, limits) -> "_State":
@@ -722,8 +742,7 @@ class PhaseMapper:
             if not touched:
                 break
             removed += len(touched)
-            state.refit(self._ctx["xraw"], self._ctx["atoms"], np.array(sorted(touched)), self._ctx["pen"],
-                        self.shape_offsets, self._ctx["basis"])
+            self._refit(state, np.array(sorted(touched)))
             state = self._tidy(state, substrate, limits)
         self.history_.append({"stage": "island pruning", "points_changed": removed})
         return state
@@ -773,7 +792,7 @@ class PhaseMapper:
                         if not kj.any():
                             continue
                         state.set(i, state.phase[i, js][kj], centre[kj], state.width[i, js][kj], g["height"][kj],
-                                  g["rss"] + pen[i] * int(kj.sum()), g["shift"][kj], g["width"][kj], g["recon"],
+                                  g["rss"] + self._cost(pen[i], g["shift"][kj]), g["shift"][kj], g["width"][kj], g["recon"],
                                   g["background"])
                         changed += 1
                         moved = True
@@ -822,7 +841,7 @@ class PhaseMapper:
                     js = np.flatnonzero(state.present[j])
                     g = group_fit(xn[i], state.phase[j, js], state.shift[j, js], atoms, self.shape_offsets, basis)
                     kj = g["height"] > 0
-                    sc = g["rss"] + pen[i] * int(kj.sum())
+                    sc = g["rss"] + self._cost(pen[i], g["shift"][kj])
                     if kj.all() and (best is None or sc < best[0]):
                         best = (sc, j, js, g)
                 if best is None:
@@ -935,7 +954,7 @@ class _State:
         tot = amp.sum(1, keepdims=True)
         return np.divide(amp, tot, out=np.zeros_like(amp), where=tot > 0)
 
-    def refit(self, x: np.ndarray, atoms: Atoms, points: np.ndarray, pen: np.ndarray, offsets, basis=None) -> None:
+    def refit(self, x: np.ndarray, atoms: Atoms, points: np.ndarray, pen: np.ndarray, offsets, basis, cost) -> None:
         """Refit the given points with their present phases (after some were dropped)."""
         for i in points:
             js = np.flatnonzero(self.present[i])
@@ -946,7 +965,8 @@ class _State:
             g = group_fit(x[i], self.phase[i, js], self.shift[i, js], atoms, offsets, basis)
             kj = g["height"] > 0
             self.set(i, self.phase[i, js][kj], self.shift[i, js][kj], self.width[i, js][kj], g["height"][kj],
-                     g["rss"] + pen[i] * int(kj.sum()), g["shift"][kj], g["width"][kj], g["recon"], g["background"])
+                     g["rss"] + cost(pen[i], g["shift"][kj]), g["shift"][kj],
+                     g["width"][kj], g["recon"], g["background"])
 
 
 def _components(points: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
