@@ -79,6 +79,26 @@ def test_interrupt_keeps_the_best_so_far():
     assert calls[:2] == ["screen", "search"]
 
 
+def test_resume_gives_the_uninterrupted_answer(tmp_path):
+    # misfit_level=0 switches the misfit-scaled cost on (noise-free data: the residual is
+    # all model error; a large weight makes it change the answer), so the resumed rounds
+    # must get the costs the first round set.
+    ds, _ = generate("easy", points=40, q_points=300, seed=1)
+    kw = dict(device="cpu", misfit_level=0.0, misfit_penalty=3000.0, checkpoint=tmp_path / "ck.npz")
+    whole = PhaseMapper(**kw).fit(ds.library, ds.phases)
+    assert next(h for h in whole.history_ if h.get("stage") == "misfit scale")["applied"] is True
+    (tmp_path / "ck.npz").unlink()
+
+    def stop(stage, done, total, info):
+        if stage == "search" and done == 2:
+            raise KeyboardInterrupt
+
+    PhaseMapper(callback=stop, **kw).fit(ds.library, ds.phases)
+    resumed = PhaseMapper(**kw).fit(ds.library, ds.phases, resume=True)
+    assert {"resumed_after_round": 1} in resumed.history_
+    assert np.array_equal(resumed.fractions_, whole.fractions_)
+
+
 def test_nnls_small_matches_scipy():
     rng = np.random.default_rng(0)
     prof = rng.random((30, 4, 50))

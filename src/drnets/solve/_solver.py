@@ -109,6 +109,10 @@ def estimate_background(q: np.ndarray, patterns: np.ndarray, width: float) -> np
     return np.clip(np.minimum(base, patterns), 0.0, None)
 
 
+#: Residual variance over noise variance above which the misfit, not the noise, sets the cost.
+_MISFIT_OVER_NOISE = 4.0
+
+
 def noise_variance(xn: np.ndarray) -> np.ndarray:
     """Per-pattern white-noise variance from second differences (a low quantile ignores peaks)."""
     d2 = np.abs(xn[:, 2:] - 2 * xn[:, 1:-1] + xn[:, :-2])
@@ -165,6 +169,14 @@ class PhaseMapper:
         growing with the square of the shift (a Gaussian prior centred on the tabulated
         lattice): where two look-alike phases explain a pattern equally well, the one that
         needs the smaller lattice change wins. 0: no prior.
+    misfit_penalty : float
+        Per-phase cost in units of the point's residual variance after the first round,
+        used where the model rather than the noise limits the fit (see ``misfit_level``);
+        about the information-criterion cost of a phase (three parameters at log L each,
+        and its choice among the candidates). 0: off.
+    misfit_level : float
+        Median relative residual of the first round above which (with a residual well
+        above the noise) ``misfit_penalty`` applies.
     shift_tolerance : float
         Largest shift difference from the neighbours' median left alone (alloying rule).
     min_region_points : int
@@ -242,6 +254,8 @@ class PhaseMapper:
     repair_tolerance: float = 0.002
     neighbour_discount: float = 0.8
     shift_prior: float = 10.0
+    misfit_penalty: float = 32.0
+    misfit_level: float = 0.2
     shift_tolerance: float = 0.005
     alloy_tolerance: float = 0.01
     threshold: float = 1e-3
@@ -342,7 +356,8 @@ class PhaseMapper:
         stamp = np.array([n, p_n, q.size, shifts.size, atoms.n_widths, state.phase.shape[1]], dtype=np.int64)
         start = 0
         if resume and self.checkpoint is not None and Path(self.checkpoint).exists():
-            state, keep, start = _load_checkpoint(Path(self.checkpoint), stamp)
+            state, keep, start, pen = _load_checkpoint(Path(self.checkpoint), stamp)
+            self._ctx["pen"] = pen  # the per-phase costs the finished rounds used
             self.history_.append({"resumed_after_round": start})
         try:
             e_x, c_x = self._screen(x, keep)
@@ -352,11 +367,14 @@ class PhaseMapper:
                 e_r, c_r = self._screen(resid, keep) if rnd > 0 else (e_x, c_x)
                 pools = self._pools(state, nbrs if rnd > 0 else None, keep, e_x, c_x, e_r, c_r)
                 state = self._search(np.arange(n), pools, state)
+                if rnd == 0 and self.misfit_penalty > 0:
+                    pen = self._misfit_scaled(pen, xraw - state.rec - state.bg, xraw, xn)
+                    self._ctx["pen"] = pen
                 if (rnd > 0 or self.rounds == 1) and self.min_peak_fraction > 0:  # not after the first of several
                     keep = self._prune(state, keep)
                 self._log(rnd, state, xn, atoms, time.perf_counter() - t0)
                 if self.checkpoint is not None:
-                    _save_checkpoint(Path(self.checkpoint), state, keep, rnd + 1, stamp)
+                    _save_checkpoint(Path(self.checkpoint), state, keep, rnd + 1, stamp, pen)
                 self._report("search", rnd + 2, total, self.history_[-1])
             state = self._enforce(state, keep, nbrs)
             state = self._grow(state, nbrs, phases.is_substrate, limits, keep)
@@ -389,6 +407,25 @@ class PhaseMapper:
     def _report(self, stage: str, done: int, total: int, info: dict) -> None:
         if self.callback is not None:
             self.callback(stage, done, total, info)
+
+    def _misfit_scaled(self, pen: np.ndarray, resid: np.ndarray, xraw: np.ndarray, xn: np.ndarray) -> np.ndarray:
+        """Per-phase cost on the misfit's scale where the model, not the noise, limits the fit.
+
+        Information-criterion reasoning with the variance taken from the fit: where the
+        first round leaves much of the signal unexplained (median relative residual above
+        ``misfit_level``) and that residual is well above the noise (texture, peak shapes,
+        phases outside the candidates in real data), a phase must buy ``misfit_penalty``
+        times the point's residual variance to be believed. Noise-limited or well-explained
+        libraries keep the noise-based cost.
+        """
+        rss = (resid * resid).sum(1)
+        rel = np.sqrt(rss / np.maximum((xraw * xraw).sum(1), 1e-30))
+        var = rss / resid.shape[1]
+        over_noise = np.median(var / np.maximum(noise_variance(xn), 1e-30))
+        on = bool(np.median(rel) > self.misfit_level and over_noise > _MISFIT_OVER_NOISE)
+        self.history_.append({"stage": "misfit scale", "median_relative_residual": round(float(np.median(rel)), 4),
+                              "misfit_over_noise": round(float(over_noise), 2), "applied": on})
+        return np.maximum(pen, self.misfit_penalty * var) if on else pen
 
     def _prior(self, shift: np.ndarray) -> np.ndarray:
         """Shift prior of each member, in units of the per-phase cost."""
@@ -984,13 +1021,14 @@ def _components(points: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
     return connected_components(g, directed=False)[1]
 
 
-def _save_checkpoint(path: Path, state: "_State", keep: np.ndarray, rounds_done: int, stamp: np.ndarray) -> None:
+def _save_checkpoint(path: Path, state: "_State", keep: np.ndarray, rounds_done: int, stamp: np.ndarray,
+                     pen: np.ndarray) -> None:
     """Write the search state atomically (temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, stamp=stamp, keep=keep, rounds_done=rounds_done,
+            np.savez(fh, stamp=stamp, keep=keep, rounds_done=rounds_done, pen=pen,
                      **{name: getattr(state, name) for name in _State.FIELDS})
         os.replace(tmp, path)
     finally:
@@ -998,14 +1036,14 @@ def _save_checkpoint(path: Path, state: "_State", keep: np.ndarray, rounds_done:
             os.unlink(tmp)
 
 
-def _load_checkpoint(path: Path, stamp: np.ndarray) -> tuple["_State", np.ndarray, int]:
+def _load_checkpoint(path: Path, stamp: np.ndarray) -> tuple["_State", np.ndarray, int, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as z:
             if not np.array_equal(z["stamp"], stamp):
                 raise InputError("the checkpoint belongs to another library, phase list or grid; "
                                  "delete it or run without --resume", source=str(path))
             state = _State(**{name: z[name].copy() for name in _State.FIELDS})
-            return state, z["keep"].copy(), int(z["rounds_done"])
+            return state, z["keep"].copy(), int(z["rounds_done"]), z["pen"].copy()
     except (OSError, KeyError, ValueError) as err:
         raise InputError(f"unreadable checkpoint ({err})", source=str(path)) from None
 
