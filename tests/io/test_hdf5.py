@@ -62,6 +62,7 @@ def _small():
         widths=np.array([[0.2, 0.3], [0.25, 0.25]]),
         reconstruction=np.ones((3, 3)),
         residuals=np.array([0.01, 0.02, nan]),
+        evidence=np.array([[5.0, 0], [0.5, 30.0], [0, 2.0]]),
         max_phases=np.array([1, 2, 1]),
         mask=np.array([[1, 0], [1, 1], [0, 1]], dtype=bool),
         edges=np.array([[0, 1], [1, 2]]),
@@ -79,7 +80,8 @@ def test_small_solution_round_trip(tmp_path):
     _same_phases(ds.phases, back.phases)
     a, b = ds.solution, back.solution
     assert a.labels == b.labels
-    for name in ("fractions", "shifts", "amplitudes", "widths", "reconstruction", "residuals", "max_phases", "mask", "edges"):
+    for name in ("fractions", "shifts", "amplitudes", "widths", "reconstruction", "residuals", "evidence", "max_phases",
+                 "mask", "edges"):
         x, y = getattr(a, name), getattr(b, name)
         assert x.dtype == y.dtype, name
         np.testing.assert_array_equal(x, y)  # NaN in the same places

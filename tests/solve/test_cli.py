@@ -34,9 +34,9 @@ def solved(tiny_library, tmp_path_factory):
     return out, r.output
 
 
-def test_solve_writes_the_four_files(solved):
+def test_solve_writes_its_files(solved):
     out, text = solved
-    for name in ("fractions.csv", "shifts.csv", "solution.h5", "summary.json"):
+    for name in ("fractions.csv", "shifts.csv", "evidence.csv", "solution.h5", "summary.json"):
         assert (out / name).is_file(), name
         assert str(out / name) in text.replace("\n", "")
     assert not list(out.glob(".*.tmp"))  # no temporary files left behind
@@ -63,6 +63,19 @@ def test_fractions_and_shifts_csv(solved, tiny_library):
     with open(out / "shifts.csv", newline="") as fh:
         cells = np.array([row[1:] for row in list(csv.reader(fh))[1:]], dtype=object)
     assert np.all(cells[absent] == "") and np.all(cells[~absent] != "")
+
+
+def test_evidence_csv(solved):
+    out, text = solved
+    ev = read_shifts_csv(out / "evidence.csv")  # same layout as shifts.csv: empty where absent
+    frac = read_fractions_csv(out / "fractions.csv")
+    assert ev.labels == frac.labels
+    present = frac.values > 0
+    assert np.all(np.isnan(ev.values[~present]))
+    assert np.all(ev.values[present] >= 0)
+    s = json.loads((out / "summary.json").read_text())
+    assert s["evidence"]["weak_entries"] == int((ev.values[present] < 1).sum())
+    assert "weakly supported" in text
 
 
 def test_solution_h5_reloads(solved):

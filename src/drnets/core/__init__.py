@@ -5,7 +5,7 @@ from ._errors import InputError
 from ._formula import cation_fractions, parse_formula
 from ._library import Library
 from ._phases import Phase, PhaseLibrary
-from ._solution import Solution
+from ._solution import WEAK_EVIDENCE, Solution
 
 __all__ = [
     "Dataset",
@@ -14,6 +14,7 @@ __all__ = [
     "Phase",
     "PhaseLibrary",
     "Solution",
+    "WEAK_EVIDENCE",
     "cation_fractions",
     "parse_formula",
 ]

@@ -8,6 +8,10 @@ from typing import Any
 import numpy as np
 
 
+#: Evidence (in per-phase costs) under which a present phase counts as weakly supported.
+WEAK_EVIDENCE = 1.0
+
+
 @dataclass(eq=False)
 class Solution:
     """The answer for a library, aligned with the phase library it was solved with.
@@ -33,6 +37,11 @@ class Solution:
         The smooth background removed before the phases were fitted.
     residuals : ndarray of shape (N,), optional
         Relative L2 reconstruction error per point.
+    evidence : ndarray of shape (N, P), optional
+        What each present phase buys at each point: the rise of the point's squared
+        residual when the phase is left out (the rest refitted), in units of the solver's
+        cost of one phase; 0 where absent. Below 1 the data do not support the phase on
+        their own (it is there because the neighbours or the rules put it there).
     max_phases : ndarray of shape (N,), optional
         The Gibbs limit used at each point.
     mask : ndarray of shape (N, P), optional
@@ -54,6 +63,7 @@ class Solution:
     reconstruction: np.ndarray | None = None
     background: np.ndarray | None = None
     residuals: np.ndarray | None = None
+    evidence: np.ndarray | None = None
     max_phases: np.ndarray | None = None
     mask: np.ndarray | None = None
     edges: np.ndarray | None = None

@@ -27,7 +27,8 @@ from ._atomic import atomic_path
 
 FORMAT = "drnets"
 VERSION = 1
-_SOLUTION_OPTIONAL = ("width_scale", "reconstruction", "background", "residuals", "max_phases", "mask", "edges")
+_SOLUTION_OPTIONAL = ("width_scale", "reconstruction", "background", "residuals", "evidence", "max_phases", "mask",
+                      "edges")
 
 
 def _json_default(obj: Any) -> Any:

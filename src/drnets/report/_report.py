@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import InputError, Library, PhaseLibrary, Solution
+from ..core import WEAK_EVIDENCE, InputError, Library, PhaseLibrary, Solution
 from . import _html as H
 from . import _static as S
 from ._layout import library_path, phase_colors
@@ -39,6 +39,14 @@ def _aligned_phases(phases: PhaseLibrary, labels: list[str]) -> PhaseLibrary:
     if missing:
         raise InputError(f"the phase library lacks solution phase(s) {missing[:3]}")
     return phases.subset([phases.index(lbl) for lbl in labels])
+
+
+def _evidence_note(solution: Solution, i: int, k: int) -> str:
+    """", evidence 12.3" for a hover line; flagged where the data alone do not support the phase."""
+    if solution.evidence is None:
+        return ""
+    ev = float(solution.evidence[i, k])
+    return f", evidence {ev:.3g}" + (" (weak)" if ev < WEAK_EVIDENCE else "")
 
 
 def _round(a: np.ndarray, top: float) -> list[float]:
@@ -161,7 +169,7 @@ def build_report(
         top = float(max(library.patterns[i].max(initial=0), recon[i].max(initial=0), 1e-12))
         fr = {k: float(frac[i, k]) for k in np.flatnonzero(present[i])}
         lines = [f"{labels[k]}: {100 * v:.1f} %" + (f", shift {solution.shifts[i, k]:.4f}" if np.isfinite(solution.shifts[i, k]) else "")
-                 for k, v in sorted(fr.items(), key=lambda kv: -kv[1])]
+                 + _evidence_note(solution, i, k) for k, v in sorted(fr.items(), key=lambda kv: -kv[1])]
         hover.append(f"point {i}<br>{name(i)}<br>" + "<br>".join(html.escape(s) for s in lines))
         mp = solution.max_phases[i] if solution.max_phases is not None else None
         info = (f"point {i}   {name(i)}   phases {len(fr)}" + (f" (limit {int(mp)})" if mp is not None else "")
@@ -203,11 +211,13 @@ def build_report(
         sh = solution.shifts[on, k]
         sh = sh[np.isfinite(sh)]
         sw = f'<span class=swatch style="background:{colors[labels[k]]}"></span>{html.escape(labels[k])}'
-        phase_rows.append([sw, ph[k].formula, int(on.sum()), float(frac[on, k].max()), float(frac[on, k].mean()),
+        weak = "–" if solution.evidence is None else int((on & (solution.evidence[:, k] < WEAK_EVIDENCE)).sum())
+        phase_rows.append([sw, ph[k].formula, int(on.sum()), weak, float(frac[on, k].max()), float(frac[on, k].mean()),
                            f"{sh.min():.4f} – {sh.max():.4f}" if sh.size else "–",
                            f"{solution.widths[k, 0]:.3g} – {solution.widths[k, 1]:.3g}"])
-    phase_table = H.table(phase_rows, ["phase", "formula", "points", "max fraction", "mean fraction (present)",
-                                       "shift range", "peak σ (nm⁻¹, low–high Q)"], raw_cols=(0,))
+    phase_table = H.table(phase_rows, ["phase", "formula", "points", f"weakly supported (evidence < {WEAK_EVIDENCE:g})",
+                                       "max fraction", "mean fraction (present)", "shift range",
+                                       "peak σ (nm⁻¹, low–high Q)"], raw_cols=(0,))
     counts = np.bincount(present.sum(axis=1), minlength=1)
     overview = H.table([
         ["library", library.source or "–"],

@@ -155,6 +155,12 @@ def _summary_table(solution, out: Path, title: str):
 
         counts = ", ".join(f"{r} {a[f'{r}_violations']}" for r in RULES if f"{r}_violations" in a)
         t.add_row("rule violations", f"{a.get('total_violations', '?')} ({counts})")
+    if solution.evidence is not None:
+        from ..core import WEAK_EVIDENCE
+
+        weak = (frac > 0) & (np.asarray(solution.evidence) < WEAK_EVIDENCE)
+        t.add_row("weakly supported", f"{int(weak.sum())} phase entries at {int(weak.any(axis=1).sum())} points "
+                  f"(evidence < {WEAK_EVIDENCE:g}; see evidence.csv)")
     if meta.get("wall_time_s") is not None:
         t.add_row("time", f"{float(meta['wall_time_s']):.1f} s")
     t.add_row("device", str(meta.get("device", "?")))
@@ -264,7 +270,7 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         seed: int = typer.Option(0, "--seed", "-s", help="Random seed (recorded with the answer)."),
         truth: Optional[Path] = typer.Option(None, "--truth", "-t", help="Truth fractions CSV to compare with (a shifts.csv beside a fractions.csv is used too)."),
         truth_shifts: Optional[Path] = typer.Option(None, "--truth-shifts", help="Truth shifts CSV (same layout)."),
-        out: Path = typer.Option(..., "--out", "-o", help="Output folder: fractions.csv, shifts.csv, solution.h5, summary.json."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output folder: fractions.csv, shifts.csv, evidence.csv, solution.h5, summary.json."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no tables."),
         resume: bool = typer.Option(False, "--resume", help=f"Continue an interrupted run from OUT/{CHECKPOINT}."),
     ) -> None:

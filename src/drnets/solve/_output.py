@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..core import Dataset, Library, PhaseLibrary, Solution
+from ..core import WEAK_EVIDENCE, Dataset, Library, PhaseLibrary, Solution
 
 #: The files of a solution folder, in the order they are written.
 SOLUTION_FILES = ("fractions.csv", "shifts.csv", "solution.h5", "summary.json")
@@ -133,6 +133,16 @@ def build_summary(
     if residuals is not None and residuals.size:
         summary["residual_mean"] = float(np.nanmean(residuals))
         summary["residual_max"] = float(np.nanmax(residuals))
+    if solution.evidence is not None:
+        ev = np.asarray(solution.evidence, dtype=float)
+        weak = (frac > 0) & (ev < WEAK_EVIDENCE)
+        summary["evidence"] = {
+            "weak_below": WEAK_EVIDENCE,
+            "weak_entries": int(weak.sum()),
+            "weak_points": int(weak.any(axis=1).sum()),
+            "median": float(np.median(ev[frac > 0])) if (frac > 0).any() else None,
+            "weak_by_phase": {solution.labels[k]: int(weak[:, k].sum()) for k in np.flatnonzero(weak.any(axis=0))},
+        }
     rec = reconstruction_summary(library, solution)
     if rec is not None:
         summary["reconstruction"] = rec
@@ -177,7 +187,9 @@ def write_solution_dir(
         ``fractions.csv`` (``point`` then one column per phase present somewhere, rows
         summing to 1), ``shifts.csv`` (same columns, empty where the phase is absent),
         ``solution.h5`` (library, phases, mask, limits and the full solution) and
-        ``summary.json`` (audit, reconstruction errors, run facts, parameters).
+        ``summary.json`` (audit, reconstruction errors, run facts, parameters) and, where
+        the solution has it, ``evidence.csv`` (same columns: what each present phase buys,
+        in per-phase costs; below 1 the data alone do not support it).
     """
     from ..io import atomic_text, write_hdf5
 
@@ -191,6 +203,11 @@ def write_solution_dir(
     paths = [out / name for name in SOLUTION_FILES]
     _write_table(paths[0], labels, frac)
     _write_table(paths[1], labels, shifts)
+    if solution.evidence is not None:
+        ev = np.asarray(solution.evidence, dtype=float)[:, used].copy()
+        ev[~(frac > 0)] = np.nan
+        paths.append(out / "evidence.csv")
+        _write_table(paths[-1], labels, ev)
     write_hdf5(Dataset(library, phases, mask, max_phases, solution), paths[2])
     summary = build_summary(library, phases, solution, mask=mask, max_phases=max_phases, extra_summary=extra_summary)
     summary["files"] = [p.name for p in paths]

@@ -408,6 +408,31 @@ class PhaseMapper:
         if self.callback is not None:
             self.callback(stage, done, total, info)
 
+    def _evidence(self, state: "_State", p_n: int) -> np.ndarray:
+        """What each present phase buys: the rise of the point's residual when it is left out
+        (the others and the background refitted), in units of the per-phase cost."""
+        from scipy.optimize import nnls
+
+        atoms, pen, xn, basis = self._ctx["atoms"], self._ctx["pen"], self._ctx["xraw"], self._ctx["basis"]
+        out = np.zeros((state.phase.shape[0], p_n))
+        for i in range(state.phase.shape[0]):
+            js = np.flatnonzero(state.present[i] & (state.coef[i] > 0))
+            if js.size == 0:
+                continue
+            r = xn[i] - state.rec[i] - state.bg[i]
+            rss = float(r @ r)
+            for j in js:
+                rest = js[js != j]
+                if rest.size:
+                    without = group_fit(xn[i], state.phase[i, rest], state.shift[i, rest], atoms, self.shape_offsets,
+                                        basis)["rss"]
+                elif basis is not None:
+                    without = nnls(basis, xn[i])[1] ** 2
+                else:
+                    without = float(xn[i] @ xn[i])
+                out[i, state.phase[i, j]] = max(without - rss, 0.0) / pen[i]
+        return out
+
     def _misfit_scaled(self, pen: np.ndarray, resid: np.ndarray, xraw: np.ndarray, xn: np.ndarray) -> np.ndarray:
         """Per-phase cost on the misfit's scale where the model, not the noise, limits the fit.
 
@@ -909,6 +934,7 @@ class PhaseMapper:
         bg = state.bg * scale[:, None]
         recon = state.rec * scale[:, None] + bg
         res = np.linalg.norm(library.patterns - recon, axis=1) / np.maximum(np.linalg.norm(library.patterns, axis=1), 1e-30)
+        evidence = self._evidence(state, p_n)
         sol = Solution(
             labels=phases.labels,
             fractions=frac,
@@ -919,6 +945,7 @@ class PhaseMapper:
             reconstruction=recon,
             background=bg if np.any(bg) else None,
             residuals=res,
+            evidence=evidence,
             max_phases=limits,
             mask=allowed,
             edges=edges,
