@@ -166,10 +166,15 @@ class Atoms:
         self._ensure(np.array([p]))
         return self._all[int(p)] if self._dense else self._cache[int(p)]
 
-    def phase_numpy(self, p: int) -> np.ndarray:
-        """Profiles (S, W, L) of one phase as a NumPy array (shares memory on the CPU)."""
+    def rows_numpy(self, p: int, shift_idx: list[int]) -> np.ndarray:
+        """Profiles (len(shift_idx), W, L) of one phase at the given shifts, as NumPy.
+
+        On a GPU only these rows cross to the host, not the phase's whole block.
+        """
         t = self.phase(p)
-        return t.numpy() if t.device.type == "cpu" else t.cpu().numpy()
+        if t.device.type == "cpu":
+            return t.numpy()[shift_idx]
+        return t[torch.as_tensor(shift_idx, device=t.device)].cpu().numpy()
 
     def norm2(self, p: int) -> torch.Tensor:
         """Squared norms (S * W,) of one phase's profiles."""

@@ -247,7 +247,7 @@ def group_fit(
     cols, owner, sh, wd = [], [], [], []
     for j in range(k):
         s_list = sorted({int(np.clip(shift_idx[j] + o, 0, s_n - 1)) for o in offsets})
-        cols.append(atoms.phase_numpy(int(phases[j]))[s_list].reshape(len(s_list) * w_n, -1))
+        cols.append(atoms.rows_numpy(int(phases[j]), s_list).reshape(len(s_list) * w_n, -1))
         for s in s_list:
             for w in range(w_n):
                 owner.append(j)
