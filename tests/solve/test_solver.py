@@ -208,3 +208,15 @@ def test_shift_prior_cost_scale():
     m = PhaseMapper(max_shift=0.05, shift_prior=4.0)
     assert m._cost(2.0, np.array([1.0])) == pytest.approx(2.0)
     assert m._cost(2.0, np.array([1.05, 0.975]), weight=0.5) == pytest.approx(2.0 * (0.5 + 4.0 + 0.5 + 1.0))
+
+
+def test_repairs_stop_when_they_come_back_to_an_answer(monkeypatch):
+    # Repairs that change nothing while a region stays broken: the second pass sees the
+    # answer of the first and stops instead of running all repair rounds.
+    import drnets.solve._solver as S
+
+    ds, _ = generate("easy", points=20, q_points=300, seed=1)
+    monkeypatch.setattr(S.PhaseMapper, "_broken_regions", lambda self, state, edges: 1)
+    m = PhaseMapper(device="cpu", repair_rounds=6).fit(ds.library, ds.phases)
+    assert {"stage": "repairs", "cycle": True} in m.history_
+    assert sum(h.get("stage") == "phase fields" for h in m.history_) == 2

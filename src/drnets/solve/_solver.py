@@ -379,6 +379,7 @@ class PhaseMapper:
             state = self._enforce(state, keep, nbrs)
             state = self._grow(state, nbrs, phases.is_substrate, limits, keep)
             # Repairs can undo each other (a re-solved island may start another), so repeat.
+            seen: set[bytes] = set()
             for _ in range(self.repair_rounds):
                 state = self._tidy(state, phases.is_substrate, limits)
                 state = self._repair_connectivity(state, keep, edges)
@@ -390,6 +391,13 @@ class PhaseMapper:
                 state = self._tidy(state, phases.is_substrate, limits)
                 if self._broken_regions(state, edges) == 0:
                     break
+                # Repairs that undo each other come back to an answer seen before: stop there
+                # (the exact island pruning below settles what is left).
+                key = np.sort(np.where(state.present, state.phase, -1), axis=1).tobytes()
+                if key in seen:
+                    self.history_.append({"stage": "repairs", "cycle": True})
+                    break
+                seen.add(key)
             if self.strict:
                 state = self._prune_islands(state, edges, phases.is_substrate, limits)
                 state = self._enforce_alloying(state, edges, phases.is_substrate, limits)
