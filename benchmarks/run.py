@@ -237,6 +237,13 @@ def run_one(spec: dict[str, Any], device: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- machine, session
 
 
+def _resolved(device: str) -> str:
+    """The device 'auto' stands for on this machine, so the record says what ran."""
+    from drnets.solve import pick_device
+
+    return pick_device(device)
+
+
 def machine_info(device: str) -> dict[str, Any]:
     import numpy
     import scipy
@@ -259,7 +266,7 @@ def machine_info(device: str) -> dict[str, Any]:
         "scipy": scipy.__version__,
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
-        "device": device,
+        "device": _resolved(device),
         "cuda": torch.version.cuda,
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
