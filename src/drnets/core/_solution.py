@@ -88,6 +88,13 @@ class Solution:
         """Boolean (N, P): phases whose fraction exceeds ``threshold``."""
         return self.fractions > threshold
 
+    def weakly_supported(self) -> np.ndarray | None:
+        """Boolean (N, P): present phases whose evidence is under ``WEAK_EVIDENCE``; None
+        where the solution has no evidence."""
+        if self.evidence is None:
+            return None
+        return self.present(0.0) & (np.asarray(self.evidence, dtype=float) < WEAK_EVIDENCE)
+
     def active(self, threshold: float = 1e-3) -> np.ndarray:
         """Indices of the phases present at one point at least."""
         return np.flatnonzero(self.present(threshold).any(axis=0))

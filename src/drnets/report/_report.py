@@ -206,12 +206,13 @@ def build_report(
 
     # Tables.
     phase_rows = []
+    weak_all = solution.weakly_supported()
     for k in active:
         on = present[:, k]
         sh = solution.shifts[on, k]
         sh = sh[np.isfinite(sh)]
         sw = f'<span class=swatch style="background:{colors[labels[k]]}"></span>{html.escape(labels[k])}'
-        weak = "–" if solution.evidence is None else int((on & (solution.evidence[:, k] < WEAK_EVIDENCE)).sum())
+        weak = "–" if weak_all is None else int((on & weak_all[:, k]).sum())
         phase_rows.append([sw, ph[k].formula, int(on.sum()), weak, float(frac[on, k].max()), float(frac[on, k].mean()),
                            f"{sh.min():.4f} – {sh.max():.4f}" if sh.size else "–",
                            f"{solution.widths[k, 0]:.3g} – {solution.widths[k, 1]:.3g}"])

@@ -155,10 +155,10 @@ def _summary_table(solution, out: Path, title: str):
 
         counts = ", ".join(f"{r} {a[f'{r}_violations']}" for r in RULES if f"{r}_violations" in a)
         t.add_row("rule violations", f"{a.get('total_violations', '?')} ({counts})")
-    if solution.evidence is not None:
+    weak = solution.weakly_supported()
+    if weak is not None:
         from ..core import WEAK_EVIDENCE
 
-        weak = (frac > 0) & (np.asarray(solution.evidence) < WEAK_EVIDENCE)
         t.add_row("weakly supported", f"{int(weak.sum())} phase entries at {int(weak.any(axis=1).sum())} points "
                   f"(evidence < {WEAK_EVIDENCE:g}; see evidence.csv)")
     if meta.get("wall_time_s") is not None:

@@ -133,9 +133,9 @@ def build_summary(
     if residuals is not None and residuals.size:
         summary["residual_mean"] = float(np.nanmean(residuals))
         summary["residual_max"] = float(np.nanmax(residuals))
-    if solution.evidence is not None:
+    weak = solution.weakly_supported()
+    if weak is not None:
         ev = np.asarray(solution.evidence, dtype=float)
-        weak = (frac > 0) & (ev < WEAK_EVIDENCE)
         summary["evidence"] = {
             "weak_below": WEAK_EVIDENCE,
             "weak_entries": int(weak.sum()),
@@ -198,16 +198,19 @@ def write_solution_dir(
     used = active_phases(solution)
     labels = [solution.labels[k] for k in used]
     frac = _row_normalised(np.asarray(solution.fractions, dtype=float))[:, used]
-    shifts = np.asarray(solution.shifts, dtype=float)[:, used].copy()
-    shifts[~(frac > 0)] = np.nan
+
+    def where_present(values: np.ndarray) -> np.ndarray:  # empty cells where a phase is absent
+        out = np.asarray(values, dtype=float)[:, used].copy()
+        out[~(frac > 0)] = np.nan
+        return out
+
+    shifts = where_present(solution.shifts)
     paths = [out / name for name in SOLUTION_FILES]
     _write_table(paths[0], labels, frac)
     _write_table(paths[1], labels, shifts)
     if solution.evidence is not None:
-        ev = np.asarray(solution.evidence, dtype=float)[:, used].copy()
-        ev[~(frac > 0)] = np.nan
         paths.append(out / "evidence.csv")
-        _write_table(paths[-1], labels, ev)
+        _write_table(paths[-1], labels, where_present(solution.evidence))
     write_hdf5(Dataset(library, phases, mask, max_phases, solution), paths[2])
     summary = build_summary(library, phases, solution, mask=mask, max_phases=max_phases, extra_summary=extra_summary)
     summary["files"] = [p.name for p in paths]

@@ -586,7 +586,7 @@ class PhaseMapper:
                     js = np.flatnonzero(used[r, bi])
                     g = group_fit(xs_np[r], m_ph[r, bi, js], s_i[r, bi, js], atoms, self.shape_offsets, basis)
                     keep_j = g["height"] > 0
-                    sc = g["rss"] + pen[i] * float((m_w[r, bi, js] + self._prior(g["shift"]))[keep_j].sum())
+                    sc = g["rss"] + self._cost(pen[i], g["shift"][keep_j], m_w[r, bi, js][keep_j])
                     if best is None or sc < best[0]:
                         best = (sc, bi, js[keep_j], g, keep_j)
                 if best is None:
