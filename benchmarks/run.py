@@ -35,7 +35,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("DRNETS_BENCH_DATA", ROOT.parent / "shared" / "data"))
-THRESHOLDS = (0.001, 0.02)
 GROUPS = ("alfe", "bicuv", "presets", "scaling")
 
 # Scaling sweep: the middle setting, then each knob varied alone.
@@ -173,6 +172,7 @@ def run_one(spec: dict[str, Any], device: str) -> dict[str, Any]:
     """Run one (case, method) in this process and return its JSON-ready record."""
     import torch
 
+    from drnets.core.constants import COMPARISON_THRESHOLDS
     from drnets.evaluate import audit_solution, audit_summary, compare, reconstruction_errors
 
     t_load = time.perf_counter()
@@ -212,7 +212,7 @@ def run_one(spec: dict[str, Any], device: str) -> dict[str, Any]:
         "rss_before_fit_mb": round(rss_before, 1),
         "cuda_max_memory_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
     }
-    cmp = compare(sol, case["truth"], THRESHOLDS, shifts=sol if case["truth_shifts"] is not None else None,
+    cmp = compare(sol, case["truth"], COMPARISON_THRESHOLDS, shifts=sol if case["truth_shifts"] is not None else None,
                   truth_shifts=case["truth_shifts"])
     rec["fraction_l1"] = cmp["fraction_l1"]
     rec["by_threshold"] = {

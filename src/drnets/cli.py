@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .core import InputError
+from .core.constants import COMPARISON_THRESHOLDS
 
 app = typer.Typer(
     add_completion=False,
@@ -70,7 +71,7 @@ def evaluate(
     solution: Path = typer.Argument(..., help="A solution folder (fractions.csv, shifts.csv, summary.json) or a fractions CSV."),
     truth: Optional[Path] = typer.Option(None, "--truth", "-t", help="Truth fractions CSV (point, then one column per phase label)."),
     truth_shifts: Optional[Path] = typer.Option(None, "--truth-shifts", help="Truth shifts CSV (same layout)."),
-    threshold: list[float] = typer.Option([0.001, 0.02], "--threshold", help="Presence threshold(s) for the comparison."),
+    threshold: list[float] = typer.Option(list(COMPARISON_THRESHOLDS), "--threshold", help="Presence threshold(s) for the comparison."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full evaluation as JSON here."),
 ) -> None:
     """Judge a solution: its rule audit, and a comparison with a truth when given."""

@@ -5,7 +5,8 @@ from ._errors import InputError
 from ._formula import cation_fractions, parse_formula
 from ._library import Library
 from ._phases import Phase, PhaseLibrary
-from ._solution import WEAK_EVIDENCE, Solution
+from ._solution import Solution
+from .constants import WEAK_EVIDENCE
 
 __all__ = [
     "Dataset",

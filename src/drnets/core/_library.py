@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import InputError
-
-#: Tolerance on a composition row's sum (rows are renormalised within it).
-COMPOSITION_SUM_TOL = 0.02
+from .constants import COMPOSITION_SUM_TOLERANCE
 
 
 @dataclass(eq=False)
@@ -76,7 +74,7 @@ class Library:
             i = int(np.argwhere(comp < -1e-9)[0, 0])
             raise InputError(f"negative composition at point {i}", source=src, where="compositions")
         sums = comp.sum(axis=1)
-        bad = np.abs(sums - 1.0) > COMPOSITION_SUM_TOL
+        bad = np.abs(sums - 1.0) > COMPOSITION_SUM_TOLERANCE
         if np.any(bad):
             i = int(np.argmax(bad))
             raise InputError(

@@ -7,9 +7,7 @@ from typing import Any
 
 import numpy as np
 
-
-#: Evidence (in per-phase costs) under which a present phase counts as weakly supported.
-WEAK_EVIDENCE = 1.0
+from .constants import PHASE_THRESHOLD, WEAK_EVIDENCE
 
 
 @dataclass(eq=False)
@@ -84,7 +82,7 @@ class Solution:
     def n_points(self) -> int:
         return self.fractions.shape[0]
 
-    def present(self, threshold: float = 1e-3) -> np.ndarray:
+    def present(self, threshold: float = PHASE_THRESHOLD) -> np.ndarray:
         """Boolean (N, P): phases whose fraction exceeds ``threshold``."""
         return self.fractions > threshold
 
@@ -95,6 +93,6 @@ class Solution:
             return None
         return self.present(0.0) & (np.asarray(self.evidence, dtype=float) < WEAK_EVIDENCE)
 
-    def active(self, threshold: float = 1e-3) -> np.ndarray:
+    def active(self, threshold: float = PHASE_THRESHOLD) -> np.ndarray:
         """Indices of the phases present at one point at least."""
         return np.flatnonzero(self.present(threshold).any(axis=0))

@@ -1,8 +1,8 @@
 """Judging answers: exact rule audits, comparisons with a truth, reconstruction errors."""
 
-from ._audit import RULES, audit, audit_solution, audit_summary
+from ..core.constants import COMPARISON_THRESHOLDS, RULES
+from ._audit import audit, audit_solution, audit_summary
 from ._metrics import (
-    THRESHOLDS,
     PhaseTable,
     as_phase_table,
     compare,
@@ -15,7 +15,7 @@ from ._metrics import (
 
 __all__ = [
     "RULES",
-    "THRESHOLDS",
+    "COMPARISON_THRESHOLDS",
     "PhaseTable",
     "as_phase_table",
     "audit",

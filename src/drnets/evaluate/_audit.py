@@ -38,14 +38,7 @@ from scipy.optimize import nnls
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-#: Default fraction above which a phase counts as present in the audit.
-AUDIT_THRESHOLD = 0.01
-#: Default relative shift change that counts as alloying.
-SHIFT_TOL = 0.01
-#: Default composition tolerance (Euclidean distance in element-fraction space).
-COMPOSITION_TOL = 0.05
-
-RULES = ("gibbs", "alloying", "connectivity", "composition")
+from ..core.constants import AUDIT_THRESHOLD, COMPOSITION_TOLERANCE, RULES, SHIFT_TOLERANCE
 
 
 def _components(points: np.ndarray, edges: np.ndarray, n_points: int) -> int:
@@ -76,8 +69,8 @@ def audit(
     phase_compositions: np.ndarray | None,
     *,
     threshold: float = AUDIT_THRESHOLD,
-    shift_tol: float = SHIFT_TOL,
-    composition_tol: float = COMPOSITION_TOL,
+    shift_tol: float = SHIFT_TOLERANCE,
+    composition_tol: float = COMPOSITION_TOLERANCE,
     labels: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Count rule violations of a phase-mapping answer exactly.

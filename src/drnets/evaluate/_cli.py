@@ -9,8 +9,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core import InputError
-from ._audit import RULES
-from ._metrics import THRESHOLDS, compare, read_fractions_csv, read_shifts_csv
+from ..core.constants import COMPARISON_THRESHOLDS, PHASE_THRESHOLD, RULES
+from ._metrics import compare, read_fractions_csv, read_shifts_csv
 
 
 def _phase_counts(values: np.ndarray, thr: float) -> dict[str, int]:
@@ -42,7 +42,7 @@ def evaluate_solution_dir(
     *,
     truth: str | Path | None = None,
     truth_shifts: str | Path | None = None,
-    thresholds: Sequence[float] = THRESHOLDS,
+    thresholds: Sequence[float] = COMPARISON_THRESHOLDS,
 ) -> dict[str, Any]:
     """Evaluate a solution folder (or a bare fractions CSV).
 
@@ -69,7 +69,7 @@ def evaluate_solution_dir(
             except (OSError, ValueError) as err:
                 raise InputError(f"unreadable summary ({err})", source=str(folder / "summary.json")) from None
     vals = np.nan_to_num(frac.values, nan=0.0)
-    used = vals.max(axis=0) > 1e-3 if vals.size else np.zeros(0, bool)
+    used = vals.max(axis=0) > PHASE_THRESHOLD if vals.size else np.zeros(0, bool)
     result: dict[str, Any] = {
         "source": str(path),
         "points": int(frac.points.size),

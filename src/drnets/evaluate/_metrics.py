@@ -10,9 +10,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..core import InputError
-
-#: Default presence thresholds of :func:`compare` (0.1 % and 2 %).
-THRESHOLDS = (0.001, 0.02)
+from ..core.constants import COMPARISON_THRESHOLDS
 
 
 @dataclass(eq=False)
@@ -145,7 +143,7 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def compare(
     fractions: Any,
     truth: Any,
-    thresholds: Sequence[float] = THRESHOLDS,
+    thresholds: Sequence[float] = COMPARISON_THRESHOLDS,
     *,
     shifts: Any | None = None,
     truth_shifts: Any | None = None,

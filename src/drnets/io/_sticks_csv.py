@@ -61,8 +61,8 @@ def read_sticks_csv(path: str | os.PathLike[str], elements: tuple[str, ...] | li
                     q = float(row[col["q"]])
                     inten = float(row[col["intensity"]])
                     hkl = [int(float(row[col[c]])) for c in "hkl"] if has_hkl else None
-                except ValueError:
-                    raise InputError("non-numeric q, intensity or hkl", source=path, where=where) from None
+                except (ValueError, OverflowError):
+                    raise InputError("non-numeric or non-finite q, intensity or hkl", source=path, where=where) from None
                 if not (np.isfinite(q) and np.isfinite(inten)):
                     raise InputError("non-finite q or intensity", source=path, where=where)
                 if q <= 0:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.constants import PHASE_THRESHOLD
+
 # Qualitative palette (tab10 then tab20's light shades, then Set3-like extras).
 _PALETTE = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -83,7 +85,7 @@ def library_path(compositions: np.ndarray) -> np.ndarray:
     return np.array(order, dtype=int)
 
 
-def dominant_phase(fractions: np.ndarray, threshold: float = 1e-3) -> np.ndarray:
+def dominant_phase(fractions: np.ndarray, threshold: float = PHASE_THRESHOLD) -> np.ndarray:
     """Index of the largest phase per point, -1 where none exceeds ``threshold``."""
     f = np.nan_to_num(np.asarray(fractions, dtype=float))
     dom = np.argmax(f, axis=1) if f.shape[1] else np.zeros(len(f), dtype=int)

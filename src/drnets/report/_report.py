@@ -10,13 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core import WEAK_EVIDENCE, InputError, Library, PhaseLibrary, Solution
+from ..core import InputError, Library, PhaseLibrary, Solution
+from ..core.constants import PHASE_THRESHOLD, WEAK_EVIDENCE
 from . import _html as H
 from . import _static as S
 from ._layout import library_path, phase_colors
 
-#: Fraction above which a phase is drawn as present.
-REPORT_THRESHOLD = 1e-3
 #: Sticks weaker than this (relative) are left out of the heat map.
 STICK_MIN = 0.05
 #: Most curve values the per-point viewer embeds (beyond it, every n-th Q point is kept).
@@ -70,7 +69,7 @@ def build_report(
     title: str | None = None,
     truth: Any | None = None,
     metrics: dict[str, Any] | None = None,
-    threshold: float = REPORT_THRESHOLD,
+    threshold: float = PHASE_THRESHOLD,
 ) -> dict[str, Any]:
     """Write ``report.html`` and the PNG figures for a solution into ``out_dir``.
 

@@ -11,6 +11,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
+from ..core.constants import PHASE_THRESHOLD
 from ._layout import hex_to_rgb, plane_coordinates, project_view, tetra_coordinates, tetra_vertices
 
 #: Above this many points the phase map colours by dominant phase instead of drawing pies.
@@ -205,7 +206,7 @@ def phase_map(
     labels: Sequence[str],
     colors: dict[str, str],
     *,
-    threshold: float = 1e-3,
+    threshold: float = PHASE_THRESHOLD,
     title: str = "phase map",
     pies: bool | None = None,
 ) -> Path:

@@ -151,13 +151,13 @@ def _summary_table(solution, out: Path, title: str):
         t.add_row("mean relative residual", f"{float(np.nanmean(solution.residuals)):.4f}")
     a = solution.audit or {}
     if a:
-        from ..evaluate import RULES
+        from ..core.constants import RULES
 
         counts = ", ".join(f"{r} {a[f'{r}_violations']}" for r in RULES if f"{r}_violations" in a)
         t.add_row("rule violations", f"{a.get('total_violations', '?')} ({counts})")
     weak = solution.weakly_supported()
     if weak is not None:
-        from ..core import WEAK_EVIDENCE
+        from ..core.constants import WEAK_EVIDENCE
 
         t.add_row("weakly supported", f"{int(weak.sum())} phase entries at {int(weak.any(axis=1).sum())} points "
                   f"(evidence < {WEAK_EVIDENCE:g}; see evidence.csv)")

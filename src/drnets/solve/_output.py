@@ -14,7 +14,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..core import WEAK_EVIDENCE, Dataset, Library, PhaseLibrary, Solution
+from ..core import Dataset, Library, PhaseLibrary, Solution
+from ..core.constants import WEAK_EVIDENCE
 
 #: The files of a solution folder, in the order they are written.
 SOLUTION_FILES = ("fractions.csv", "shifts.csv", "solution.h5", "summary.json")

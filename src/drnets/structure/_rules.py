@@ -5,12 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Library, PhaseLibrary
-
-#: Default fraction above which an element counts as present at a point.
-PRESENCE_THRESHOLD = 0.01
+from ..core.constants import ELEMENT_THRESHOLD
 
 
-def gibbs_limits(compositions: np.ndarray, *, threshold: float = PRESENCE_THRESHOLD) -> np.ndarray:
+def gibbs_limits(compositions: np.ndarray, *, threshold: float = ELEMENT_THRESHOLD) -> np.ndarray:
     """Maximum number of coexisting phases per point.
 
     At fixed temperature and pressure the Gibbs phase rule allows at most as many phases
@@ -29,7 +27,7 @@ def allowed_mask(
     library: Library,
     phases: PhaseLibrary,
     *,
-    threshold: float = PRESENCE_THRESHOLD,
+    threshold: float = ELEMENT_THRESHOLD,
     allow_substrate: bool = True,
     override: np.ndarray | None = None,
 ) -> np.ndarray:
