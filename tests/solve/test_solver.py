@@ -7,7 +7,8 @@ import pytest
 import torch
 from scipy.optimize import nnls
 
-from drnets.evaluate import compare
+from drnets.core.constants import PHASE_THRESHOLD
+from drnets.evaluate import audit_solution, compare
 from drnets.solve import PhaseMapper, estimate_widths
 from drnets.solve._atoms import Atoms
 from drnets.solve._decoder import padded_sticks
@@ -50,8 +51,9 @@ def test_rules_hold_on_the_answer(easy):
     assert np.array_equal(np.isfinite(sol.shifts), frac > 0)
     chem = (frac > 0) & ~ds.phases.is_substrate[None, :]
     assert np.all(chem.sum(1) <= gibbs_limits(ds.library.compositions))
-    assert sol.audit["gibbs_violations"] == 0
-    assert sol.audit["connectivity_violations"] == 0
+    audit = audit_solution(sol, ds.library, ds.phases, threshold=PHASE_THRESHOLD)
+    assert audit["gibbs_violations"] == 0
+    assert audit["connectivity_violations"] == 0
     assert sol.metadata["device"] == "cpu" and sol.metadata["interrupted"] is False
     # Evidence only where a phase is present; the answer's phases are supported by the
     # data (noise-free patterns: each buys far more than its cost).
@@ -163,8 +165,9 @@ def test_alfe_golden_with_drnets_mask():
     assert at[0.02]["exact_match"] >= 0.97
     assert at[0.001]["exact_match"] >= 0.97
     assert r["fraction_l1"] <= 0.05
+    audit = audit_solution(m.solution_, ds.library, ds.phases, threshold=PHASE_THRESHOLD)
     for rule in ("gibbs", "alloying", "connectivity"):
-        assert m.solution_.audit[f"{rule}_violations"] == 0, rule
+        assert audit[f"{rule}_violations"] == 0, rule
 
 
 def test_small_cache_renders_what_it_is_asked_for():
@@ -205,18 +208,20 @@ def test_shift_prior_prefers_the_tabulated_lattice():
 
 
 def test_shift_prior_cost_scale():
+    from drnets.solve._problem import phase_cost
+
     m = PhaseMapper(max_shift=0.05, shift_prior=4.0)
-    assert m._cost(2.0, np.array([1.0])) == pytest.approx(2.0)
-    assert m._cost(2.0, np.array([1.05, 0.975]), weight=0.5) == pytest.approx(2.0 * (0.5 + 4.0 + 0.5 + 1.0))
+    assert phase_cost(m, 2.0, np.array([1.0])) == pytest.approx(2.0)
+    assert phase_cost(m, 2.0, np.array([1.05, 0.975]), weight=0.5) == pytest.approx(2.0 * (0.5 + 4.0 + 0.5 + 1.0))
 
 
 def test_repairs_stop_when_they_come_back_to_an_answer(monkeypatch):
     # Repairs that change nothing while a region stays broken: the second pass sees the
     # answer of the first and stops instead of running all repair rounds.
-    import drnets.solve._solver as S
+    import drnets.solve._repairs as R
 
     ds, _ = generate("easy", points=20, q_points=300, seed=1)
-    monkeypatch.setattr(S.PhaseMapper, "_broken_regions", lambda self, state, edges: 1)
+    monkeypatch.setattr(R, "broken_regions", lambda pb, state: 1)
     m = PhaseMapper(device="cpu", repair_rounds=6).fit(ds.library, ds.phases)
     assert {"stage": "repairs", "cycle": True} in m.history_
     assert sum(h.get("stage") == "phase fields" for h in m.history_) == 2

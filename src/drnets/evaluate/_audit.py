@@ -34,30 +34,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.optimize import nnls
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..core.constants import AUDIT_THRESHOLD, COMPOSITION_TOLERANCE, RULES, SHIFT_TOLERANCE
-
-
-def _components(points: np.ndarray, edges: np.ndarray, n_points: int) -> int:
-    """Number of connected components of the subgraph induced by ``points``."""
-    if points.size == 0:
-        return 0
-    inside = np.zeros(n_points, dtype=bool)
-    inside[points] = True
-    if edges.size:
-        keep = inside[edges[:, 0]] & inside[edges[:, 1]]
-        e = edges[keep]
-    else:
-        e = np.zeros((0, 2), dtype=int)
-    local = -np.ones(n_points, dtype=int)
-    local[points] = np.arange(points.size)
-    k = points.size
-    g = coo_matrix((np.ones(len(e)), (local[e[:, 0]], local[e[:, 1]])), shape=(k, k))
-    n, _ = connected_components(g, directed=False)
-    return int(n)
+from ..structure import alloying_breaks, broken_regions, composition_distance, gibbs_excess
 
 
 def audit(
@@ -130,71 +109,34 @@ def audit(
         raise ValueError(f"{len(names)} labels for {p} phases")
 
     present = frac > threshold
-    count = present.sum(axis=1)
     checked = {"gibbs": True, "alloying": shifts is not None, "connectivity": True,
                "composition": phase_compositions is not None}
-
-    # Gibbs: a substrate (no system element) is not part of the system's equilibrium.
-    chem = present
+    # A substrate (no system element) is not part of the system's equilibrium.
+    substrate = None
     if phase_compositions is not None:
-        chem = present & (np.asarray(phase_compositions, dtype=float).sum(axis=1) > 0)[None, :]
-    gibbs_points = np.flatnonzero(chem.sum(axis=1) > maxp)
+        substrate = ~(np.asarray(phase_compositions, dtype=float).sum(axis=1) > 0)
+    gibbs_points = np.flatnonzero(gibbs_excess(present, maxp, substrate) > 0)
 
-    # Alloying.
     alloying_edges: list[list[Any]] = []
     if shifts is not None and edges.size:
-        sh = np.asarray(shifts, dtype=float)
-        i, j = edges[:, 0], edges[:, 1]
-        ccount = chem.sum(axis=1)  # a substrate is not part of the count, as in Gibbs
-        # Both points at their full count, and with the same elements present: a point on a
-        # lower-order face (an element absent) fixes the phase's composition differently.
-        full = (ccount[i] >= maxp[i]) & (ccount[j] >= maxp[j]) & (maxp[i] == maxp[j])
-        # ... and in the same phase field: an edge across a field boundary may jump.
-        full &= (present[i] == present[j]).all(axis=1)
-        both = present[i] & present[j]
-        si, sj = sh[i], sh[j]
-        ok = np.isfinite(si) & np.isfinite(sj)
-        denom = np.where(ok, 0.5 * (np.abs(si) + np.abs(sj)), 1.0)
-        denom = np.where(denom > 0, denom, 1.0)
-        rel = np.where(ok, np.abs(np.where(ok, si - sj, 0.0)) / denom, 0.0)
-        moved = both & ok & (rel > shift_tol) & full[:, None]
+        moved = alloying_breaks(present, np.asarray(shifts, dtype=float), edges, maxp, substrate, shift_tol)
         for e in np.flatnonzero(moved.any(axis=1)):
-            alloying_edges.append([int(i[e]), int(j[e]), [names[k] for k in np.flatnonzero(moved[e])]])
+            alloying_edges.append([int(edges[e, 0]), int(edges[e, 1]), [names[k] for k in np.flatnonzero(moved[e])]])
 
-    # Connectivity: each phase, then each phase field of two or more phases.
-    regions: list[dict[str, Any]] = []
-    conn = 0
-    for k in range(p):
-        pts = np.flatnonzero(present[:, k])
-        c = _components(pts, edges, n)
-        if c > 1:
-            conn += c - 1
-            regions.append({"phases": [names[k]], "components": c, "points": pts.tolist()})
-    multi = np.flatnonzero(count >= 2)
-    if multi.size:
-        sets, inverse = np.unique(present[multi], axis=0, return_inverse=True)
-        inverse = inverse.ravel()
-        for s in range(len(sets)):
-            pts = multi[inverse == s]
-            c = _components(pts, edges, n)
-            if c > 1:
-                conn += c - 1
-                regions.append({"phases": [names[k] for k in np.flatnonzero(sets[s])], "components": c,
-                                "points": pts.tolist()})
+    regions = [{"phases": [names[k] for k in r["phases"]], "components": int(r["components"]),
+                "points": np.asarray(r["points"]).tolist()} for r in broken_regions(present, edges)]
+    conn = sum(r["components"] - 1 for r in regions)
 
-    # Composition.
     comp_points: list[dict[str, Any]] = []
     if phase_compositions is not None:
         pc = np.asarray(phase_compositions, dtype=float)
         if pc.shape != (p, comp.shape[1]):
             raise ValueError(f"phase compositions have shape {pc.shape}, expected ({p}, {comp.shape[1]})")
-        real = pc.sum(axis=1) > 0
         for pt in range(n):
-            use = present[pt] & real
+            use = present[pt] & ~substrate
             if not use.any():
                 continue
-            a = pc[use].T  # (M, k)
-            _, dist = nnls(a, comp[pt])
+            dist = composition_distance(comp[pt], pc[use])
             if dist > composition_tol:
                 comp_points.append({"point": pt, "phases": [names[k] for k in np.flatnonzero(use)],
                                     "distance": float(dist)})

@@ -4,9 +4,11 @@ from ._render import WINDOW_SIGMAS, render_contributions, render_profile, render
 
 __all__ = ["WINDOW_SIGMAS", "render_contributions", "render_profile", "render_solution", "sigma_at"]
 
-from ._solver import PhaseMapper, estimate_sigma, estimate_widths, pick_device
+from ._mapper import PhaseMapper
+from ._params import Params, parameter_table
+from ._prepare import estimate_sigma, estimate_widths, pick_device
 
-__all__ += ["PhaseMapper", "estimate_sigma", "estimate_widths", "pick_device"]
+__all__ += ["Params", "PhaseMapper", "estimate_sigma", "estimate_widths", "parameter_table", "pick_device"]
 
 from ._output import write_solution_dir
 

@@ -91,7 +91,7 @@ def run_solver(
     solver that does not take a callback is run under a plain spinner. A KeyboardInterrupt
     inside the fit is the solver's to handle (it returns its best answer so far).
     """
-    from ._solver import PhaseMapper
+    from . import PhaseMapper  # looked up at call time (tests substitute it)
 
     if quiet or console is None:
         return _make_mapper(PhaseMapper, None, device=device, seed=seed, **params).fit(
@@ -229,6 +229,11 @@ def solve_to_dir(
                           markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     sol = mapper.solution_
+    if not sol.audit:
+        from ..core.constants import PHASE_THRESHOLD
+        from ..evaluate import audit_solution
+
+        sol.audit = audit_solution(sol, dataset.library, dataset.phases, threshold=PHASE_THRESHOLD)
     interrupted = _interrupted(sol)
     if interrupted:
         sol.metadata = dict(sol.metadata or {}, interrupted=True)

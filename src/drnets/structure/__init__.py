@@ -1,9 +1,33 @@
 """Structure derived from a library: its composition graph and per-point physical limits."""
 
 from ._graph import adjacency_lists, composition_graph, edges_from_adjacency
+from ._regions import (
+    alloying_breaks,
+    broken_regions,
+    components,
+    composition_distance,
+    extra_components,
+    gibbs_excess,
+    outside_main_region,
+    phase_fields,
+    pinned_edges,
+    relative_jump,
+    system_phase_count,
+)
 from ._rules import allowed_mask, gibbs_limits
 
 __all__ = [
+    "alloying_breaks",
+    "broken_regions",
+    "components",
+    "composition_distance",
+    "extra_components",
+    "gibbs_excess",
+    "outside_main_region",
+    "phase_fields",
+    "pinned_edges",
+    "relative_jump",
+    "system_phase_count",
     "adjacency_lists",
     "allowed_mask",
     "composition_graph",

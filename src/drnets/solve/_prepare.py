@@ -1,0 +1,181 @@
+"""Preparing a library for the search: device, peak widths, noise, background, the problem.
+
+Everything here is computed once, before the search, from the patterns alone; the result
+is a :class:`~drnets.solve._problem.Problem` that every later stage reads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..core import InputError, Library, PhaseLibrary
+from ..structure import adjacency_lists, allowed_mask, composition_graph, gibbs_limits
+from ._atoms import Atoms, background_basis
+from ._decoder import padded_sticks
+from ._params import Params
+from ._problem import Problem
+
+
+def pick_device(device: str | None) -> str:
+    """'auto' (or None) -> 'cuda' when available, else 'cpu'."""
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("CUDA was requested but no CUDA device is available", where="--device")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise InputError(f"unknown device {device!r} (use auto, cpu or cuda)", where="--device")
+    return device
+
+
+def estimate_widths(q: np.ndarray, patterns: np.ndarray, *, rel_height: float = 0.25,
+                    quantile: float = 0.1) -> tuple[float, float]:
+    """Gaussian peak sigma at the two ends of the Q grid, linear in Q (instrument + size broadening).
+
+    Each prominent local maximum gives a sigma from its full width at half maximum; a low
+    quantile per Q band (overlapping and broadened peaks only ever look wider), then a
+    straight line through the bands. Returns (sigma at q[0], sigma at q[-1]).
+    """
+    from scipy.ndimage import gaussian_filter1d, grey_opening
+
+    # Noisy patterns (noise sd above ~2 % of the maximum): smooth over one grid step (its
+    # variance is removed again below) and take off a wide opening, so that noise on a
+    # background does not pass for a peak.
+    dq = float(np.median(np.diff(q))) if q.size > 1 else 1.0
+    noisy = float(np.median(noise_variance(patterns / np.maximum(patterns.max(axis=1, keepdims=True), 1e-30)))) > 3e-4
+    smooth = 1.0 if noisy else 0.0
+    y = gaussian_filter1d(patterns, smooth, axis=1) if smooth else patterns
+    if noisy:
+        y = y - grey_opening(y, size=(1, max(3, int(q.size // 20) | 1)), mode="nearest")
+    x = y / np.maximum(y.max(axis=1, keepdims=True), 1e-30)
+    vals, where = [], []
+    for row in x:
+        # Prominent local maxima; the half-maximum crossings on both sides give the FWHM.
+        top = np.flatnonzero((row[1:-1] > row[:-2]) & (row[1:-1] >= row[2:]) & (row[1:-1] > rel_height)) + 1
+        for i in top:
+            half = 0.5 * row[i]
+            lo = i
+            while lo > 0 and row[lo] > half:
+                lo -= 1
+            hi = i
+            while hi < row.size - 1 and row[hi] > half:
+                hi += 1
+            if row[lo] > half or row[hi] > half:
+                continue
+            ql = q[lo] + (half - row[lo]) * (q[lo + 1] - q[lo]) / max(row[lo + 1] - row[lo], 1e-12)
+            qh = q[hi - 1] + (row[hi - 1] - half) * (q[hi] - q[hi - 1]) / max(row[hi - 1] - row[hi], 1e-12)
+            vals.append(np.sqrt(max(((qh - ql) / 2.3548) ** 2 - (smooth * dq) ** 2, 1e-12)))
+            where.append(q[i])
+    vals, where = np.asarray(vals), np.asarray(where)
+    if vals.size < 3:
+        return 0.25, 0.25
+    edges = np.quantile(where, np.linspace(0, 1, 5))
+    centres, sig = [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        m = (where >= a) & (where <= b)
+        if m.sum() >= 3:
+            centres.append(np.median(where[m]))
+            sig.append(np.quantile(vals[m], quantile))
+    if len(sig) < 2:
+        s = float(np.quantile(vals, quantile))
+        return s, s
+    slope, icpt = np.polyfit(centres, sig, 1)
+    lo, hi = icpt + slope * q[0], icpt + slope * q[-1]
+    floor = 0.5 * float(np.min(sig))
+    return float(max(lo, floor)), float(max(hi, floor))
+
+
+def estimate_sigma(q: np.ndarray, patterns: np.ndarray) -> float:
+    """One Gaussian sigma for the whole grid (the mean of :func:`estimate_widths`)."""
+    return float(np.mean(estimate_widths(q, patterns)))
+
+
+def estimate_background(q: np.ndarray, patterns: np.ndarray, width: float) -> np.ndarray:
+    """Smooth background under the peaks: a grey opening wider than any peak, then smoothed.
+
+    The opening (minimum then maximum filter over ``width`` nm⁻¹) removes every feature
+    narrower than the window, which is what peaks are and what a background is not.
+    """
+    from scipy.ndimage import grey_opening, uniform_filter1d
+
+    step = float(np.median(np.diff(q))) if q.size > 1 else 1.0
+    size = max(3, int(round(width / step)) | 1)
+    base = grey_opening(patterns, size=(1, size), mode="nearest")
+    base = uniform_filter1d(base, size=size, axis=1, mode="nearest")
+    return np.clip(np.minimum(base, patterns), 0.0, None)
+
+
+def noise_variance(xn: np.ndarray) -> np.ndarray:
+    """Per-pattern white-noise variance from second differences (a low quantile ignores peaks)."""
+    d2 = np.abs(xn[:, 2:] - 2 * xn[:, 1:-1] + xn[:, :-2])
+    # |N(0, 6 s^2)| has its 25 % quantile at 0.3186 * sqrt(6) s.
+    return (np.quantile(d2, 0.25, axis=1) / 0.3186) ** 2 / 6.0
+
+
+def prepare(library: Library, phases: PhaseLibrary, params: Params, *, mask: np.ndarray | None = None,
+            max_phases: np.ndarray | None = None) -> Problem:
+    """The problem to search: normalised patterns, profiles, costs, limits and neighbours.
+
+    Parameters
+    ----------
+    library, phases : Library, PhaseLibrary
+    params : Params
+        The solver's parameters (already validated).
+    mask : ndarray (N, P) of bool, optional
+        Allowed phases per point; default: the element rule.
+    max_phases : ndarray (N,), optional
+        Gibbs limit per point; default: elements present.
+    """
+    dev = pick_device(params.device)
+    q = library.q
+    n, p_n = library.n_points, len(phases)
+    allowed = allowed_mask(library, phases, override=mask)
+    limits = np.asarray(max_phases if max_phases is not None else gibbs_limits(library.compositions), dtype=int)
+    # At least one phase; never more than there are candidates (a limit of 1e9 would size
+    # the search state by it).
+    limits = np.minimum(np.maximum(limits, 1), max(p_n, 1))
+    # A substrate is not part of the system's equilibrium: it does not count in Gibbs.
+    search_limits = limits + (allowed & phases.is_substrate[None, :]).sum(axis=1)
+    edges = composition_graph(library.compositions)
+    nbrs = adjacency_lists(edges, n)
+
+    if params.sigma:
+        sig = np.broadcast_to(np.asarray(params.sigma, dtype=float), (2,)).astype(float)
+    else:
+        sig = np.array(estimate_widths(q, library.patterns))
+    sigma = (float(sig[0]), float(sig[1]))
+    # The search sees the patterns less a rough background (a wide grey opening); the
+    # final fits see the measured patterns with a smooth background fitted jointly.
+    if params.background == "auto":
+        # Patterns whose lowest tenth sits on a baseline get the opening; patterns
+        # already background-free (the baseline is ~0) are searched as they are.
+        pm = np.maximum(library.patterns.max(axis=1), 1e-30)
+        level = float(np.median(np.quantile(library.patterns, 0.1, axis=1) / pm))
+        if level > params.baseline_level:
+            bg = estimate_background(q, library.patterns, params.background_width * max(sigma))
+        else:
+            bg = np.zeros_like(library.patterns)
+        basis = background_basis(q)
+    elif params.background == "none":
+        bg = np.zeros_like(library.patterns)
+        basis = None
+    else:
+        raise InputError(f"unknown background mode {params.background!r} (use auto or none)", where="background")
+    scale = np.maximum(library.patterns.max(axis=1), 1e-30)
+    xn = np.clip(library.patterns - bg, 0.0, None) / scale[:, None]
+    xraw = library.patterns / scale[:, None]
+    step = params.shift_step or max(5e-4, min(0.002, sigma[1] / (3 * q[-1])))
+    half = int(np.floor(params.max_shift / step + 1e-9))
+    shifts = 1.0 + step * np.arange(-half, half + 1)
+    sq, si = padded_sticks(phases, q[0], q[-1], params.max_shift)
+    atoms = Atoms(q, sq, si, shifts, sigma, tuple(params.width_scales), device=dev,
+                  budget_bytes=int(params.memory_budget_gb * 1e9))
+    x = torch.as_tensor(xn, dtype=torch.float32, device=dev)
+    xx = (xn * xn).sum(1)
+    pen = np.maximum(params.penalty * xx, params.noise_penalty * noise_variance(xn))
+    return Problem(
+        params=params, device=dev, n=n, p_n=p_n, q=q, sigma=sigma, shifts=shifts, atoms=atoms, x=x, xn=xn, xraw=xraw,
+        basis=basis, background=bg, scale=scale, pen=pen, allowed=allowed, limits=limits,
+        search_limits=search_limits, substrate=phases.is_substrate, edges=edges, nbrs=nbrs,
+        comp=library.compositions, phase_comp=phases.compositions, history=[],
+    )

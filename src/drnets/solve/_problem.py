@@ -1,0 +1,120 @@
+"""The problem every stage of the search reads: patterns, profiles, costs, limits, neighbours.
+
+Built once by :func:`~drnets.solve._prepare.prepare`; frozen, so that no stage can change
+what another sees. The per-phase costs are the one thing the search revises (after its
+first round, see :func:`~drnets.solve._cost.misfit_scaled`): that makes a new problem
+(:meth:`Problem.with_costs`), not an edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._atoms import Atoms
+from ._params import Params
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """One library, prepared for the search.
+
+    Attributes
+    ----------
+    params : Params
+        The solver's parameters.
+    device : str
+        Where the profiles and patterns live ('cpu', 'cuda', ...).
+    n, p_n : int
+        Points and candidate phases.
+    q : ndarray (L,)
+        The Q grid.
+    sigma : (float, float)
+        Base peak sigma at both ends of the grid.
+    shifts : ndarray (S,)
+        The shift grid.
+    atoms : Atoms
+        Every phase's profiles on the shift x width grid.
+    x : Tensor (N, L)
+        Patterns less their rough background, max-normalised (what the search fits).
+    xn : ndarray (N, L)
+        The same, as numpy.
+    xraw : ndarray (N, L)
+        Measured patterns, max-normalised (what the final fits see, background fitted jointly).
+    basis : ndarray (L, B) or None
+        Smooth background columns of the final fits.
+    background : ndarray (N, L)
+        The rough background taken off before the search (pattern units).
+    scale : ndarray (N,)
+        Each pattern's maximum.
+    pen : ndarray (N,)
+        Cost of one phase at each point.
+    allowed : ndarray (N, P) of bool
+        Which phase may appear where (element rule or the user's mask).
+    limits : ndarray (N,)
+        Gibbs limit per point (system phases).
+    search_limits : ndarray (N,)
+        Phases the search may put at a point (the Gibbs limit plus allowed substrates).
+    substrate : ndarray (P,) of bool
+        Phases outside the system.
+    edges : ndarray (E, 2)
+        The composition graph.
+    nbrs : list of ndarray
+        Each point's neighbours.
+    comp, phase_comp : ndarray
+        Point compositions (N, M) and phase cation fractions (P, M).
+    history : list of dict
+        The run's log, one entry per stage (appended to as the stages run).
+    """
+
+    params: Params
+    device: str
+    n: int
+    p_n: int
+    q: np.ndarray
+    sigma: tuple[float, float]
+    shifts: np.ndarray
+    atoms: Atoms
+    x: torch.Tensor
+    xn: np.ndarray
+    xraw: np.ndarray
+    basis: np.ndarray | None
+    background: np.ndarray
+    scale: np.ndarray
+    pen: np.ndarray
+    allowed: np.ndarray
+    limits: np.ndarray
+    search_limits: np.ndarray
+    substrate: np.ndarray
+    edges: np.ndarray
+    nbrs: list[Any]
+    comp: np.ndarray
+    phase_comp: np.ndarray
+    history: list[dict[str, Any]]
+
+    def with_costs(self, pen: np.ndarray) -> "Problem":
+        """The same problem with other per-phase costs."""
+        return replace(self, pen=pen)
+
+    def prior(self, shift: np.ndarray) -> np.ndarray:
+        """Shift prior of each member, in units of the per-phase cost (see :func:`shift_prior`)."""
+        return shift_prior(self.params, shift)
+
+    def cost(self, pen: float, shift: np.ndarray, weight: np.ndarray | float = 1.0) -> float:
+        """Cost of a point's phases (see :func:`phase_cost`)."""
+        return phase_cost(self.params, pen, shift, weight)
+
+
+def shift_prior(params: Params, shift: np.ndarray) -> np.ndarray:
+    """Shift prior of each member, in per-phase costs: ``shift_prior`` at a shift of
+    ``max_shift``, growing with its square (a Gaussian prior centred on the tabulated lattice)."""
+    return params.shift_prior * ((np.asarray(shift, dtype=float) - 1.0) / params.max_shift) ** 2
+
+
+def phase_cost(params: Params, pen: float, shift: np.ndarray, weight: np.ndarray | float = 1.0) -> float:
+    """Cost of a point's phases: the per-phase cost ``pen`` (times ``weight``) plus the shift prior."""
+    shift = np.asarray(shift, dtype=float)
+    return float(pen * (np.broadcast_to(weight, shift.shape) + shift_prior(params, shift)).sum())

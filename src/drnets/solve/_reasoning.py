@@ -1,0 +1,75 @@
+"""Reasoning across points: library-wide pruning, re-solving what it removed, and growth
+of minor phases to the edge of their regions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._cost import neighbour_share
+from ._point_search import search
+from ._problem import Problem
+from ._screen import restricted_pools, seed_pool
+from ._search import group_fit
+from ._state import State
+
+#: Fraction above which a point counts towards a phase's region when pruning.
+REGION_FRACTION = 0.02
+
+
+def prune(pb: Problem, state: State, keep: np.ndarray) -> np.ndarray:
+    """Library-wide sparsity: keep only phases that reach ``min_peak_fraction`` somewhere and
+    hold more than 2 % at ``min_region_points`` points (real phases dominate somewhere;
+    look-alike distractors do not)."""
+    frac = state.fractions(pb.p_n)
+    strong = frac.max(axis=0) >= pb.params.min_peak_fraction
+    strong &= (frac > REGION_FRACTION).sum(axis=0) >= pb.params.min_region_points
+    return keep & strong[None, :]
+
+
+def enforce(pb: Problem, state: State, keep: np.ndarray) -> State:
+    """Re-solve points that still use a pruned phase (pools without it)."""
+    bad = [i for i in range(state.phase.shape[0])
+           if any(not keep[i, state.phase[i, j]] for j in np.flatnonzero(state.present[i]))]
+    if not bad:
+        return state
+    pools = restricted_pools(pb, state, np.array(bad), keep)
+    return search(pb, np.array(bad), pools, state)
+
+
+def grow(pb: Problem, state: State, keep: np.ndarray) -> State:
+    """Minor phases at the edge of their region: a point below its Gibbs limit tries each
+    phase its neighbours hold (at the neighbour's shift); kept where it pays its
+    (neighbour-discounted) cost."""
+    atoms, p = pb.atoms, pb.params
+    added = 0
+    for i in range(state.phase.shape[0]):
+        js = np.flatnonzero(state.present[i])
+        if js.size == 0 or (state.present[i] & ~pb.substrate[state.phase[i]]).sum() >= pb.limits[i]:
+            continue
+        if js.size >= state.phase.shape[1]:
+            continue
+        own = set(state.phase[i, js].tolist())
+        offers = {ph: combo // atoms.n_widths for ph, combo in seed_pool(pb, state, i, keep, pb.nbrs[i]).items()
+                  if ph not in own}
+        if not offers:
+            continue
+
+        def cost(phs: np.ndarray, shv: np.ndarray) -> float:
+            return pb.cost(pb.pen[i], shv, 1.0 - p.neighbour_discount * neighbour_share(pb, state, i, phs))
+
+        r_cur = pb.xraw[i] - state.rec[i] - state.bg[i]
+        best = (float(r_cur @ r_cur) + cost(state.phase[i, js], state.shift_val[i, js]), None)
+        for ph, s_idx in offers.items():
+            phs = np.append(state.phase[i, js], ph)
+            g = group_fit(pb.xraw[i], phs, np.append(state.shift[i, js], s_idx), atoms, p.shape_offsets, pb.basis)
+            if not (g["height"] > 0).all():
+                continue
+            sc = g["rss"] + cost(phs, g["shift"])
+            if sc < best[0]:
+                best = (sc, (phs, np.append(state.shift[i, js], s_idx), np.append(state.width[i, js], 0), g))
+        if best[1] is not None:
+            phs, centre, width, g = best[1]
+            state.set_fit(i, phs, centre, width, g, best[0])
+            added += 1
+    pb.history.append({"stage": "grow", "points_changed": added})
+    return state
