@@ -1,7 +1,8 @@
-"""Structure derived from a library: its composition graph and per-point physical limits."""
+"""Structure derived from a library: its composition graph, per-point physical limits and simplex geometry."""
 
 from ._graph import adjacency_lists, composition_graph, edges_from_adjacency
 from ._rules import allowed_mask, gibbs_limits
+from ._simplex import simplex_basis, simplex_coordinates
 
 __all__ = [
     "adjacency_lists",
@@ -9,4 +10,6 @@ __all__ = [
     "composition_graph",
     "edges_from_adjacency",
     "gibbs_limits",
+    "simplex_basis",
+    "simplex_coordinates",
 ]
