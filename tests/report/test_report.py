@@ -14,9 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drnets.core import Dataset, InputError, Library, Phase, PhaseLibrary, Solution
-from drnets.report import build_report, make_report, phase_colors
-from drnets.solve._render import render_solution
+from drnets.core import Dataset, InputError, Library, Phase, PhaseLibrary, Solution, render_solution
+from drnets.report import build_report, make_report, phase_colors, plane_coordinates
 
 from ..conftest import shared_path
 
@@ -199,6 +198,16 @@ def test_plotly_map_traces_use_phase_colours(synth):
         if tr.name in colors and tr.fill == "toself":
             h = colors[tr.name].lstrip("#")
             assert tr.fillcolor.startswith("rgba(%d,%d,%d," % tuple(int(h[i : i + 2], 16) for i in (0, 2, 4)))
+
+
+def test_plane_coordinates_corners():
+    """Ternary maps are the unit triangle with element 0 on top; binaries the unit segment."""
+    tri = plane_coordinates(np.eye(3))
+    np.testing.assert_allclose(tri, [[0.5, np.sqrt(3.0) / 2.0], [0.0, 0.0], [1.0, 0.0]])
+    d = np.linalg.norm(tri[:, None] - tri[None], axis=2)
+    np.testing.assert_allclose(d[~np.eye(3, dtype=bool)], 1.0)
+    np.testing.assert_array_equal(plane_coordinates(np.array([[1.0, 0.0], [0.25, 0.75]])), [[0.0, 0.0], [0.75, 0.0]])
+    assert plane_coordinates(np.eye(5)).shape == (5, 2)
 
 
 def test_quaternary_tetrahedron(tmp_path):

@@ -7,12 +7,12 @@ import pytest
 import torch
 from scipy.optimize import nnls
 
+from drnets.core import render_profile
 from drnets.core.constants import PHASE_THRESHOLD
 from drnets.evaluate import audit_solution, compare
 from drnets.solve import PhaseMapper, estimate_widths
 from drnets.solve._atoms import Atoms
 from drnets.solve._decoder import padded_sticks
-from drnets.solve._render import render_profile
 from drnets.solve._search import group_fit, nnls_small
 from drnets.structure import gibbs_limits
 from drnets.synth import generate

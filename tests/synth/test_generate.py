@@ -7,10 +7,11 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from drnets.core import render_peaks, render_profile
 from drnets.evaluate._metrics import read_phase_table
 from drnets.io import load
 from drnets.structure import composition_graph, gibbs_limits
-from drnets.synth import PRESETS, generate, render_peaks, write_synthetic
+from drnets.synth import PRESETS, generate, write_synthetic
 
 CASES = [("easy", "grid"), ("standard", "grid"), ("standard", "random"), ("hard", "grid"), ("hard", "random")]
 
@@ -104,8 +105,6 @@ def test_shifts_continuous_across_edges(libraries):
 
 
 def test_easy_pattern_is_sum_of_profiles(libraries):
-    from drnets.solve._render import render_profile
-
     ds, truth = libraries["easy", "grid"]
     q = ds.library.q
     assert truth.eta == 0.0 and not truth.texture and not truth.background.any()

@@ -1,8 +1,20 @@
-"""The data model: libraries, phases, solutions, and the input error."""
+"""The data model (libraries, phases, solutions, the input error) and the forward model of a pattern."""
 
 from ._dataset import Dataset
 from ._errors import InputError
 from ._formula import cation_fractions, parse_formula
+from ._forward import (
+    FWHM_PER_SIGMA,
+    WINDOW_SIGMAS,
+    gaussian,
+    max_normalized,
+    peak_shape,
+    render_contributions,
+    render_peaks,
+    render_profile,
+    render_solution,
+    sigma_at,
+)
 from ._library import Library
 from ._phases import Phase, PhaseLibrary
 from ._solution import Solution
@@ -10,12 +22,22 @@ from .constants import WEAK_EVIDENCE
 
 __all__ = [
     "Dataset",
+    "FWHM_PER_SIGMA",
     "InputError",
     "Library",
     "Phase",
     "PhaseLibrary",
     "Solution",
     "WEAK_EVIDENCE",
+    "WINDOW_SIGMAS",
     "cation_fractions",
+    "gaussian",
+    "max_normalized",
     "parse_formula",
+    "peak_shape",
+    "render_contributions",
+    "render_peaks",
+    "render_profile",
+    "render_solution",
+    "sigma_at",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.constants import PHASE_THRESHOLD
+from ..structure import simplex_basis, simplex_coordinates
 
 # Qualitative palette (tab10 then tab20's light shades, then Set3-like extras).
 _PALETTE = [
@@ -39,6 +40,12 @@ def hex_to_rgb(h: str) -> tuple[float, float, float]:
     return tuple(int(h[k : k + 2], 16) / 255.0 for k in (0, 2, 4))  # type: ignore[return-value]
 
 
+#: Corners of the ternary map (edge 1): element 0 on top, 1 bottom-left, 2 bottom-right.
+_TRIANGLE = np.array([[0.5, np.sqrt(3.0) / 2.0], [0.0, 0.0], [1.0, 0.0]])
+#: Ends of the binary map: element 0 at the origin, 1 at x = 1.
+_SEGMENT = np.array([[0.0, 0.0], [1.0, 0.0]])
+
+
 def plane_coordinates(compositions: np.ndarray) -> np.ndarray:
     """2-D map positions of compositions.
 
@@ -49,15 +56,12 @@ def plane_coordinates(compositions: np.ndarray) -> np.ndarray:
     c = np.asarray(compositions, dtype=float)
     m = c.shape[1]
     if m == 3:
-        x = c[:, 2] + 0.5 * c[:, 0]
-        y = c[:, 0] * np.sqrt(3.0) / 2.0
-        return np.stack([x, y], axis=1)
+        return simplex_coordinates(c, _TRIANGLE)
     if m == 2:
-        return np.stack([c[:, 1], np.zeros(len(c))], axis=1)
+        return simplex_coordinates(c, _SEGMENT)
     if m == 1:
         return np.zeros((len(c), 2))
-    basis, _ = np.linalg.qr(np.eye(m) - 1.0 / m)
-    return c @ basis[:, :2]
+    return simplex_coordinates(c, simplex_basis(m)[:, :2])
 
 
 def library_path(compositions: np.ndarray) -> np.ndarray:
@@ -105,7 +109,7 @@ def tetra_coordinates(compositions: np.ndarray) -> np.ndarray:
     """3-D positions of 4-element compositions inside a regular tetrahedron (edge 1)."""
     c = np.asarray(compositions, dtype=float)
     s = c.sum(axis=1, keepdims=True)
-    return (c / np.where(s > 0, s, 1.0)) @ _TETRA
+    return simplex_coordinates(c / np.where(s > 0, s, 1.0), _TETRA)
 
 
 def tetra_vertices() -> np.ndarray:

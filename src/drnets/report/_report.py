@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import InputError, Library, PhaseLibrary, Solution
+from ..core import InputError, Library, PhaseLibrary, Solution, render_contributions
 from ..core.constants import PHASE_THRESHOLD, WEAK_EVIDENCE
 from . import _html as H
 from . import _static as S
@@ -95,7 +95,6 @@ def build_report(
         ``comparison`` (when a truth or metrics were given).
     """
     from ..evaluate import audit_solution, compare, reconstruction_errors
-    from ..solve._render import render_contributions
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """The solver: phases, fractions and shifts at every point, with the physics built in."""
 
-from ._render import WINDOW_SIGMAS, render_contributions, render_profile, render_solution, sigma_at
+# The forward model lives in drnets.core; these names stay here for existing callers.
+from ..core import WINDOW_SIGMAS, render_contributions, render_profile, render_solution, sigma_at
 
 __all__ = ["WINDOW_SIGMAS", "render_contributions", "render_profile", "render_solution", "sigma_at"]
 

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._decoder import render_windows, window_size
+from ..core import gaussian
+from ._decoder import decoder_sigma, max_normalized_torch, render_windows, window_size
 
 #: Peak-width multipliers of the grid (relative to the base sigma); geometric steps.
 WIDTH_SCALES = (0.85, 1.0, 1.3, 1.7, 2.2, 2.9)
@@ -28,7 +29,7 @@ def background_basis(q: np.ndarray, n: int = 8) -> np.ndarray:
     q = np.asarray(q, dtype=float)
     centres = np.linspace(q[0], q[-1], n)
     width = (q[-1] - q[0]) / max(n - 1, 1)
-    bumps = np.exp(-0.5 * ((q[:, None] - centres[None, :]) / width) ** 2)
+    bumps = gaussian((q[:, None] - centres[None, :]) / width)
     return np.concatenate([bumps, np.ones((q.size, 1))], 1)
 
 
@@ -86,7 +87,7 @@ class Atoms:
                 continue
             half = int(np.ceil(4 * extra))
             t = np.arange(-half, half + 1)
-            k = np.exp(-0.5 * (t / extra) ** 2)
+            k = gaussian(t / extra)
             self._kernels.append(torch.as_tensor(k / k.sum(), dtype=dtype, device=device))
         row = self.n_shifts * self.n_widths * self.n_q * torch.finfo(dtype).bits // 8
         # Everything in one preallocated tensor when it fits the budget (views, no copies);
@@ -120,7 +121,8 @@ class Atoms:
             self.qt,
             torch.as_tensor(cen, dtype=self.dtype, device=self.device),
             torch.as_tensor(hgt, dtype=self.dtype, device=self.device),
-            torch.as_tensor(self._sigma_at(cen), dtype=self.dtype, device=self.device),
+            torch.as_tensor(decoder_sigma(cen, (self.sigma_lo, self.sigma_hi), self.q, min(self.widths)),
+                            dtype=self.dtype, device=self.device),
             self._w,
         )  # (c*S, L)
         outs = []
@@ -129,13 +131,8 @@ class Atoms:
                 y = base
             else:
                 y = F.conv1d(base.unsqueeze(1), ker.view(1, 1, -1), padding=ker.numel() // 2).squeeze(1)
-            outs.append(y / y.amax(-1, keepdim=True).clamp_min(1e-30))
+            outs.append(max_normalized_torch(y))
         return torch.stack(outs, 1).reshape(c, self.n_shifts, self.n_widths, self.n_q)
-
-    def _sigma_at(self, centres: np.ndarray) -> np.ndarray:
-        t = (centres - self.q[0]) / max(self.q[-1] - self.q[0], 1e-12)
-        base = min(self.widths)
-        return np.maximum(base * (self.sigma_lo + (self.sigma_hi - self.sigma_lo) * t), 1e-4)
 
     def _ensure(self, phases: np.ndarray) -> None:
         missing = np.unique(np.asarray(phases, dtype=np.int64))

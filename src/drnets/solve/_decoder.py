@@ -10,8 +10,25 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..core import PhaseLibrary
-from ._render import WINDOW_SIGMAS
+from ..core import WINDOW_SIGMAS, PhaseLibrary, gaussian, sigma_at
+
+#: Smallest sigma (nm⁻¹) the decoder draws a peak with (it runs in float32).
+MIN_DECODER_SIGMA = 1e-4
+
+
+def decoder_sigma(centres: np.ndarray, widths: np.ndarray | tuple[float, float], q: np.ndarray,
+                  scale: float = 1.0) -> np.ndarray:
+    """Peak sigma at ``centres``: ``scale`` times :func:`~drnets.core.sigma_at` over the grid ``q``, floored.
+
+    ``widths`` is as for :func:`~drnets.core.sigma_at` (sigma at ``q[0]`` and at ``q[-1]``).
+    """
+    return np.maximum(scale * sigma_at(centres, widths, q[0], q[-1]), MIN_DECODER_SIGMA)
+
+
+def max_normalized_torch(profiles: torch.Tensor) -> torch.Tensor:
+    """:func:`drnets.core.max_normalized` for tensors: each profile over its maximum (0 stays 0)."""
+    m = profiles.amax(-1, keepdim=True)
+    return torch.where(m > 0, profiles / m.clamp_min(1e-30), profiles)
 
 
 def window_size(q: np.ndarray, sigma_max: float, shift_max: float = 0.0) -> int:
@@ -29,7 +46,7 @@ def render_windows(
     sigma: torch.Tensor,
     width: int,
 ) -> torch.Tensor:
-    """Sum of Gaussians on the grid, each evaluated in its window only.
+    """Sum of :func:`~drnets.core.gaussian` peaks on the grid, each evaluated in its window only.
 
     Parameters
     ----------
@@ -50,7 +67,7 @@ def render_windows(
     valid = idx < n_q
     idx = idx.clamp_max(n_q - 1)
     z = (q[idx] - centres.unsqueeze(-1)) / sigma.unsqueeze(-1)
-    val = heights.unsqueeze(-1) * torch.exp(-0.5 * z * z) * valid
+    val = heights.unsqueeze(-1) * gaussian(z) * valid
     out = torch.zeros(b, n_q, dtype=centres.dtype, device=q.device)
     out.scatter_add_(1, idx.reshape(b, -1), val.reshape(b, -1))
     return out
@@ -103,9 +120,8 @@ def build_dictionary(
     w = window_size(q, float(np.max(sigma)))
     cen = (sq[:, None, :] * shifts[None, :, None]).reshape(p_n * s_n, k)
     hgt = np.repeat(si, s_n, axis=0)
-    t = (cen - q[0]) / max(q[-1] - q[0], 1e-12)
     sig_rows = np.repeat(sigma, s_n, axis=0)
-    sig = sig_rows[:, :1] + (sig_rows[:, 1:] - sig_rows[:, :1]) * t
+    sig = decoder_sigma(cen, sig_rows.T[:, :, None], q)  # one (lo, hi) row per profile
     out = torch.empty(p_n * s_n, q.size, dtype=dtype, device=device)
     for a in range(0, p_n * s_n, chunk):
         bsl = slice(a, a + chunk)
@@ -113,9 +129,7 @@ def build_dictionary(
             qt,
             torch.as_tensor(cen[bsl], dtype=dtype, device=device),
             torch.as_tensor(hgt[bsl], dtype=dtype, device=device),
-            torch.as_tensor(np.maximum(sig[bsl], 1e-4), dtype=dtype, device=device),
+            torch.as_tensor(sig[bsl], dtype=dtype, device=device),
             w,
         )
-    m = out.amax(dim=1, keepdim=True)
-    out = torch.where(m > 0, out / m.clamp_min(1e-30), out)
-    return out.reshape(p_n, s_n, q.size)
+    return max_normalized_torch(out).reshape(p_n, s_n, q.size)

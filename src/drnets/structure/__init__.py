@@ -1,4 +1,4 @@
-"""Structure derived from a library: its composition graph and per-point physical limits."""
+"""Structure derived from a library: its composition graph, per-point physical limits and simplex geometry."""
 
 from ._graph import adjacency_lists, composition_graph, edges_from_adjacency
 from ._regions import (
@@ -15,6 +15,7 @@ from ._regions import (
     system_phase_count,
 )
 from ._rules import allowed_mask, gibbs_limits
+from ._simplex import simplex_basis, simplex_coordinates
 
 __all__ = [
     "alloying_breaks",
@@ -33,4 +34,6 @@ __all__ = [
     "composition_graph",
     "edges_from_adjacency",
     "gibbs_limits",
+    "simplex_basis",
+    "simplex_coordinates",
 ]

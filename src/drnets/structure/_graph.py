@@ -5,14 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import Delaunay, QhullError
 
-
-def _simplex_coordinates(compositions: np.ndarray) -> np.ndarray:
-    """Project compositions (rows on the simplex) to M-1 orthonormal coordinates."""
-    m = compositions.shape[1]
-    # Orthonormal basis of the plane sum(x) = const, via QR of the centring matrix.
-    centred = np.eye(m) - 1.0 / m
-    basis, _ = np.linalg.qr(centred)
-    return compositions @ basis[:, : m - 1]
+from ._simplex import simplex_coordinates
 
 
 def composition_graph(compositions: np.ndarray, *, tol: float = 1e-9) -> np.ndarray:
@@ -38,7 +31,7 @@ def composition_graph(compositions: np.ndarray, *, tol: float = 1e-9) -> np.ndar
     n = comp.shape[0]
     if n < 2:
         return np.zeros((0, 2), dtype=int)
-    x = _simplex_coordinates(comp) if comp.shape[1] > 1 else np.zeros((n, 1))
+    x = simplex_coordinates(comp) if comp.shape[1] > 1 else np.zeros((n, 1))
     # Merge coincident points onto one representative.
     keys = np.round(x / max(tol, 1e-12)).astype(np.int64)
     _, rep_index, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)

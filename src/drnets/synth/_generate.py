@@ -12,11 +12,12 @@ The physics, in order:
 2. **Vegard's law.** A solid solution's composition along its segment, ``t`` in [0, 1],
    is the far vertex's share of the phase's weight; its peaks sit at ``q * (1 + t*delta)``
    with ``delta = shift_sign * max_shift``.
-3. **Measurement.** Pseudo-Voigt peaks whose Gaussian sigma grows linearly with Q,
-   optional March-Dollase texture (per point and reflection, smooth across composition,
-   set by the angle between the reflection's plane normal and the texture axis), a smooth
-   background, optional substrate everywhere, optional impurity outside the candidate
-   library, and Poisson or Gaussian noise at a chosen signal-to-noise ratio.
+3. **Measurement.** Pseudo-Voigt peaks whose Gaussian sigma grows linearly with Q (the
+   forward model of :mod:`drnets.core`), optional March-Dollase texture (per point and
+   reflection, smooth across composition, set by the angle between the reflection's plane
+   normal and the texture axis), a smooth background, optional substrate everywhere,
+   optional impurity outside the candidate library, and Poisson or Gaussian noise at a
+   chosen signal-to-noise ratio.
 
 Truth conventions (shared with the solver and the evaluator): each phase's profile is
 rendered with maximum 1 on the grid; its contribution is ``a_p * profile_p``; its fraction
@@ -37,15 +38,11 @@ from typing import Any
 import numpy as np
 from scipy.spatial import Delaunay, QhullError
 
-from ..core import Dataset, InputError, Library, Phase, PhaseLibrary, Solution
+from ..core import Dataset, InputError, Library, Phase, PhaseLibrary, Solution, gaussian, render_peaks
+from ..structure import simplex_coordinates
 from ._systems import SYSTEMS, ChemicalSystem
 
 _DATA = Path(__file__).with_name("data") / "builtin_phases.json"
-
-#: FWHM of a Gaussian in units of its sigma.
-_FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
-#: Largest number of float64 cells one dense rendering block may hold.
-_BLOCK_CELLS = 4_000_000
 
 
 # --------------------------------------------------------------------------- presets
@@ -236,12 +233,6 @@ def _cos_to_axis(phase: Phase, axis: tuple[int, int, int]) -> np.ndarray:
 # --------------------------------------------------------------------------- geometry
 
 
-def _simplex_basis(m: int) -> np.ndarray:
-    """Orthonormal (M, M-1) basis of the plane sum(x) = const."""
-    basis, _ = np.linalg.qr(np.eye(m) - 1.0 / m)
-    return basis[:, : m - 1]
-
-
 def _grid_compositions(m: int, n: int, rng: np.random.Generator) -> np.ndarray:
     """Exactly ``n`` points of the finest triangular/tetrahedral grid with at least ``n``.
 
@@ -292,7 +283,6 @@ class _Diagram:
 
 
 def _diagram(system: ChemicalSystem) -> _Diagram:
-    m = len(system.elements)
     phase, far, comp = [], [], []
     for i, sp in enumerate(system.stable):
         for is_far, c in ((False, sp.host), (True, sp.far)):
@@ -306,7 +296,7 @@ def _diagram(system: ChemicalSystem) -> _Diagram:
             far.append(is_far)
             comp.append(v / v.sum())
     comp_a = np.array(comp)
-    x = comp_a @ _simplex_basis(m)
+    x = simplex_coordinates(comp_a)
     try:
         tri = Delaunay(x)
     except QhullError as err:  # pragma: no cover - the built-in systems triangulate
@@ -348,63 +338,6 @@ def _smooth_field(x: np.ndarray, rng: np.random.Generator, terms: int = 3, scale
     phase = rng.uniform(0.0, 2.0 * math.pi, size=terms)
     amp = rng.uniform(0.5, 1.0, size=terms)
     return (np.cos(x @ k.T + phase) @ amp) / amp.sum()
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def sigma_at(q: np.ndarray, widths: np.ndarray, q_lo: float, q_hi: float) -> np.ndarray:
-    """Gaussian sigma at ``q``, linear between ``widths[0]`` at ``q_lo`` and ``widths[1]`` at ``q_hi``."""
-    t = (np.asarray(q, dtype=float) - q_lo) / max(q_hi - q_lo, 1e-12)
-    return widths[0] + (widths[1] - widths[0]) * t
-
-
-def render_peaks(
-    q: np.ndarray,
-    centres: np.ndarray,
-    heights: np.ndarray,
-    widths: np.ndarray,
-    eta: float = 0.0,
-    *,
-    normalize: bool = True,
-) -> np.ndarray:
-    """Pseudo-Voigt profiles of B patterns of K sticks each, on the grid ``q``.
-
-    Parameters
-    ----------
-    q : ndarray of shape (L,)
-    centres, heights : ndarray of shape (B, K)
-        Peak positions (nm⁻¹) and heights.
-    widths : array-like of shape (2,)
-        Gaussian sigma at the grid ends (linear in Q, evaluated at each centre).
-    eta : float
-        Lorentzian share; the Lorentzian has the Gaussian's FWHM.
-    normalize : bool
-        Divide each profile by its maximum on the grid.
-
-    Returns
-    -------
-    ndarray of shape (B, L)
-    """
-    q = np.asarray(q, dtype=float)
-    centres = np.atleast_2d(centres)
-    heights = np.broadcast_to(np.atleast_2d(heights), centres.shape)
-    b, k = centres.shape
-    out = np.empty((b, q.size))
-    sig = np.maximum(sigma_at(centres, np.asarray(widths, dtype=float), q[0], q[-1]), 1e-6)
-    step = max(1, _BLOCK_CELLS // max(k * q.size, 1))
-    for lo in range(0, b, step):
-        hi = min(b, lo + step)
-        z = (q[None, None, :] - centres[lo:hi, :, None]) / sig[lo:hi, :, None]  # (b, K, L)
-        shape = np.exp(-0.5 * z * z)
-        if eta > 0:
-            hw = 0.5 * _FWHM_PER_SIGMA
-            shape = (1.0 - eta) * shape + eta / (1.0 + (z / hw) ** 2)
-        out[lo:hi] = np.einsum("bk,bkl->bl", heights[lo:hi], shape)
-    if normalize:
-        m = out.max(axis=1, keepdims=True)
-        out = np.divide(out, m, out=np.zeros_like(out), where=m > 0)
-    return out
 
 
 # --------------------------------------------------------------------------- generate
@@ -489,7 +422,7 @@ def generate(
     else:
         comp = _random_compositions(m, p.points, r_comp)
     n = comp.shape[0]
-    x = comp @ _simplex_basis(m)
+    x = simplex_coordinates(comp)
     dia = _diagram(sysm)
     simplex, w = _barycentric(dia, comp)
     verts = dia.simplices[simplex]  # (N, M)
@@ -573,7 +506,7 @@ def generate(
         f1 = 1.0 + 0.3 * _smooth_field(x, r_bg)
         f2 = 1.0 + 0.5 * _smooth_field(x, r_bg)
         decay = np.exp(-u / 0.25)
-        hump = np.exp(-0.5 * ((q - (q[0] + 0.15 * (q[-1] - q[0]))) / (0.08 * (q[-1] - q[0]))) ** 2)
+        hump = gaussian((q - (q[0] + 0.15 * (q[-1] - q[0]))) / (0.08 * (q[-1] - q[0])))
         shape = f1[:, None] * decay[None, :] + 0.6 * f2[:, None] * hump[None, :] + 0.3
         background = unit * p.background * thick[:, None] * shape / 1.3
         clean += background
