@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from drnets.cli import app, main
 from drnets.core import Solution
-from drnets.evaluate import read_fractions_csv, read_shifts_csv
+from drnets.io import read_fractions_csv, read_shifts_csv
 from drnets.io import load
 from drnets.synth import generate, write_synthetic
 
@@ -163,7 +163,7 @@ class _FakeMapper:
 
 
 def test_interrupted_run_is_written_exit_130_and_noticed(tmp_path, tiny_library, monkeypatch):
-    import drnets.solve._solver as solver
+    import drnets.solve as solver
 
     monkeypatch.setattr(solver, "PhaseMapper", _FakeMapper)
     out = tmp_path / "o"
@@ -200,7 +200,7 @@ class _NoAnswerMapper(_FakeMapper):
 
 
 def test_interrupt_before_any_answer_writes_nothing(tmp_path, tiny_library, monkeypatch):
-    import drnets.solve._solver as solver
+    import drnets.solve as solver
 
     monkeypatch.setattr(solver, "PhaseMapper", _NoAnswerMapper)
     out = tmp_path / "o"
@@ -212,7 +212,7 @@ def test_interrupt_before_any_answer_writes_nothing(tmp_path, tiny_library, monk
 
 
 def test_interrupt_then_resume_finishes_the_run(tmp_path, tiny_library, monkeypatch):
-    import drnets.solve._solver as solver
+    import drnets.solve as solver
 
     real = solver.PhaseMapper
 

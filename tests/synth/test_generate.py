@@ -7,7 +7,7 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from drnets.evaluate._metrics import read_phase_table
+from drnets.io import read_phase_table
 from drnets.io import load
 from drnets.structure import composition_graph, gibbs_limits
 from drnets.synth import PRESETS, generate, render_peaks, write_synthetic

@@ -7,7 +7,3 @@ __all__ = ["WINDOW_SIGMAS", "render_contributions", "render_profile", "render_so
 from ._solver import PhaseMapper, estimate_sigma, estimate_widths, pick_device
 
 __all__ += ["PhaseMapper", "estimate_sigma", "estimate_widths", "pick_device"]
-
-from ._output import write_solution_dir
-
-__all__ += ["write_solution_dir"]
