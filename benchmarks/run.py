@@ -115,7 +115,7 @@ def pad_phases(phases, target: int, seed: int):
 def build_case(spec: dict[str, Any]) -> dict[str, Any]:
     """Library, phases, mask, limits and the truth (or reference) of one case."""
     import drnets
-    from drnets.evaluate import read_fractions_csv
+    from drnets.io import read_fractions_csv
 
     kind = spec["kind"]
     out: dict[str, Any] = {"mask": None, "max_phases": None, "truth_shifts": None, "reference": "truth",

@@ -94,10 +94,9 @@ def convert(
     phases: Optional[Path] = PhasesOpt,
 ) -> None:
     """Convert between instance text, stick CSV, DRNets folder, pattern folder and the native .h5."""
-    from .io import load, save
-    from .io._save import save_kind
+    from .io import format_of, load, save
 
-    kind = save_kind(out)  # fail on an unknown output name before reading anything
+    kind = format_of(out, for_writing=True)  # fail on an unknown output name before reading anything
     ds = load(src, phases=phases)
     written = save(ds, out)
     for p in written:
@@ -113,12 +112,14 @@ def convert(
         err_console.print(f"note: {kind} output does not keep {', '.join(dropped)}", markup=False, highlight=False)
 
 
-# Each stage owns its commands (synth, solve/demo, report) in its own ``_cli`` module.
+# A stage's own commands (synth, report) live in its ``_cli`` module; the commands that drive
+# several stages (solve: io, solver, evaluate; demo: all of them) live here beside this file.
 from .synth._cli import register as _register_synth  # noqa: E402
-from .solve._cli import register as _register_solve  # noqa: E402
+from ._solve_command import register as _register_solve  # noqa: E402
+from ._demo import register as _register_demo  # noqa: E402
 from .report._cli import register as _register_report  # noqa: E402
 
-for _register in (_register_synth, _register_solve, _register_report):
+for _register in (_register_synth, _register_solve, _register_demo, _register_report):
     _register(app, console, err_console)
 
 

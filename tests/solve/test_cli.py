@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from drnets.cli import app, main
 from drnets.core import Solution
-from drnets.evaluate import read_fractions_csv, read_shifts_csv
+from drnets.io import read_fractions_csv, read_shifts_csv
 from drnets.io import load
 from drnets.synth import generate, write_synthetic
 

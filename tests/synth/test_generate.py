@@ -8,8 +8,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from drnets.core import render_peaks, render_profile
-from drnets.evaluate._metrics import read_phase_table
-from drnets.io import load
+from drnets.io import load, read_phase_table
 from drnets.structure import composition_graph, gibbs_limits
 from drnets.synth import PRESETS, generate, write_synthetic
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -10,7 +9,8 @@ import numpy as np
 
 from ..core import InputError
 from ..core.constants import COMPARISON_THRESHOLDS, PHASE_THRESHOLD, RULES
-from ._metrics import compare, read_fractions_csv, read_shifts_csv
+from ..io import read_solution_dir
+from ._metrics import compare
 
 
 def _phase_counts(values: np.ndarray, thr: float) -> dict[str, int]:
@@ -50,24 +50,11 @@ def evaluate_solution_dir(
     phase usage, the rule audit stored in ``summary.json`` and, with ``truth``, the
     comparison of :func:`compare`.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError("no such file or folder", source=str(path))
-    folder = path if path.is_dir() else None
-    frac_path = path / "fractions.csv" if folder else path
-    if not frac_path.exists():
+    sd = read_solution_dir(path)
+    frac = sd.fractions
+    if frac is None:
         raise InputError("the folder holds no fractions.csv", source=str(path))
-    frac = read_fractions_csv(frac_path)
-    shifts = None
-    summary: dict[str, Any] = {}
-    if folder is not None:
-        if (folder / "shifts.csv").exists():
-            shifts = read_shifts_csv(folder / "shifts.csv")
-        if (folder / "summary.json").exists():
-            try:
-                summary = json.loads((folder / "summary.json").read_text())
-            except (OSError, ValueError) as err:
-                raise InputError(f"unreadable summary ({err})", source=str(folder / "summary.json")) from None
+    shifts, summary = sd.shifts, sd.summary
     vals = np.nan_to_num(frac.values, nan=0.0)
     used = vals.max(axis=0) > PHASE_THRESHOLD if vals.size else np.zeros(0, bool)
     result: dict[str, Any] = {

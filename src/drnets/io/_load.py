@@ -8,21 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import Dataset, InputError, PhaseLibrary
-
-
-def _kind(path: Path) -> str:
-    if path.is_dir():
-        if (path / "XRD.npy").exists() or (path / "drnets" / "XRD.npy").exists():
-            return "drnets"
-        if any(path.glob("*.cif")):
-            return "cif"
-        return "xy"
-    suffix = path.suffix.lower()
-    if suffix in (".h5", ".hdf5", ".drnets"):
-        return "hdf5"
-    if suffix == ".csv":
-        return "sticks"
-    return "instance"
+from ._formats import format_of
 
 
 def read_phases(path: str | os.PathLike[str], elements: tuple[str, ...] | list[str], **kwargs) -> PhaseLibrary:
@@ -77,7 +63,7 @@ def load(
     path = Path(path)
     if not path.exists():
         raise InputError("no such file or folder", source=path)
-    kind = _kind(path)
+    kind = format_of(path)
     if kind == "instance":
         from ._instance import read_instance
 
@@ -96,7 +82,7 @@ def load(
         ds = Dataset(read_xy_folder(path, **kwargs))
     elif kind == "sticks":
         raise InputError("this is a stick table; pass it as the phases, with a library as the input", source=path)
-    else:  # pragma: no cover - _kind covers all
+    else:  # pragma: no cover - format_of covers all
         raise InputError("unknown input format", source=path)
     if phases is not None:
         ph = read_phases(phases, ds.library.elements)

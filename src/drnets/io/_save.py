@@ -5,32 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..core import Dataset, InputError
-
-
-def save_kind(path: str | os.PathLike[str]) -> str:
-    """The output format a path asks for: ``'hdf5'``, ``'instance'`` or ``'drnets'``.
-
-    Raises
-    ------
-    InputError
-        When the name tells no format.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if path.is_dir():
-        return "drnets"
-    if suffix in (".h5", ".hdf5"):
-        return "hdf5"
-    if path.name.lower().endswith("drnets"):
-        return "drnets"
-    if suffix == ".txt":
-        return "instance"
-    raise InputError(
-        "cannot tell the output format from the name: use .h5/.hdf5 (native), .txt (instance text) "
-        "or a folder named ...drnets (DRNets npy folder)",
-        source=path,
-    )
+from ..core import Dataset
+from ._formats import format_of
 
 
 def save(dataset: Dataset, path: str | os.PathLike[str]) -> list[Path]:
@@ -54,7 +30,7 @@ def save(dataset: Dataset, path: str | os.PathLike[str]) -> list[Path]:
         The files written.
     """
     path = Path(path)
-    kind = save_kind(path)
+    kind = format_of(path, for_writing=True)
     if kind == "hdf5":
         from ._hdf5 import write_hdf5
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core import InputError, Library, PhaseLibrary, Solution, render_contributions
 from ..core.constants import PHASE_THRESHOLD, WEAK_EVIDENCE
+from ..io import read_solution_dir
 from . import _html as H
 from . import _static as S
 from ._layout import library_path, phase_colors
@@ -280,22 +281,6 @@ def build_report(
     return {"html": html_path, "png": png, "audit": aud, "reconstruction": rec, "comparison": comparison}
 
 
-def _solution_from_csv(folder: Path, library: Library, summary: dict[str, Any]) -> Solution:
-    from ..evaluate import read_fractions_csv, read_shifts_csv
-
-    f = read_fractions_csv(folder / "fractions.csv")
-    labels = f.labels
-    pts = np.arange(library.n_points)
-    frac = np.nan_to_num(f.aligned(pts, labels))
-    sh = read_shifts_csv(folder / "shifts.csv").aligned(pts, labels, fill=np.nan) if (folder / "shifts.csv").exists() \
-        else np.where(frac > 0, 1.0, np.nan)
-    amp = frac * library.patterns.max(axis=1, keepdims=True)
-    w = np.asarray(summary.get("widths", 0.25), dtype=float)
-    widths = np.broadcast_to(w if w.ndim else np.array([w, w]), (len(labels), 2)) if w.ndim <= 1 else w
-    return Solution(labels, frac, sh, amp, np.array(widths), audit=summary.get("audit", {}),
-                    metadata=summary.get("metadata", {}))
-
-
 def make_report(
     solution_dir: str | Path,
     out_dir: str | Path,
@@ -307,41 +292,26 @@ def make_report(
 ) -> dict[str, Any]:
     """Report a solver output folder (``solution.h5``, ``fractions.csv``, ``shifts.csv``, ``summary.json``).
 
-    The native ``solution.h5`` supplies the library, phases and solution. Without it (or
-    without an HDF5 reader), pass ``library`` and ``phases``: the solution is then read from
-    the CSVs, with amplitudes estimated as fraction × pattern maximum and the widths of
-    ``summary.json`` (``widths``) or 0.25 nm⁻¹.
+    The native ``solution.h5`` supplies the library, phases and solution. Without it, pass
+    ``library`` and ``phases``: the solution is then rebuilt from the CSVs
+    (:meth:`drnets.io.SolutionDir.solution_from_tables`).
     """
-    folder = Path(solution_dir)
-    if not folder.is_dir():
-        raise InputError("not a solution folder", source=str(folder))
-    summary: dict[str, Any] = {}
-    if (folder / "summary.json").exists():
-        try:
-            summary = json.loads((folder / "summary.json").read_text())
-        except ValueError as err:
-            raise InputError(f"unreadable summary ({err})", source=str(folder / "summary.json")) from None
+    if not Path(solution_dir).is_dir():
+        raise InputError("not a solution folder", source=str(solution_dir))
+    folder = read_solution_dir(solution_dir)
+    summary = folder.summary
     solution = None
-    h5 = folder / "solution.h5"
-    if h5.exists() and (library is None or phases is None):
-        from .. import io as dio
-
-        reader = getattr(dio, "read_hdf5", None)
-        if reader is None:
-            raise InputError("cannot read solution.h5 (no HDF5 reader in this version); pass library and phases",
-                             source=str(h5))
-        ds = reader(h5)
+    if folder.h5 is not None and (library is None or phases is None):
+        ds = folder.dataset
         library = library or ds.library
         phases = phases or ds.phases
         solution = ds.solution
     if library is None or phases is None:
-        if h5.exists():
-            raise InputError("solution.h5 holds no phase library: pass the phases", source=str(h5))
-        raise InputError("the folder holds no solution.h5: pass the library and phases", source=str(folder))
+        if folder.h5 is not None:
+            raise InputError("solution.h5 holds no phase library: pass the phases", source=str(folder.h5))
+        raise InputError("the folder holds no solution.h5: pass the library and phases", source=str(folder.source))
     if solution is None:
-        if not (folder / "fractions.csv").exists():
-            raise InputError("the folder holds neither solution.h5 nor fractions.csv", source=str(folder))
-        solution = _solution_from_csv(folder, library, summary)
+        solution = folder.solution_from_tables(library)
     if not solution.metadata and isinstance(summary.get("metadata"), dict):
         solution.metadata = dict(summary["metadata"])
     if not solution.audit and isinstance(summary.get("audit"), dict):

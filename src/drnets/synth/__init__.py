@@ -6,7 +6,6 @@ substrate, impurity, noise); :func:`write_synthetic` writes it with its truth. T
 difficulties are in :data:`PRESETS`.
 """
 
-from ..core import render_peaks  # the forward model lives in drnets.core; kept here for existing callers
 from ._generate import PRESETS, Preset, Truth, builtin_phase, generate, write_synthetic
 
-__all__ = ["PRESETS", "Preset", "Truth", "builtin_phase", "generate", "render_peaks", "write_synthetic"]
+__all__ = ["PRESETS", "Preset", "Truth", "builtin_phase", "generate", "write_synthetic"]

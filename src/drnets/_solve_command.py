@@ -1,9 +1,11 @@
-"""The ``drnets`` commands of the solve stage: ``solve`` and ``demo``."""
+"""The ``drnets solve`` command: read a library, solve it with a progress bar, audit, compare, write the folder.
+
+It lives in the command-line wiring, not in the solve stage, because it drives several stages
+(io, solve, evaluate); ``drnets demo`` reuses :func:`solve_to_dir` from here.
+"""
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -17,8 +19,9 @@ EXIT_INTERRUPTED = 130
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def _check_device(device: str) -> str:
-    from ..core import InputError
+def check_device(device: str) -> str:
+    """The ``--device`` value, lower-cased; an :class:`InputError` names the option when it is unknown."""
+    from .core import InputError
 
     d = str(device).strip().lower()
     if d in DEVICES or (d.startswith("cuda:") and d[5:].isdigit()):
@@ -28,11 +31,14 @@ def _check_device(device: str) -> str:
 
 def _previous_run(out: Path) -> dict[str, Any] | None:
     """What an earlier run left in ``out`` (its summary.json), or None when there is none."""
+    from .core import InputError
+    from .io import read_summary
+
     if not (out / "solution.h5").exists():
         return None
     try:
-        return json.loads((out / "summary.json").read_text())
-    except (OSError, ValueError):
+        return read_summary(out)
+    except InputError:
         return {}
 
 
@@ -91,7 +97,7 @@ def run_solver(
     solver that does not take a callback is run under a plain spinner. A KeyboardInterrupt
     inside the fit is the solver's to handle (it returns its best answer so far).
     """
-    from . import PhaseMapper  # looked up at call time (tests substitute it)
+    from .solve import PhaseMapper
 
     if quiet or console is None:
         return _make_mapper(PhaseMapper, None, device=device, seed=seed, **params).fit(
@@ -138,7 +144,8 @@ def _make_mapper(cls, callback: Callable | None, **kwargs: Any):
     return cls(**kwargs)
 
 
-def _summary_table(solution, out: Path, title: str):
+def summary_table(solution, out: Path, title: str):
+    """The rich table printed after a solve: points, phases used, residual, violations, evidence, run facts."""
     from rich.table import Table
 
     meta = solution.metadata or {}
@@ -151,13 +158,13 @@ def _summary_table(solution, out: Path, title: str):
         t.add_row("mean relative residual", f"{float(np.nanmean(solution.residuals)):.4f}")
     a = solution.audit or {}
     if a:
-        from ..core.constants import RULES
+        from .core.constants import RULES
 
         counts = ", ".join(f"{r} {a[f'{r}_violations']}" for r in RULES if f"{r}_violations" in a)
         t.add_row("rule violations", f"{a.get('total_violations', '?')} ({counts})")
     weak = solution.weakly_supported()
     if weak is not None:
-        from ..core.constants import WEAK_EVIDENCE
+        from .core.constants import WEAK_EVIDENCE
 
         t.add_row("weakly supported", f"{int(weak.sum())} phase entries at {int(weak.any(axis=1).sum())} points "
                   f"(evidence < {WEAK_EVIDENCE:g}; see evidence.csv)")
@@ -169,16 +176,10 @@ def _summary_table(solution, out: Path, title: str):
     return t
 
 
-def _print_comparison(c: dict[str, Any], console: Console, truth_name: str) -> None:
-    from ..evaluate._cli import print_comparison
-
-    print_comparison(c, console, truth_name)
-
-
-def _truth_tables(truth: Path | None, truth_shifts: Path | None):
+def truth_tables(truth: Path | None, truth_shifts: Path | None):
     """Read (and so check) the truth before the long solve; a sibling shifts.csv is used too."""
-    from ..core import InputError
-    from ..evaluate import read_fractions_csv, read_shifts_csv
+    from .core import InputError
+    from .io import read_fractions_csv, read_shifts_csv
 
     if truth is None:
         if truth_shifts is not None:
@@ -212,8 +213,10 @@ def solve_to_dir(
     resume: bool = False,
 ) -> tuple[Any, list[Path], dict[str, Any] | None, bool]:
     """Solve a dataset, write its solution folder; returns (solution, files, comparison, interrupted)."""
-    from ..core import InputError
-    from ._output import write_solution_dir
+    from .core import InputError
+    from .core.constants import PHASE_THRESHOLD
+    from .evaluate import audit_solution
+    from .io import write_solution_dir
 
     if dataset.phases is None:
         raise InputError("no candidate phases: pass --phases (a stick CSV or a folder of CIF files)",
@@ -229,10 +232,7 @@ def solve_to_dir(
                           markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     sol = mapper.solution_
-    if not sol.audit:
-        from ..core.constants import PHASE_THRESHOLD
-        from ..evaluate import audit_solution
-
+    if not sol.audit:  # the audit at the solver's presence threshold, so every answer is audited alike
         sol.audit = audit_solution(sol, dataset.library, dataset.phases, threshold=PHASE_THRESHOLD)
     interrupted = _interrupted(sol)
     if interrupted:
@@ -242,7 +242,7 @@ def solve_to_dir(
         extra["inputs"] = inputs
     comparison = None
     if truth is not None:
-        from ..evaluate import compare
+        from .evaluate import compare
 
         comparison = compare(sol, truth, shifts=sol if truth_shifts is not None else None, truth_shifts=truth_shifts)
         extra["comparison"] = comparison
@@ -260,11 +260,10 @@ def solve_to_dir(
 
 
 def register(app: typer.Typer, console: Console, err_console: Console) -> None:
-    """Add this stage's commands to the ``drnets`` app."""
+    """Add ``drnets solve`` to the app."""
 
-    def say(text: str, *, quiet: bool = False) -> None:
-        if not quiet:
-            console.print(text, markup=False, highlight=False, soft_wrap=True)
+    def say(text: str) -> None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     @app.command()
     def solve(
@@ -284,10 +283,11 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         Ctrl-C stops the search: the best answer so far is written (exit status 130), and
         `--resume` continues from the last finished round.
         """
-        from ..io import load
+        from .evaluate._cli import print_comparison
+        from .io import load
 
-        device = _check_device(device)
-        t_true, t_shift = _truth_tables(truth, truth_shifts)
+        device = check_device(device)
+        t_true, t_shift = truth_tables(truth, truth_shifts)
         ds = load(input, phases=phases, mask=mask)
         out = Path(out)
         prev = _previous_run(out)
@@ -304,54 +304,12 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
             ds, out, device=device, seed=seed, console=console, err_console=err_console, quiet=quiet,
             truth=t_true, truth_shifts=t_shift, truth_name=str(truth), inputs=inputs, resume=resume)
         if not quiet:
-            console.print(_summary_table(sol, out, f"drnets solve: {input}"))
+            console.print(summary_table(sol, out, f"drnets solve: {input}"))
             if comparison is not None:
-                _print_comparison(comparison, console, str(truth))
+                print_comparison(comparison, console, str(truth))
             for p in files:
                 say(f"wrote {p}")
         if interrupted:
             err_console.print(f"interrupted: wrote the best answer so far to {out}", markup=False, highlight=False,
                               soft_wrap=True)
-            raise typer.Exit(EXIT_INTERRUPTED)
-
-    @app.command()
-    def demo(
-        out: Path = typer.Option(Path("drnets-demo"), "--out", "-o", help="Output folder (library/, solution/, report/)."),
-        points: Optional[int] = typer.Option(None, "--points", "-n", help="Number of sample points (default: the preset's)."),
-        seed: int = typer.Option(0, "--seed", "-s", help="Seed of the library and the solver."),
-        device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-        preset: str = typer.Option("standard", "--preset", help="Library difficulty: easy, standard or hard."),
-        q_points: Optional[int] = typer.Option(None, "--q-points", help="Q grid points (default: the preset's)."),
-    ) -> None:
-        """Generate a built-in synthetic library, solve it, score it against its truth and report it."""
-        from ..io import read_hdf5
-        from ..report import make_report
-        from ..synth import write_synthetic
-
-        device = _check_device(device)
-        t0 = time.perf_counter()
-        out = Path(out)
-        lib_dir, sol_dir, rep_dir = out / "library", out / "solution", out / "report"
-        write_synthetic(lib_dir, preset, points=points, q_points=q_points, seed=seed)
-        t_lib = time.perf_counter() - t0
-        say(f"library: {preset} synthetic library in {lib_dir} ({t_lib:.1f} s)")
-        ds = read_hdf5(lib_dir / "library.h5")
-        t_true, t_shift = _truth_tables(lib_dir / "truth" / "fractions.csv", lib_dir / "truth" / "shifts.csv")
-        inputs = {"library": str(lib_dir / "library.h5"), "phases": str(lib_dir / "library.h5"),
-                  "truth": str(lib_dir / "truth" / "fractions.csv")}
-        sol, files, comparison, interrupted = solve_to_dir(
-            ds, sol_dir, device=device, seed=seed, console=console, err_console=err_console,
-            truth=t_true, truth_shifts=t_shift, truth_name=str(lib_dir / "truth" / "fractions.csv"), inputs=inputs)
-        console.print(_summary_table(sol, sol_dir, f"drnets demo: {preset} library, {ds.library.n_points} points"))
-        if comparison is not None:
-            _print_comparison(comparison, console, "the true phases")
-        result = make_report(sol_dir, rep_dir, truth=lib_dir / "truth" / "fractions.csv",
-                             title=f"drnets demo: {preset} synthetic library")
-        say(f"library   {lib_dir}  (instance.txt, sticks.csv, library.h5, truth/)")
-        say(f"solution  {sol_dir}  ({', '.join(p.name for p in files)})")
-        say(f"report    {result['html']}")
-        say(f"demo done in {time.perf_counter() - t0:.1f} s")
-        if interrupted:
-            err_console.print(f"interrupted: wrote the best answer so far to {sol_dir}", markup=False,
-                              highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_INTERRUPTED)

@@ -1,24 +1,36 @@
-"""The solver's output folder: fractions.csv, shifts.csv, solution.h5 and summary.json.
+"""The solution folder: fractions.csv, shifts.csv, evidence.csv, solution.h5 and summary.json.
 
-Every file is written atomically (a temporary file beside the target, then one rename), so an
-interrupted write never leaves a half-written file and an earlier run's file stays intact
-until the new one is complete.
+This module is the folder's one home: :func:`write_solution_dir` writes it and
+:func:`read_solution_dir` reads it back (a bare fractions CSV reads too). Every file is
+written atomically (a temporary file beside the target, then one rename), so an interrupted
+write never leaves a half-written file and an earlier run's file stays intact until the new
+one is complete.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from ..core import Dataset, Library, PhaseLibrary, Solution
+from ..core import Dataset, InputError, Library, PhaseLibrary, Solution
 from ..core.constants import WEAK_EVIDENCE
+from ._atomic import atomic_path, atomic_text
+from ._hdf5 import read_hdf5, write_hdf5
+from ._phase_table import PhaseTable, read_phase_table, write_phase_table
 
-#: The files of a solution folder, in the order they are written.
+#: The files of a solution folder, in the order they are written (evidence.csv follows where there is evidence).
 SOLUTION_FILES = ("fractions.csv", "shifts.csv", "solution.h5", "summary.json")
+FRACTIONS, SHIFTS, SOLUTION_H5, SUMMARY = SOLUTION_FILES
+EVIDENCE = "evidence.csv"
+
+#: Peak sigma (nm⁻¹) assumed for a solution rebuilt from the CSVs when summary.json does not tell it.
+DEFAULT_WIDTH = 0.25
 
 
 def _json_default(obj: Any) -> Any:
@@ -60,9 +72,6 @@ def active_phases(solution: Solution) -> np.ndarray:
 
 
 def _write_table(path: Path, labels: list[str], values: np.ndarray) -> None:
-    from ..evaluate import PhaseTable, write_phase_table
-    from ..io import atomic_path
-
     table = PhaseTable(np.arange(values.shape[0]), labels, values)
     with atomic_path(path) as tmp:
         write_phase_table(table, tmp, fmt="%.6g")
@@ -88,16 +97,9 @@ def reconstruction_summary(library: Library, solution: Solution) -> dict[str, An
     return {k: v for k, v in r.items() if not isinstance(v, list) or k == "worst_points"}
 
 
-def build_summary(
-    library: Library,
-    phases: PhaseLibrary,
-    solution: Solution,
-    *,
-    mask: np.ndarray | None = None,
-    max_phases: np.ndarray | None = None,
-    extra_summary: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The content of ``summary.json`` (JSON-ready)."""
+def _build_summary(library: Library, phases: PhaseLibrary, solution: Solution, mask: np.ndarray | None,
+                   max_phases: np.ndarray | None, extra_summary: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The content of ``summary.json`` (JSON-ready); the arguments are :func:`write_solution_dir`'s."""
     meta = dict(solution.metadata or {})
     frac = np.nan_to_num(np.asarray(solution.fractions, dtype=float), nan=0.0)
     used = active_phases(solution)
@@ -171,7 +173,7 @@ def write_solution_dir(
     Parameters
     ----------
     out_dir : path-like
-        The folder (created if needed; the four files in it are replaced).
+        The folder (created if needed; the files in it are replaced).
     library, phases : Library, PhaseLibrary
         What was solved.
     solution : Solution
@@ -192,8 +194,6 @@ def write_solution_dir(
         the solution has it, ``evidence.csv`` (same columns: what each present phase buys,
         in per-phase costs; below 1 the data alone do not support it).
     """
-    from ..io import atomic_text, write_hdf5
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     used = active_phases(solution)
@@ -210,12 +210,129 @@ def write_solution_dir(
     _write_table(paths[0], labels, frac)
     _write_table(paths[1], labels, shifts)
     if solution.evidence is not None:
-        paths.append(out / "evidence.csv")
+        paths.append(out / EVIDENCE)
         _write_table(paths[-1], labels, where_present(solution.evidence))
     write_hdf5(Dataset(library, phases, mask, max_phases, solution), paths[2])
-    summary = build_summary(library, phases, solution, mask=mask, max_phases=max_phases, extra_summary=extra_summary)
+    summary = _build_summary(library, phases, solution, mask, max_phases, extra_summary)
     summary["files"] = [p.name for p in paths]
     with atomic_text(paths[3]) as fh:
         json.dump(summary, fh, indent=2, allow_nan=False)
         fh.write("\n")
     return paths
+
+
+def read_summary(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``summary.json`` of a solution folder ({} when there is none).
+
+    Raises
+    ------
+    InputError
+        When the file is there but cannot be read or is not a JSON object.
+    """
+    path = Path(folder) / SUMMARY
+    if not path.is_file():
+        return {}
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputError(f"unreadable summary ({err})", source=str(path)) from None
+    if not isinstance(summary, dict):
+        raise InputError(f"expected a JSON object, found {type(summary).__name__}", source=str(path))
+    return summary
+
+
+@dataclass(eq=False)
+class SolutionDir:
+    """A solution folder as read back by :func:`read_solution_dir`.
+
+    Parameters
+    ----------
+    source : Path
+        The folder (or the bare fractions CSV) read.
+    fractions : PhaseTable or None
+        ``fractions.csv``: one column per phase present somewhere (None only in a folder that
+        holds ``solution.h5`` alone).
+    shifts, evidence : PhaseTable or None
+        ``shifts.csv`` and ``evidence.csv`` where the folder has them (NaN where absent).
+    summary : dict
+        ``summary.json`` ({} where there is none).
+    h5 : Path or None
+        ``solution.h5`` where the folder has one; :attr:`dataset` reads it.
+    """
+
+    source: Path
+    fractions: PhaseTable | None
+    shifts: PhaseTable | None = None
+    evidence: PhaseTable | None = None
+    summary: dict[str, Any] | None = None
+    h5: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.summary = dict(self.summary or {})
+
+    @cached_property
+    def dataset(self) -> Dataset | None:
+        """``solution.h5``: library, phases, mask, limits and the full solution (None without it)."""
+        return None if self.h5 is None else read_hdf5(self.h5)
+
+    def solution_from_tables(self, library: Library) -> Solution:
+        """A :class:`Solution` over ``library`` rebuilt from the CSVs and the summary.
+
+        Its phases are the columns of ``fractions.csv``. Amplitudes are estimated as
+        fraction × the point's pattern maximum; shifts are 1 where ``shifts.csv`` is
+        missing; the peak widths are the summary's ``widths`` where they fit those
+        columns, else :data:`DEFAULT_WIDTH`.
+        """
+        if self.fractions is None:
+            raise InputError(f"no {FRACTIONS} to rebuild the solution from", source=str(self.source))
+        labels = self.fractions.labels
+        pts = np.arange(library.n_points)
+        frac = np.nan_to_num(self.fractions.aligned(pts, labels))
+        sh = (self.shifts.aligned(pts, labels, fill=np.nan) if self.shifts is not None
+              else np.where(frac > 0, 1.0, np.nan))
+        ev = None if self.evidence is None else np.nan_to_num(self.evidence.aligned(pts, labels))
+        amp = frac * library.patterns.max(axis=1, keepdims=True)
+        w = np.asarray(self.summary.get("widths", DEFAULT_WIDTH), dtype=float)
+        if w.ndim == 2 and w.shape != (len(labels), 2):
+            w = np.asarray(DEFAULT_WIDTH)  # the summary's rows are every candidate's, not these columns'
+        widths = np.broadcast_to(w if w.ndim else np.array([w, w]), (len(labels), 2)) if w.ndim <= 1 else w
+        return Solution(labels, frac, sh, amp, np.array(widths), evidence=ev, audit=self.summary.get("audit", {}),
+                        metadata=self.summary.get("metadata", {}))
+
+
+def read_solution_dir(path: str | os.PathLike[str]) -> SolutionDir:
+    """Read a solution folder, or a bare fractions CSV.
+
+    Parameters
+    ----------
+    path : path-like
+        A folder written by :func:`write_solution_dir` (or one with only the CSVs, with or
+        without ``summary.json``), or a fractions CSV (``point`` then one column per phase).
+
+    Returns
+    -------
+    SolutionDir
+        The tables and the summary; ``solution.h5`` is read only when its
+        :attr:`~SolutionDir.dataset` is asked for.
+
+    Raises
+    ------
+    InputError
+        When the path does not exist, a folder holds neither ``fractions.csv`` nor
+        ``solution.h5``, or a file cannot be read.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file or folder", source=str(path))
+    if not path.is_dir():
+        return SolutionDir(path, read_phase_table(path))
+
+    def table(name: str) -> PhaseTable | None:
+        return read_phase_table(path / name) if (path / name).is_file() else None
+
+    h5 = path / SOLUTION_H5
+    fractions = table(FRACTIONS)
+    if fractions is None and not h5.is_file():
+        raise InputError(f"the folder holds neither {SOLUTION_H5} nor {FRACTIONS}", source=str(path))
+    return SolutionDir(path, fractions, table(SHIFTS), table(EVIDENCE), read_summary(path),
+                       h5 if h5.is_file() else None)
