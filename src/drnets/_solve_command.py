@@ -215,7 +215,7 @@ def solve_to_dir(
     """Solve a dataset, write its solution folder; returns (solution, files, comparison, interrupted)."""
     from .core import InputError
     from .core.constants import PHASE_THRESHOLD
-    from .evaluate import audit_solution
+    from .evaluate import audit_solution, reconstruction_summary
     from .io import write_solution_dir
 
     if dataset.phases is None:
@@ -240,6 +240,9 @@ def solve_to_dir(
     extra: dict[str, Any] = {}
     if inputs:
         extra["inputs"] = inputs
+    rec = reconstruction_summary(dataset.library.patterns, sol.reconstruction)
+    if rec is not None:
+        extra["reconstruction"] = rec
     comparison = None
     if truth is not None:
         from .evaluate import compare

@@ -2,7 +2,7 @@
 
 from ..core.constants import COMPARISON_THRESHOLDS, RULES
 from ._audit import audit, audit_solution, audit_summary
-from ._metrics import as_phase_table, compare, reconstruction_errors
+from ._metrics import as_phase_table, compare, reconstruction_errors, reconstruction_summary
 
 # The phase-table CSV lives in drnets.io; these names stay here for existing callers.
 from ..io import PhaseTable, read_fractions_csv, read_phase_table, read_shifts_csv, write_phase_table
@@ -20,5 +20,6 @@ __all__ = [
     "read_phase_table",
     "read_shifts_csv",
     "reconstruction_errors",
+    "reconstruction_summary",
     "write_phase_table",
 ]

@@ -206,3 +206,15 @@ def reconstruction_errors(patterns: np.ndarray, reconstruction: np.ndarray, *, e
         "sym_kl_mean": float(kl.mean()),
         "worst_points": [int(i) for i in np.argsort(-rel_l2, kind="stable")[:5]],
     }
+
+
+def reconstruction_summary(patterns: np.ndarray, reconstruction: np.ndarray | None) -> dict[str, Any] | None:
+    """:func:`reconstruction_errors` without the per-point lists (the library-level figures of a
+    summary); None without a reconstruction or when the shapes differ."""
+    if reconstruction is None:
+        return None
+    try:
+        r = reconstruction_errors(patterns, reconstruction)
+    except ValueError:
+        return None
+    return {k: v for k, v in r.items() if not isinstance(v, list) or k == "worst_points"}

@@ -84,19 +84,6 @@ def _row_normalised(frac: np.ndarray) -> np.ndarray:
     return np.divide(frac, tot, out=np.zeros_like(frac), where=tot > 0)
 
 
-def reconstruction_summary(library: Library, solution: Solution) -> dict[str, Any] | None:
-    """Library-level reconstruction errors (no per-point lists: those live in solution.h5)."""
-    if solution.reconstruction is None:
-        return None
-    from ..evaluate import reconstruction_errors
-
-    try:
-        r = reconstruction_errors(library.patterns, solution.reconstruction)
-    except ValueError:
-        return None
-    return {k: v for k, v in r.items() if not isinstance(v, list) or k == "worst_points"}
-
-
 def _build_summary(library: Library, phases: PhaseLibrary, solution: Solution, mask: np.ndarray | None,
                    max_phases: np.ndarray | None, extra_summary: Mapping[str, Any] | None) -> dict[str, Any]:
     """The content of ``summary.json`` (JSON-ready); the arguments are :func:`write_solution_dir`'s."""
@@ -104,14 +91,7 @@ def _build_summary(library: Library, phases: PhaseLibrary, solution: Solution, m
     frac = np.nan_to_num(np.asarray(solution.fractions, dtype=float), nan=0.0)
     used = active_phases(solution)
     counts = (frac > 0).sum(axis=1)
-    audit = dict(solution.audit or {})
-    if not audit:
-        try:
-            from ..evaluate import audit_solution
-
-            audit = audit_solution(solution, library, phases)
-        except Exception:  # the audit is a courtesy here; the answer is still written
-            audit = {}
+    audit = dict(solution.audit or {})  # the caller's to make (drnets.evaluate.audit_solution)
     residuals = None if solution.residuals is None else np.asarray(solution.residuals, dtype=float)
     summary: dict[str, Any] = {
         "points": int(library.n_points),
@@ -146,9 +126,6 @@ def _build_summary(library: Library, phases: PhaseLibrary, solution: Solution, m
             "median": float(np.median(ev[frac > 0])) if (frac > 0).any() else None,
             "weak_by_phase": {solution.labels[k]: int(weak[:, k].sum()) for k in np.flatnonzero(weak.any(axis=0))},
         }
-    rec = reconstruction_summary(library, solution)
-    if rec is not None:
-        summary["reconstruction"] = rec
     summary["metadata"] = meta
     if extra_summary:
         extra = dict(extra_summary)
