@@ -63,7 +63,12 @@ def case_specs(groups: list[str], quick: bool, methods: list[str], seed: int) ->
         add("bicuv", "Bi-Cu-V, instance + sticks, element rule", {"kind": "bicuv", "stride": stride}, both)
     if "presets" in groups:
         for preset in ("easy", "standard", "hard"):
-            case = {"kind": "preset", "preset": preset, "points": 40 if quick else None, "q_points": 300 if quick else None}
+            case = {
+                "kind": "preset",
+                "preset": preset,
+                "points": 40 if quick else None,
+                "q_points": 300 if quick else None,
+            }
             add("presets", preset, case, both)
     if "scaling" in groups:
         grid = SCALING_QUICK if quick else SCALING
@@ -78,8 +83,12 @@ def case_specs(groups: list[str], quick: bool, methods: list[str], seed: int) ->
                 seen.add(key)
                 name = f"N={cfg['points']} P={cfg['phases']} L={cfg['q_points']}"
                 sweep = [k for k, vals in grid.items() if cfg[k] != mid[k]] or ["middle"]
-                add("scaling", name, {"kind": "scaling", "sweep": sweep[0], **cfg},
-                    [m for m in methods if m == "solver" or "scaling-baseline" in methods])
+                add(
+                    "scaling",
+                    name,
+                    {"kind": "scaling", "sweep": sweep[0], **cfg},
+                    [m for m in methods if m == "solver" or "scaling-baseline" in methods],
+                )
     return specs
 
 
@@ -118,8 +127,13 @@ def build_case(spec: dict[str, Any]) -> dict[str, Any]:
     from drnets.io import read_fractions_csv
 
     kind = spec["kind"]
-    out: dict[str, Any] = {"mask": None, "max_phases": None, "truth_shifts": None, "reference": "truth",
-                           "baseline_sigma": None}
+    out: dict[str, Any] = {
+        "mask": None,
+        "max_phases": None,
+        "truth_shifts": None,
+        "reference": "truth",
+        "baseline_sigma": None,
+    }
     if kind in ("alfe_drnets", "alfe_instance"):
         root = DATA / "al-li-fe"
         if kind == "alfe_drnets":
@@ -152,10 +166,14 @@ def build_case(spec: dict[str, Any]) -> dict[str, Any]:
         if kind == "scaling":
             phases = pad_phases(phases, int(spec["phases"]), spec["seed"])
         out["library"], out["phases"] = ds.library, phases
-        out["truth"] = {"point": np.arange(ds.library.n_points),
-                        **{lbl: truth.fractions[:, k] for k, lbl in enumerate(truth.labels)}}
-        out["truth_shifts"] = {"point": np.arange(ds.library.n_points),
-                               **{lbl: truth.shifts[:, k] for k, lbl in enumerate(truth.labels)}}
+        out["truth"] = {
+            "point": np.arange(ds.library.n_points),
+            **{lbl: truth.fractions[:, k] for k, lbl in enumerate(truth.labels)},
+        }
+        out["truth_shifts"] = {
+            "point": np.arange(ds.library.n_points),
+            **{lbl: truth.shifts[:, k] for k, lbl in enumerate(truth.labels)},
+        }
     else:
         raise ValueError(f"unknown case kind {kind!r}")
     return out
@@ -187,8 +205,11 @@ def run_one(spec: dict[str, Any], device: str) -> dict[str, Any]:
     if spec["method"] == "solver":
         from drnets.solve import PhaseMapper
 
-        sol = PhaseMapper(device=device, seed=spec["seed"]).fit(
-            lib, phases, mask=case["mask"], max_phases=case["max_phases"]).solution_
+        sol = (
+            PhaseMapper(device=device, seed=spec["seed"])
+            .fit(lib, phases, mask=case["mask"], max_phases=case["max_phases"])
+            .solution_
+        )
     elif spec["method"] == "baseline":
         sys.path.insert(0, str(ROOT))
         from benchmarks.baseline import nnls_baseline
@@ -212,8 +233,13 @@ def run_one(spec: dict[str, Any], device: str) -> dict[str, Any]:
         "rss_before_fit_mb": round(rss_before, 1),
         "cuda_max_memory_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
     }
-    cmp = compare(sol, case["truth"], COMPARISON_THRESHOLDS, shifts=sol if case["truth_shifts"] is not None else None,
-                  truth_shifts=case["truth_shifts"])
+    cmp = compare(
+        sol,
+        case["truth"],
+        COMPARISON_THRESHOLDS,
+        shifts=sol if case["truth_shifts"] is not None else None,
+        truth_shifts=case["truth_shifts"],
+    )
     rec["fraction_l1"] = cmp["fraction_l1"]
     rec["by_threshold"] = {
         f"{b['threshold']:g}": {"exact_match": b["exact_match"], "mean_jaccard": b["mean_jaccard"]}
@@ -277,8 +303,12 @@ def machine_info(device: str) -> dict[str, Any]:
     except Exception:  # pragma: no cover
         pass
     try:
-        info["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                     text=True, timeout=10).stdout.strip() or None
+        info["git"] = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or None
+        )
     except Exception:  # pragma: no cover
         info["git"] = None
     return info
@@ -325,16 +355,23 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         print(label, "...", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             res_path = Path(tmp) / "result.json"
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec),
-                   "--result", str(res_path), "--device", args.device]
+            cmd = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--worker",
+                json.dumps(spec),
+                "--result",
+                str(res_path),
+                "--device",
+                args.device,
+            ]
             t0 = time.perf_counter()
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, cwd=ROOT)
                 if res_path.exists():
                     rec = json.loads(res_path.read_text())
                 else:
-                    rec = {"status": "error", "returncode": proc.returncode,
-                           "stderr_tail": (proc.stderr or "")[-2000:]}
+                    rec = {"status": "error", "returncode": proc.returncode, "stderr_tail": (proc.stderr or "")[-2000:]}
             except subprocess.TimeoutExpired:
                 rec = {"status": "timeout"}
             rec["subprocess_s"] = round(time.perf_counter() - t0, 2)
@@ -347,8 +384,11 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         brief = rec["status"]
         if rec["status"] == "ok":
             b = rec["by_threshold"].get("0.02", {})
-            brief = (f"{rec['wall_s']:.1f} s, {rec['peak_rss_mb']:.0f} MB, exact@2% {b.get('exact_match', float('nan')):.3f}, "
-                     f"jaccard@2% {b.get('mean_jaccard', float('nan')):.3f}, L1 {rec['fraction_l1']:.3f}")
+            brief = (
+                f"{rec['wall_s']:.1f} s, {rec['peak_rss_mb']:.0f} MB, "
+                f"exact@2% {b.get('exact_match', float('nan')):.3f}, "
+                f"jaccard@2% {b.get('mean_jaccard', float('nan')):.3f}, L1 {rec['fraction_l1']:.3f}"
+            )
         print("   ", brief, flush=True)
     print(f"total {time.perf_counter() - t_all:.1f} s; results in {out}")
     return session
@@ -359,8 +399,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes, to test the harness")
     ap.add_argument("--only", choices=GROUPS, help="run one group only")
     ap.add_argument("--case", help="run only cases whose name contains this text")
-    ap.add_argument("--methods", default="solver,baseline",
-                    help="comma list of solver, baseline (add scaling-baseline to run the baseline in the sweep too)")
+    ap.add_argument(
+        "--methods",
+        default="solver,baseline",
+        help="comma list of solver, baseline (add scaling-baseline to run the baseline in the sweep too)",
+    )
     ap.add_argument("--device", default="auto", help="solver device: auto, cpu or cuda")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=None, help="seconds per run (default 3600, quick 600)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -20,14 +19,16 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
 
     @app.command()
     def demo(
-        out: Path = typer.Option(Path("drnets-demo"), "--out", "-o",
-                                 help="Output folder (library/, solution/, report/)."),
-        points: Optional[int] = typer.Option(None, "--points", "-n",
-                                             help="Number of sample points (default: the preset's)."),
+        out: Path = typer.Option(
+            Path("drnets-demo"), "--out", "-o", help="Output folder (library/, solution/, report/)."
+        ),
+        points: int | None = typer.Option(
+            None, "--points", "-n", help="Number of sample points (default: the preset's)."
+        ),
         seed: int = typer.Option(0, "--seed", "-s", help="Seed of the library and the solver."),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
         preset: str = typer.Option("standard", "--preset", help="Library difficulty: easy, standard or hard."),
-        q_points: Optional[int] = typer.Option(None, "--q-points", help="Q grid points (default: the preset's)."),
+        q_points: int | None = typer.Option(None, "--q-points", help="Q grid points (default: the preset's)."),
     ) -> None:
         """Generate a built-in synthetic library, solve it, score it against its truth and report it."""
         from .evaluate._cli import print_comparison
@@ -44,21 +45,38 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         say(f"library: {preset} synthetic library in {lib_dir} ({t_lib:.1f} s)")
         ds = read_hdf5(lib_dir / "library.h5")
         t_true, t_shift = truth_tables(lib_dir / "truth" / "fractions.csv", lib_dir / "truth" / "shifts.csv")
-        inputs = {"library": str(lib_dir / "library.h5"), "phases": str(lib_dir / "library.h5"),
-                  "truth": str(lib_dir / "truth" / "fractions.csv")}
+        inputs = {
+            "library": str(lib_dir / "library.h5"),
+            "phases": str(lib_dir / "library.h5"),
+            "truth": str(lib_dir / "truth" / "fractions.csv"),
+        }
         sol, files, comparison, interrupted = solve_to_dir(
-            ds, sol_dir, device=device, seed=seed, console=console, err_console=err_console,
-            truth=t_true, truth_shifts=t_shift, truth_name=str(lib_dir / "truth" / "fractions.csv"), inputs=inputs)
+            ds,
+            sol_dir,
+            device=device,
+            seed=seed,
+            console=console,
+            err_console=err_console,
+            truth=t_true,
+            truth_shifts=t_shift,
+            truth_name=str(lib_dir / "truth" / "fractions.csv"),
+            inputs=inputs,
+        )
         console.print(summary_table(sol, sol_dir, f"drnets demo: {preset} library, {ds.library.n_points} points"))
         if comparison is not None:
             print_comparison(comparison, console, "the true phases")
-        result = make_report(sol_dir, rep_dir, truth=lib_dir / "truth" / "fractions.csv",
-                             title=f"drnets demo: {preset} synthetic library")
+        result = make_report(
+            sol_dir,
+            rep_dir,
+            truth=lib_dir / "truth" / "fractions.csv",
+            title=f"drnets demo: {preset} synthetic library",
+        )
         say(f"library   {lib_dir}  (instance.txt, sticks.csv, library.h5, truth/)")
         say(f"solution  {sol_dir}  ({', '.join(p.name for p in files)})")
         say(f"report    {result['html']}")
         say(f"demo done in {time.perf_counter() - t0:.1f} s")
         if interrupted:
-            err_console.print(f"interrupted: wrote the best answer so far to {sol_dir}", markup=False,
-                              highlight=False, soft_wrap=True)
+            err_console.print(
+                f"interrupted: wrote the best answer so far to {sol_dir}", markup=False, highlight=False, soft_wrap=True
+            )
             raise typer.Exit(EXIT_INTERRUPTED)

@@ -6,8 +6,9 @@ It lives in the command-line wiring, not in the solve stage, because it drives s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 import typer
@@ -56,8 +57,11 @@ def _violations(info: dict[str, Any]) -> str | None:
         return f"{int(info['violations'])} violations"
     if "total_violations" in info:
         return f"{int(info['total_violations'])} violations"
-    parts = [f"{k[: -len('_violations')]} {int(v)}" for k, v in info.items()
-             if k.endswith("_violations") and isinstance(v, (int, float))]
+    parts = [
+        f"{k[: -len('_violations')]} {int(v)}"
+        for k, v in info.items()
+        if k.endswith("_violations") and isinstance(v, (int, float))
+    ]
     if isinstance(info.get("violations"), dict):
         parts += [f"{k} {int(v)}" for k, v in info["violations"].items() if isinstance(v, (int, float))]
     return "violations: " + ", ".join(parts) if parts else None
@@ -101,7 +105,8 @@ def run_solver(
 
     if quiet or console is None:
         return _make_mapper(PhaseMapper, None, device=device, seed=seed, **params).fit(
-            library, phases, mask=mask, max_phases=max_phases, resume=resume)
+            library, phases, mask=mask, max_phases=max_phases, resume=resume
+        )
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -166,8 +171,11 @@ def summary_table(solution, out: Path, title: str):
     if weak is not None:
         from .core.constants import WEAK_EVIDENCE
 
-        t.add_row("weakly supported", f"{int(weak.sum())} phase entries at {int(weak.any(axis=1).sum())} points "
-                  f"(evidence < {WEAK_EVIDENCE:g}; see evidence.csv)")
+        t.add_row(
+            "weakly supported",
+            f"{int(weak.sum())} phase entries at {int(weak.any(axis=1).sum())} points "
+            f"(evidence < {WEAK_EVIDENCE:g}; see evidence.csv)",
+        )
     if meta.get("wall_time_s") is not None:
         t.add_row("time", f"{float(meta['wall_time_s']):.1f} s")
     t.add_row("device", str(meta.get("device", "?")))
@@ -219,17 +227,32 @@ def solve_to_dir(
     from .io import write_solution_dir
 
     if dataset.phases is None:
-        raise InputError("no candidate phases: pass --phases (a stick CSV or a folder of CIF files)",
-                         source=str(dataset.library.source or ""))
+        raise InputError(
+            "no candidate phases: pass --phases (a stick CSV or a folder of CIF files)",
+            source=str(dataset.library.source or ""),
+        )
     try:
         checkpoint = Path(out) / CHECKPOINT
-        mapper = run_solver(dataset.library, dataset.phases, mask=dataset.mask, max_phases=dataset.max_phases,
-                            device=device, seed=seed, console=console, quiet=quiet, resume=resume,
-                            checkpoint=checkpoint)
+        mapper = run_solver(
+            dataset.library,
+            dataset.phases,
+            mask=dataset.mask,
+            max_phases=dataset.max_phases,
+            device=device,
+            seed=seed,
+            console=console,
+            quiet=quiet,
+            resume=resume,
+            checkpoint=checkpoint,
+        )
     except KeyboardInterrupt:
         # The solver keeps its best answer only once it has one; before that there is nothing to write.
-        err_console.print(f"interrupted: the solver returned no answer yet, nothing written to {out}",
-                          markup=False, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"interrupted: the solver returned no answer yet, nothing written to {out}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     sol = mapper.solution_
     if not sol.audit:  # the audit at the solver's presence threshold, so every answer is audited alike
@@ -251,11 +274,22 @@ def solve_to_dir(
         extra["comparison"] = comparison
         extra["truth"] = truth_name
     try:
-        files = write_solution_dir(out, dataset.library, dataset.phases, sol, mask=dataset.mask,
-                                   max_phases=dataset.max_phases, extra_summary=extra)
+        files = write_solution_dir(
+            out,
+            dataset.library,
+            dataset.phases,
+            sol,
+            mask=dataset.mask,
+            max_phases=dataset.max_phases,
+            extra_summary=extra,
+        )
     except KeyboardInterrupt:
-        err_console.print(f"interrupted while writing {out}: each file there is complete (new or from before)",
-                          markup=False, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"interrupted while writing {out}: each file there is complete (new or from before)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     if not interrupted and checkpoint.exists():
         checkpoint.unlink()  # finished: the answer is in the folder
@@ -270,14 +304,30 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
 
     @app.command()
     def solve(
-        input: Path = typer.Argument(..., help="Library: instance .txt, DRNets npy folder, pattern folder or native .h5."),
-        phases: Optional[Path] = typer.Option(None, "--phases", "-p", help="Candidate phases: stick CSV or folder of CIF files."),
-        mask: Optional[Path] = typer.Option(None, "--mask", help="Allowed-phase mask CSV (point, then one 0/1 column per phase)."),
+        input: Path = typer.Argument(
+            ..., help="Library: instance .txt, DRNets npy folder, pattern folder or native .h5."
+        ),
+        phases: Path | None = typer.Option(
+            None, "--phases", "-p", help="Candidate phases: stick CSV or folder of CIF files."
+        ),
+        mask: Path | None = typer.Option(
+            None, "--mask", help="Allowed-phase mask CSV (point, then one 0/1 column per phase)."
+        ),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
         seed: int = typer.Option(0, "--seed", "-s", help="Random seed (recorded with the answer)."),
-        truth: Optional[Path] = typer.Option(None, "--truth", "-t", help="Truth fractions CSV to compare with (a shifts.csv beside a fractions.csv is used too)."),
-        truth_shifts: Optional[Path] = typer.Option(None, "--truth-shifts", help="Truth shifts CSV (same layout)."),
-        out: Path = typer.Option(..., "--out", "-o", help="Output folder: fractions.csv, shifts.csv, evidence.csv, solution.h5, summary.json."),
+        truth: Path | None = typer.Option(
+            None,
+            "--truth",
+            "-t",
+            help="Truth fractions CSV to compare with (a shifts.csv beside a fractions.csv is used too).",
+        ),
+        truth_shifts: Path | None = typer.Option(None, "--truth-shifts", help="Truth shifts CSV (same layout)."),
+        out: Path = typer.Option(
+            ...,
+            "--out",
+            "-o",
+            help="Output folder: fractions.csv, shifts.csv, evidence.csv, solution.h5, summary.json.",
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no tables."),
         resume: bool = typer.Option(False, "--resume", help=f"Continue an interrupted run from OUT/{CHECKPOINT}."),
     ) -> None:
@@ -298,14 +348,34 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
             if prev.get("interrupted") and not resume:
                 err_console.print(
                     f"note: {out} holds an interrupted run; --resume continues it, this run starts over",
-                    markup=False, highlight=False, soft_wrap=True)
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
             elif not quiet:
-                err_console.print(f"note: replacing the solution in {out}", markup=False, highlight=False, soft_wrap=True)
-        inputs = {"library": str(input), "phases": None if phases is None else str(phases),
-                  "mask": None if mask is None else str(mask), "truth": None if truth is None else str(truth)}
+                err_console.print(
+                    f"note: replacing the solution in {out}", markup=False, highlight=False, soft_wrap=True
+                )
+        inputs = {
+            "library": str(input),
+            "phases": None if phases is None else str(phases),
+            "mask": None if mask is None else str(mask),
+            "truth": None if truth is None else str(truth),
+        }
         sol, files, comparison, interrupted = solve_to_dir(
-            ds, out, device=device, seed=seed, console=console, err_console=err_console, quiet=quiet,
-            truth=t_true, truth_shifts=t_shift, truth_name=str(truth), inputs=inputs, resume=resume)
+            ds,
+            out,
+            device=device,
+            seed=seed,
+            console=console,
+            err_console=err_console,
+            quiet=quiet,
+            truth=t_true,
+            truth_shifts=t_shift,
+            truth_name=str(truth),
+            inputs=inputs,
+            resume=resume,
+        )
         if not quiet:
             console.print(summary_table(sol, out, f"drnets solve: {input}"))
             if comparison is not None:
@@ -313,6 +383,7 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
             for p in files:
                 say(f"wrote {p}")
         if interrupted:
-            err_console.print(f"interrupted: wrote the best answer so far to {out}", markup=False, highlight=False,
-                              soft_wrap=True)
+            err_console.print(
+                f"interrupted: wrote the best answer so far to {out}", markup=False, highlight=False, soft_wrap=True
+            )
             raise typer.Exit(EXIT_INTERRUPTED)

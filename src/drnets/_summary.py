@@ -19,7 +19,10 @@ def summarize(ds: Dataset) -> dict:
         "source": lib.source,
         "points": lib.n_points,
         "elements": list(lib.elements),
-        "composition_range": {e: [float(lib.compositions[:, k].min()), float(lib.compositions[:, k].max())] for k, e in enumerate(lib.elements)},
+        "composition_range": {
+            e: [float(lib.compositions[:, k].min()), float(lib.compositions[:, k].max())]
+            for k, e in enumerate(lib.elements)
+        },
         "q_points": int(lib.q.size),
         "q_min": float(lib.q[0]),
         "q_max": float(lib.q[-1]),
@@ -38,5 +41,8 @@ def summarize(ds: Dataset) -> dict:
         out["substrate_phases"] = [p.label for p, s in zip(ds.phases, ds.phases.is_substrate) if s]
         out["mask"] = "user-supplied" if ds.mask is not None else "element rule"
     if ds.solution is not None:
-        out["solution"] = {"active_phases": int(len(ds.solution.active())), **{k: v for k, v in ds.solution.metadata.items() if k in ("version", "seed", "device", "wall_time_s")}}
+        out["solution"] = {
+            "active_phases": int(len(ds.solution.active())),
+            **{k: v for k, v in ds.solution.metadata.items() if k in ("version", "seed", "device", "wall_time_s")},
+        }
     return out

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -35,7 +34,7 @@ def _root() -> None:
 @app.command()
 def info(
     path: Path = PathArg,
-    phases: Optional[Path] = PhasesOpt,
+    phases: Path | None = PhasesOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Summarise a library (and its phases) at a glance."""
@@ -51,7 +50,11 @@ def info(
     t.add_row("elements", " ".join(s["elements"]))
     for e, (lo, hi) in s["composition_range"].items():
         t.add_row(f"  {e} fraction", f"{lo:.3f} – {hi:.3f}")
-    t.add_row("Q points", f"{s['q_points']} from {s['q_min']:g} to {s['q_max']:g} nm⁻¹, step {s['q_step']:.4g}" + ("" if s["q_step_uniform"] else " (non-uniform)"))
+    t.add_row(
+        "Q points",
+        f"{s['q_points']} from {s['q_min']:g} to {s['q_max']:g} nm⁻¹, step {s['q_step']:.4g}"
+        + ("" if s["q_step_uniform"] else " (non-uniform)"),
+    )
     t.add_row("max intensity", f"{s['intensity_max']:.4g}")
     t.add_row("graph", f"{s['graph_edges']} edges, degree {s['graph_degree'][0]}–{s['graph_degree'][1]}")
     t.add_row("points per Gibbs limit", ", ".join(f"{k}: {v}" for k, v in s["points_per_gibbs_limit"].items()))
@@ -68,11 +71,17 @@ def info(
 
 @app.command()
 def evaluate(
-    solution: Path = typer.Argument(..., help="A solution folder (fractions.csv, shifts.csv, summary.json) or a fractions CSV."),
-    truth: Optional[Path] = typer.Option(None, "--truth", "-t", help="Truth fractions CSV (point, then one column per phase label)."),
-    truth_shifts: Optional[Path] = typer.Option(None, "--truth-shifts", help="Truth shifts CSV (same layout)."),
-    threshold: list[float] = typer.Option(list(COMPARISON_THRESHOLDS), "--threshold", help="Presence threshold(s) for the comparison."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full evaluation as JSON here."),
+    solution: Path = typer.Argument(
+        ..., help="A solution folder (fractions.csv, shifts.csv, summary.json) or a fractions CSV."
+    ),
+    truth: Path | None = typer.Option(
+        None, "--truth", "-t", help="Truth fractions CSV (point, then one column per phase label)."
+    ),
+    truth_shifts: Path | None = typer.Option(None, "--truth-shifts", help="Truth shifts CSV (same layout)."),
+    threshold: list[float] = typer.Option(
+        list(COMPARISON_THRESHOLDS), "--threshold", help="Presence threshold(s) for the comparison."
+    ),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the full evaluation as JSON here."),
 ) -> None:
     """Judge a solution: its rule audit, and a comparison with a truth when given."""
     from .evaluate._cli import evaluate_solution_dir, print_evaluation
@@ -90,8 +99,10 @@ def evaluate(
 @app.command()
 def convert(
     src: Path = PathArg,
-    out: Path = typer.Argument(..., help="Output: .h5/.hdf5 (native), .txt (instance text + <stem>_sticks.csv) or a ...drnets folder."),
-    phases: Optional[Path] = PhasesOpt,
+    out: Path = typer.Argument(
+        ..., help="Output: .h5/.hdf5 (native), .txt (instance text + <stem>_sticks.csv) or a ...drnets folder."
+    ),
+    phases: Path | None = PhasesOpt,
 ) -> None:
     """Convert between instance text, stick CSV, DRNets folder, pattern folder and the native .h5."""
     from .io import format_of, load, save
@@ -114,10 +125,10 @@ def convert(
 
 # A stage's own commands (synth, report) live in its ``_cli`` module; the commands that drive
 # several stages (solve: io, solver, evaluate; demo: all of them) live here beside this file.
-from .synth._cli import register as _register_synth  # noqa: E402
-from ._solve_command import register as _register_solve  # noqa: E402
 from ._demo import register as _register_demo  # noqa: E402
+from ._solve_command import register as _register_solve  # noqa: E402
 from .report._cli import register as _register_report  # noqa: E402
+from .synth._cli import register as _register_synth  # noqa: E402
 
 for _register in (_register_synth, _register_solve, _register_demo, _register_report):
     _register(app, console, err_console)

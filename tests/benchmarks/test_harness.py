@@ -37,11 +37,25 @@ def test_splice_replaces_only_the_marked_block():
 
 
 def test_render_markdown_tables():
-    rec = {"group": "presets", "case": "easy", "method": "baseline", "config": {}, "status": "ok", "points": 3,
-           "phases": 2, "q_points": 10, "wall_s": 0.5, "peak_rss_mb": 100.0, "fraction_l1": 0.1,
-           "by_threshold": {"0.001": {"exact_match": 1.0, "mean_jaccard": 1.0},
-                            "0.02": {"exact_match": 1.0, "mean_jaccard": 1.0}},
-           "audit": {"gibbs_violations": 0}, "reconstruction": {"rel_l2_mean": 0.01}}
+    rec = {
+        "group": "presets",
+        "case": "easy",
+        "method": "baseline",
+        "config": {},
+        "status": "ok",
+        "points": 3,
+        "phases": 2,
+        "q_points": 10,
+        "wall_s": 0.5,
+        "peak_rss_mb": 100.0,
+        "fraction_l1": 0.1,
+        "by_threshold": {
+            "0.001": {"exact_match": 1.0, "mean_jaccard": 1.0},
+            "0.02": {"exact_match": 1.0, "mean_jaccard": 1.0},
+        },
+        "audit": {"gibbs_violations": 0},
+        "reconstruction": {"rel_l2_mean": 0.01},
+    }
     doc = {"sessions": [{"date": "d", "command": "c", "machine": {"cpu": "x"}, "results": [rec]}]}
     md = render_markdown(doc)
     assert "| easy | baseline | 1 | 3 | 2 | 10 | 0.5 |" in md and "Generator presets" in md

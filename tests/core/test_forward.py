@@ -6,8 +6,18 @@ import numpy as np
 import pytest
 import torch
 
-from drnets.core import FWHM_PER_SIGMA, Phase, Solution, gaussian, max_normalized, peak_shape, sigma_at
-from drnets.core import render_contributions, render_peaks, render_profile
+from drnets.core import (
+    FWHM_PER_SIGMA,
+    Phase,
+    Solution,
+    gaussian,
+    max_normalized,
+    peak_shape,
+    render_contributions,
+    render_peaks,
+    render_profile,
+    sigma_at,
+)
 from drnets.solve._atoms import Atoms
 from drnets.solve._decoder import build_dictionary, padded_sticks
 from drnets.synth import generate
@@ -62,8 +72,13 @@ def test_solver_synth_and_report_draw_the_same_profile():
     sq, si = padded_sticks(phases, q[0], q[-1], 0.05)
     atoms = Atoms(q, sq, si, np.array([shift]), widths, widths=(1.0,), dtype=torch.float64)
     dictionary = build_dictionary(q, sq, si, np.array([shift]), np.tile(widths, (n_p, 1)), dtype=torch.float64)
-    solution = Solution(labels=phases.labels, fractions=np.full((1, n_p), 1.0 / n_p), shifts=np.full((1, n_p), shift),
-                        amplitudes=np.ones((1, n_p)), widths=np.tile(widths, (n_p, 1)))
+    solution = Solution(
+        labels=phases.labels,
+        fractions=np.full((1, n_p), 1.0 / n_p),
+        shifts=np.full((1, n_p), shift),
+        amplitudes=np.ones((1, n_p)),
+        widths=np.tile(widths, (n_p, 1)),
+    )
     report = render_contributions(solution, phases, q, 0)
     for p, phase in enumerate(phases):
         synth = render_peaks(q, phase.q[None, :] * shift, phase.intensity[None, :], widths)[0]

@@ -20,8 +20,11 @@ def test_clean_answer_has_no_violations():
     sh = np.where(f > 0, 1.0, np.nan)
     a = audit(f, sh, COMP, EDGES, np.array([1, 2, 2, 2, 1]), PCOMP)
     assert audit_summary(a) == {
-        "gibbs_violations": 0, "alloying_violations": 0, "connectivity_violations": 0,
-        "composition_violations": 0, "total_violations": 0,
+        "gibbs_violations": 0,
+        "alloying_violations": 0,
+        "connectivity_violations": 0,
+        "composition_violations": 0,
+        "total_violations": 0,
     }
     json.dumps(a)  # JSON-ready
 
@@ -90,8 +93,15 @@ def test_defaults_derive_graph_and_limits():
 def test_audit_solution_wrapper():
     lib = Library(("A", "B"), COMP, np.linspace(10, 20, 11), np.ones((5, 11)))
     f = np.array([[1, 0, 0, 0], [0.5, 0, 0.5, 0], [0, 0, 1, 0], [0, 0.5, 0.5, 0], [0, 0.6, 0, 0.4]], float)
-    sol = Solution(["A", "B", "AB", "S"], f, np.where(f > 0, 1.0, np.nan), f, np.full((4, 2), 0.25), edges=EDGES,
-                   max_phases=np.array([1, 2, 2, 2, 2]))
+    sol = Solution(
+        ["A", "B", "AB", "S"],
+        f,
+        np.where(f > 0, 1.0, np.nan),
+        f,
+        np.full((4, 2), 0.25),
+        edges=EDGES,
+        max_phases=np.array([1, 2, 2, 2, 2]),
+    )
     a = audit_solution(sol, lib)
     assert a["total_violations"] == 0 and a["checked"]["composition"] is False
 

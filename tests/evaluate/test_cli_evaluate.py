@@ -24,8 +24,13 @@ def test_evaluate_csv_against_truth(tmp_path):
 def test_evaluate_solution_folder_shows_audit(tmp_path):
     (tmp_path / "fractions.csv").write_text("point,A,B\n0,1,0\n1,0.5,0.5\n2,0,1\n")
     (tmp_path / "shifts.csv").write_text("point,A,B\n0,1.0,\n1,1.0,1.0\n2,,1.0\n")
-    audit = {"gibbs_violations": 0, "alloying_violations": 1, "connectivity_violations": 0,
-             "composition_violations": 0, "total_violations": 1}
+    audit = {
+        "gibbs_violations": 0,
+        "alloying_violations": 1,
+        "connectivity_violations": 0,
+        "composition_violations": 0,
+        "total_violations": 1,
+    }
     (tmp_path / "summary.json").write_text(json.dumps({"audit": audit, "metadata": {"seed": 1}}))
     r = CliRunner().invoke(app, ["evaluate", str(tmp_path), "--json", str(tmp_path / "e.json")])
     assert r.exit_code == 0, r.output
@@ -36,8 +41,9 @@ def test_evaluate_solution_folder_shows_audit(tmp_path):
 
 
 def test_evaluate_missing_file_is_an_input_error(tmp_path):
-    from drnets.cli import main
     import pytest
+
+    from drnets.cli import main
 
     with pytest.raises(SystemExit) as e:
         main(["evaluate", str(tmp_path / "nope.csv")])

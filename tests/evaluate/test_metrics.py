@@ -22,7 +22,10 @@ def read_truth_aligned(labels):
 
 
 def _alfe_paths():
-    return (shared_path("al-li-fe", "drnets-result", "phase_sets.csv"), shared_path("al-li-fe", "truth", "fractions.csv"))
+    return (
+        shared_path("al-li-fe", "drnets-result", "phase_sets.csv"),
+        shared_path("al-li-fe", "truth", "fractions.csv"),
+    )
 
 
 def test_drnets_vs_truth_published_numbers():
@@ -44,8 +47,11 @@ def test_drnets_vs_truth_published_numbers():
     assert 100 in lo["mismatched_points"] and 100 in hi["mismatched_points"]
     assert sorted(lo["mismatched_points"]) == [30, 100, 148]
     assert lo["confusion"] == {"LiAlO2_01-074-2232_Rhombohedral": {"(none)": 1}}
-    assert lo["per_phase"]["LiAlO2_01-074-2232_Rhombohedral"]["true"] - lo["per_phase"][
-        "LiAlO2_01-074-2232_Rhombohedral"]["both"] == 1
+    assert (
+        lo["per_phase"]["LiAlO2_01-074-2232_Rhombohedral"]["true"]
+        - lo["per_phase"]["LiAlO2_01-074-2232_Rhombohedral"]["both"]
+        == 1
+    )
 
 
 def test_truth_against_itself_is_perfect():
@@ -130,7 +136,9 @@ def test_alfe_hand_check_of_a_few_points():
 
     def rows(path):
         with open(path, newline="") as fh:
-            return {int(r["point"]): {k: float(v or 0) for k, v in r.items() if k != "point"} for r in csv.DictReader(fh)}
+            return {
+                int(r["point"]): {k: float(v or 0) for k, v in r.items() if k != "point"} for r in csv.DictReader(fh)
+            }
 
     pred, truth = rows(pred_path), rows(truth_path)
     r = compare(pred_path, truth_path, thresholds=(0.001, 0.02))

@@ -17,7 +17,9 @@ def cif_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cifs")
     mgo = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.212), ["Mg", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     CifWriter(mgo).write_file(folder / "MgO_rocksalt.cif")
-    zno = Structure.from_spacegroup("P6_3mc", Lattice.hexagonal(3.25, 5.21), ["Zn", "O"], [[1 / 3, 2 / 3, 0], [1 / 3, 2 / 3, 0.382]])
+    zno = Structure.from_spacegroup(
+        "P6_3mc", Lattice.hexagonal(3.25, 5.21), ["Zn", "O"], [[1 / 3, 2 / 3, 0], [1 / 3, 2 / 3, 0.382]]
+    )
     CifWriter(zno).write_file(folder / "ZnO_wurtzite.cif")
     return folder
 

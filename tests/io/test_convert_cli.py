@@ -8,7 +8,9 @@ from tests.conftest import shared_path
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "drnets.cli", "convert", *map(str, args)], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "drnets.cli", "convert", *map(str, args)], capture_output=True, text=True
+    )
 
 
 def test_convert_instance_to_h5_and_back(tmp_path):

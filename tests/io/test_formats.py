@@ -10,10 +10,18 @@ from drnets.io import format_of, load, save
 from tests.io.test_hdf5 import _small
 
 
-@pytest.mark.parametrize(("name", "kind"), [
-    ("a.h5", "hdf5"), ("a.HDF5", "hdf5"), ("lib.txt", "instance"), ("a.drnets", "drnets"),
-    ("out_drnets", "drnets"), ("drnets", "drnets"), ("existing", "drnets"),
-])
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("a.h5", "hdf5"),
+        ("a.HDF5", "hdf5"),
+        ("lib.txt", "instance"),
+        ("a.drnets", "drnets"),
+        ("out_drnets", "drnets"),
+        ("drnets", "drnets"),
+        ("existing", "drnets"),
+    ],
+)
 def test_load_and_save_agree(tmp_path, name, kind):
     ds = _small()
     path = tmp_path / name

@@ -44,13 +44,30 @@ def test_alfe_round_trip(tmp_path, alfe_instance):
 
 def _small():
     lib = Library(
-        ("Fe", "Ni"), [[1, 0], [0.5, 0.5], [0, 1]], [10.0, 10.5, 11.0], np.arange(9.0).reshape(3, 3),
-        metadata={"x": np.array([0.1, 0.2, 0.3]), "file": np.array(["a", "bé", "c"]), "flag": np.array([True, False, True]),
-                  "odd/key": np.array([1, 2, 3])},
+        ("Fe", "Ni"),
+        [[1, 0], [0.5, 0.5], [0, 1]],
+        [10.0, 10.5, 11.0],
+        np.arange(9.0).reshape(3, 3),
+        metadata={
+            "x": np.array([0.1, 0.2, 0.3]),
+            "file": np.array(["a", "bé", "c"]),
+            "flag": np.array([True, False, True]),
+            "odd/key": np.array([1, 2, 3]),
+        },
     )
     ph = PhaseLibrary(
-        [Phase("FeO_1", "FeO", [10.2, 12.0], [1.0, 0.5], hkl=[[1, 1, 1], [2, 0, 0]], cell=(4.3, 4.3, 4.3, 90, 90, 90), space_group="Fm-3m"),
-         Phase("NiO_2", "NiO", [10.4], [2.0])],
+        [
+            Phase(
+                "FeO_1",
+                "FeO",
+                [10.2, 12.0],
+                [1.0, 0.5],
+                hkl=[[1, 1, 1], [2, 0, 0]],
+                cell=(4.3, 4.3, 4.3, 90, 90, 90),
+                space_group="Fm-3m",
+            ),
+            Phase("NiO_2", "NiO", [10.4], [2.0]),
+        ],
         ("Fe", "Ni"),
     )
     nan = np.nan
@@ -80,8 +97,18 @@ def test_small_solution_round_trip(tmp_path):
     _same_phases(ds.phases, back.phases)
     a, b = ds.solution, back.solution
     assert a.labels == b.labels
-    for name in ("fractions", "shifts", "amplitudes", "widths", "reconstruction", "residuals", "evidence", "max_phases",
-                 "mask", "edges"):
+    for name in (
+        "fractions",
+        "shifts",
+        "amplitudes",
+        "widths",
+        "reconstruction",
+        "residuals",
+        "evidence",
+        "max_phases",
+        "mask",
+        "edges",
+    ):
         x, y = getattr(a, name), getattr(b, name)
         assert x.dtype == y.dtype, name
         np.testing.assert_array_equal(x, y)  # NaN in the same places

@@ -45,7 +45,7 @@ def test_instance_and_sticks_round_trip(tmp_path, alfe_instance):
         (lambda t: t.replace("Q=15.000000,15.100000,", "Q=15.100000,15.000000,"), "ascending"),
         (lambda t: t.replace("CAl=0.000,", "CAl=0.500,", 1), "sums to"),
         (lambda t: t.replace("I1=", "I1=nan,", 1), "line"),
-        (lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("Elements")), "Elements"),
+        (lambda t: "\n".join(ln for ln in t.splitlines() if not ln.startswith("Elements")), "Elements"),
     ],
 )
 def test_corrupted_instance_names_the_problem(tmp_path, edit, message):

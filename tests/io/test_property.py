@@ -36,7 +36,9 @@ NiO_2,NiO,12.1,35.5,2,0,0
 (Fe0.5Ni0.5)O_3,(Fe0.5Ni0.5)O,10.3,1,1,1,1
 """
 
-_ALPHABET = st.sampled_from(list("0123456789.,=-+eE \t\n;:/#()_xXNMIQ") + ["", "é", "\x00", "\r", "1e999", "nan", "inf", "-1", "\u2028"])
+_ALPHABET = st.sampled_from(
+    list("0123456789.,=-+eE \t\n;:/#()_xXNMIQ") + ["", "é", "\x00", "\r", "1e999", "nan", "inf", "-1", "\u2028"]
+)
 
 
 @st.composite
@@ -46,7 +48,7 @@ def corrupted(draw, text):
         op = draw(st.sampled_from(["delete", "replace", "dup_line", "del_line", "truncate"]))
         if op in ("delete", "replace") and text:
             i = draw(st.integers(0, len(text) - 1))
-            text = text[:i] + (draw(_ALPHABET) if op == "replace" else "") + text[i + 1:]
+            text = text[:i] + (draw(_ALPHABET) if op == "replace" else "") + text[i + 1 :]
         elif op == "dup_line":
             i = draw(st.integers(0, len(lines) - 1))
             lines.insert(i, lines[i])

@@ -15,17 +15,33 @@ NAN = np.nan
 
 def _solved():
     """Three points, three candidates of which one is never used."""
-    lib = Library(("Fe", "Ni"), [[1, 0], [0.5, 0.5], [0, 1]], [10.0, 10.5, 11.0], np.arange(1.0, 10.0).reshape(3, 3),
-                  source="tiny")
-    ph = PhaseLibrary([Phase("FeO_1", "FeO", [10.2], [1.0]), Phase("Fe2O3_2", "Fe2O3", [10.6], [1.0]),
-                       Phase("NiO_3", "NiO", [10.4], [2.0])], ("Fe", "Ni"))
+    lib = Library(
+        ("Fe", "Ni"),
+        [[1, 0], [0.5, 0.5], [0, 1]],
+        [10.0, 10.5, 11.0],
+        np.arange(1.0, 10.0).reshape(3, 3),
+        source="tiny",
+    )
+    ph = PhaseLibrary(
+        [
+            Phase("FeO_1", "FeO", [10.2], [1.0]),
+            Phase("Fe2O3_2", "Fe2O3", [10.6], [1.0]),
+            Phase("NiO_3", "NiO", [10.4], [2.0]),
+        ],
+        ("Fe", "Ni"),
+    )
     frac = np.array([[1.0, 0, 0], [0.4, 0, 0.6], [0, 0, 1.0]])
     sol = Solution(
-        labels=ph.labels, fractions=frac, shifts=np.where(frac > 0, [[1.01], [0.99], [1.002]], NAN),
-        amplitudes=3 * frac, widths=np.array([[0.2, 0.3], [0.25, 0.25], [0.21, 0.22]]),
-        reconstruction=np.arange(1.0, 10.0).reshape(3, 3) + 0.1, residuals=np.array([0.01, 0.02, 0.03]),
+        labels=ph.labels,
+        fractions=frac,
+        shifts=np.where(frac > 0, [[1.01], [0.99], [1.002]], NAN),
+        amplitudes=3 * frac,
+        widths=np.array([[0.2, 0.3], [0.25, 0.25], [0.21, 0.22]]),
+        reconstruction=np.arange(1.0, 10.0).reshape(3, 3) + 0.1,
+        residuals=np.array([0.01, 0.02, 0.03]),
         evidence=np.where(frac > 0, [[5.0], [0.5], [30.0]], 0.0),
-        audit={"gibbs_violations": 0, "total_violations": 0}, metadata={"seed": 7, "device": "cpu"},
+        audit={"gibbs_violations": 0, "total_violations": 0},
+        metadata={"seed": 7, "device": "cpu"},
     )
     return lib, ph, sol
 
@@ -63,7 +79,11 @@ def test_round_trip(written):
 def test_csv_cells_are_six_digits_and_empty_where_absent(written):
     folder, _, _ = written
     assert (folder / "shifts.csv").read_text().splitlines() == [
-        "point,FeO_1,NiO_3", "0,1.01,", "1,0.99,0.99", "2,,1.002"]
+        "point,FeO_1,NiO_3",
+        "0,1.01,",
+        "1,0.99,0.99",
+        "2,,1.002",
+    ]
 
 
 def test_folder_without_solution_h5_reads(written):

@@ -57,16 +57,27 @@ def _synthetic(elements=("Al", "Li", "Fe"), steps=4, seed=0):
     pl = PhaseLibrary(phases, tuple(elements))
     # Fractions: the pure phases follow the composition; the mixed phase sits near Li = Fe.
     frac = np.zeros((len(comp), len(phases)))
-    frac[:, :m] = comp ** 2
+    frac[:, :m] = comp**2
     li, fe = elements.index("Li"), elements.index("Fe")
     frac[:, m] = np.clip(1.0 - 4.0 * np.abs(comp[:, li] - comp[:, fe]), 0, None) * (comp[:, li] + comp[:, fe])
     frac = np.where(frac < 0.02, 0.0, frac)
     frac /= frac.sum(axis=1, keepdims=True)
     shifts = np.where(frac > 0, 1.0 + 0.01 * (comp[:, [0]] - 0.5), np.nan)
     labels = pl.labels
-    sol = Solution(labels, frac, shifts, frac.copy(), np.full((len(labels), 2), 0.25),
-                   metadata={"inputs": {"library": "synthetic"}, "version": "test", "seed": seed, "device": "cpu",
-                             "wall_time_s": 0.0})
+    sol = Solution(
+        labels,
+        frac,
+        shifts,
+        frac.copy(),
+        np.full((len(labels), 2), 0.25),
+        metadata={
+            "inputs": {"library": "synthetic"},
+            "version": "test",
+            "seed": seed,
+            "device": "cpu",
+            "wall_time_s": 0.0,
+        },
+    )
     patterns = render_solution(sol, pl, q) + 0.002 * rng.random((len(comp), q.size))
     lib = Library(tuple(elements), comp, q, patterns, source="synthetic")
     return lib, pl, sol
@@ -121,9 +132,21 @@ def test_html_is_self_contained(synth_report):
 def test_html_has_map_viewer_and_sections(synth_report):
     res, _ = synth_report
     text = Path(res["html"]).read_text(encoding="utf-8")
-    for needle in ('id="phase-map"', 'id="viewer"', 'id="point-input"', 'id="heatmap"', 'id="report-data"',
-                   'id="fraction-maps-png"', 'id="shift-maps-png"', 'id="phase-map-png"', 'id="audit"',
-                   'id="metrics"', 'id="metadata"', "plotly_click", "seed"):
+    for needle in (
+        'id="phase-map"',
+        'id="viewer"',
+        'id="point-input"',
+        'id="heatmap"',
+        'id="report-data"',
+        'id="fraction-maps-png"',
+        'id="shift-maps-png"',
+        'id="phase-map-png"',
+        'id="audit"',
+        'id="metrics"',
+        'id="metadata"',
+        "plotly_click",
+        "seed",
+    ):
         assert needle in text, needle
     blob = re.search(r'<script id="report-data" type="application/json">(.*?)</script>', text, re.S).group(1)
     data = json.loads(blob.replace("<\\/", "</"))
@@ -170,7 +193,7 @@ def test_colours_consistent_across_figures(synth, synth_report):
     assert data["colors"] == [expected[lbl] for lbl in sol.labels]
     # the same colour per phase in the plotly map's traces and in the phase table's swatches
     for lbl in sol.labels:
-        assert f'background:{expected[lbl]}' in text
+        assert f"background:{expected[lbl]}" in text
     # and each phase's colour is drawn, as is, in the PNG phase map (pies), heat map and point figure
     for name in ("phase_map", "heatmap"):
         drawn = _used_colors(res["png"][name])
@@ -197,7 +220,7 @@ def test_plotly_map_traces_use_phase_colours(synth):
     for tr in fig.data:
         if tr.name in colors and tr.fill == "toself":
             h = colors[tr.name].lstrip("#")
-            assert tr.fillcolor.startswith("rgba(%d,%d,%d," % tuple(int(h[i : i + 2], 16) for i in (0, 2, 4)))
+            assert tr.fillcolor.startswith("rgba({},{},{},".format(*(int(h[i : i + 2], 16) for i in (0, 2, 4))))
 
 
 def test_plane_coordinates_corners():
@@ -256,7 +279,9 @@ def test_cli_report_on_solution_folder(synth, tmp_path, capsys):
     folder = _solution_folder(tmp_path, lib, pl, sol)
     out = tmp_path / "rep"
     with pytest.raises(SystemExit) as exc:
-        main(["report", str(folder), "--out", str(out), "--truth", str(folder / "fractions.csv"), "--title", "CLI test"])
+        main(
+            ["report", str(folder), "--out", str(out), "--truth", str(folder / "fractions.csv"), "--title", "CLI test"]
+        )
     assert exc.value.code in (0, None)
     assert (out / "report.html").exists()
     text = (out / "report.html").read_text(encoding="utf-8")
@@ -303,8 +328,14 @@ def _alfe_solution(lib):
     else:
         sh = np.where(frac > 0, 1.0, np.nan)
     amp = frac * lib.patterns.max(axis=1, keepdims=True)
-    return Solution(t.labels, frac, sh, amp, np.full((len(t.labels), 2), 0.25),
-                    metadata={"inputs": {"library": "al-li-fe/instance.txt"}, "source": "ground truth"}), t
+    return Solution(
+        t.labels,
+        frac,
+        sh,
+        amp,
+        np.full((len(t.labels), 2), 0.25),
+        metadata={"inputs": {"library": "al-li-fe/instance.txt"}, "source": "ground truth"},
+    ), t
 
 
 def test_alfe_report(alfe_instance, tmp_path):
@@ -325,17 +356,27 @@ def test_alfe_report(alfe_instance, tmp_path):
 
 
 def _chromium(*args: str, timeout: float = 90.0) -> subprocess.CompletedProcess:
-    cmd = [str(CHROMIUM), "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
-           "--enable-unsafe-swiftshader", "--no-first-run", "--disable-extensions", "--virtual-time-budget=4000",
-           *args]
+    cmd = [
+        str(CHROMIUM),
+        "--headless",
+        "--disable-gpu",
+        "--no-sandbox",
+        "--hide-scrollbars",
+        "--enable-unsafe-swiftshader",
+        "--no-first-run",
+        "--disable-extensions",
+        "--virtual-time-budget=4000",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
 _JS_ERROR = re.compile(r"Uncaught|SyntaxError|ReferenceError|TypeError|is not defined|is not a function", re.I)
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium not installed (/usr/bin/chromium; "
-                                                  "Debian package 'chromium')")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="headless Chromium not installed (/usr/bin/chromium; Debian package 'chromium')"
+)
 @pytest.mark.parametrize("elements", [("Al", "Li", "Fe"), ("Al", "Li", "Fe", "Cu")], ids=["ternary", "quaternary"])
 def test_renders_in_headless_chromium(elements, tmp_path):
     lib, pl, sol = _synthetic(elements=elements, steps=4 if len(elements) == 3 else 3)
@@ -357,15 +398,16 @@ def test_renders_in_headless_chromium(elements, tmp_path):
     assert "plot-container" in viewer[:20000], "the point viewer is empty"
     # The viewer shows the clicked point.
     assert re.search(r'<div id="point-info">point 3 ', dom), "clicking a map point did not select it"
-    assert 'value="3"' in dom or re.search(r'point 3 — ', dom)
+    assert 'value="3"' in dom or re.search(r"point 3 — ", dom)
     keep = os.environ.get("DRNETS_SCREENSHOT_DIR")  # where to keep the screenshots (else only in tmp_path)
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(keep) / f"report-{len(elements)}-elements.png")
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium not installed (/usr/bin/chromium; "
-                                                  "Debian package 'chromium')")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="headless Chromium not installed (/usr/bin/chromium; Debian package 'chromium')"
+)
 def test_chromium_error_capture_works(tmp_path):
     """The JavaScript-error check above would see an uncaught error (guards the log format)."""
     bad = tmp_path / "bad.html"

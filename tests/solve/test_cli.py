@@ -10,9 +10,8 @@ from typer.testing import CliRunner
 
 from drnets.cli import app, main
 from drnets.core import Solution
-from drnets.io import read_fractions_csv, read_shifts_csv
-from drnets.io import load
-from drnets.synth import generate, write_synthetic
+from drnets.io import load, read_fractions_csv, read_shifts_csv
+from drnets.synth import write_synthetic
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +24,23 @@ def tiny_library(tmp_path_factory):
 @pytest.fixture(scope="module")
 def solved(tiny_library, tmp_path_factory):
     out = tmp_path_factory.mktemp("sol") / "solution"
-    r = CliRunner().invoke(app, [
-        "solve", str(tiny_library / "instance.txt"), "--phases", str(tiny_library / "sticks.csv"),
-        "--device", "cpu", "--seed", "3", "--truth", str(tiny_library / "truth" / "fractions.csv"),
-        "--out", str(out),
-    ])
+    r = CliRunner().invoke(
+        app,
+        [
+            "solve",
+            str(tiny_library / "instance.txt"),
+            "--phases",
+            str(tiny_library / "sticks.csv"),
+            "--device",
+            "cpu",
+            "--seed",
+            "3",
+            "--truth",
+            str(tiny_library / "truth" / "fractions.csv"),
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     return out, r.output
 
@@ -125,16 +136,23 @@ def test_missing_input_is_one_line_exit_2(tmp_path, capsys):
 def test_corrupt_instance_is_one_line_exit_2(tmp_path, tiny_library, capsys):
     bad = tmp_path / "instance.txt"
     bad.write_text("this is not\nan instance file\n\x00garbage=1,2,x\n")
-    code, cap = _run_main(["solve", str(bad), "--phases", str(tiny_library / "sticks.csv"), "--out", str(tmp_path / "o")],
-                          capsys)
+    code, cap = _run_main(
+        ["solve", str(bad), "--phases", str(tiny_library / "sticks.csv"), "--out", str(tmp_path / "o")], capsys
+    )
     assert code == 2
     assert cap.err.startswith("error: ") and cap.err.strip().count("\n") == 0
     assert not (tmp_path / "o" / "solution.h5").exists()
 
 
 def test_bad_device_and_missing_truth_are_input_errors(tmp_path, tiny_library, capsys):
-    base = ["solve", str(tiny_library / "instance.txt"), "--phases", str(tiny_library / "sticks.csv"),
-            "--out", str(tmp_path / "o")]
+    base = [
+        "solve",
+        str(tiny_library / "instance.txt"),
+        "--phases",
+        str(tiny_library / "sticks.csv"),
+        "--out",
+        str(tmp_path / "o"),
+    ]
     code, cap = _run_main(base + ["--device", "tpu"], capsys)
     assert code == 2 and "--device" in cap.err
     code, cap = _run_main(base + ["--truth", str(tmp_path / "none.csv")], capsys)
@@ -155,8 +173,13 @@ class _FakeMapper:
         frac[:, 0] = 1.0
         shifts = np.where(frac > 0, 1.0, np.nan)
         self.solution_ = Solution(
-            phases.labels, frac, shifts, frac * library.patterns.max(axis=1, keepdims=True), np.full((p, 2), 0.2),
-            residuals=np.full(n, 0.5), max_phases=max_phases,
+            phases.labels,
+            frac,
+            shifts,
+            frac * library.patterns.max(axis=1, keepdims=True),
+            np.full((p, 2), 0.2),
+            residuals=np.full(n, 0.5),
+            max_phases=max_phases,
             metadata={"version": "test", "seed": self.seed, "device": "cpu", "wall_time_s": 0.01, "interrupted": True},
         )
         return self
@@ -167,8 +190,16 @@ def test_interrupted_run_is_written_exit_130_and_noticed(tmp_path, tiny_library,
 
     monkeypatch.setattr(solver, "PhaseMapper", _FakeMapper)
     out = tmp_path / "o"
-    args = ["solve", str(tiny_library / "instance.txt"), "--phases", str(tiny_library / "sticks.csv"),
-            "--device", "cpu", "--out", str(out)]
+    args = [
+        "solve",
+        str(tiny_library / "instance.txt"),
+        "--phases",
+        str(tiny_library / "sticks.csv"),
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+    ]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 130, r.output
     assert "interrupted" in r.output
@@ -204,8 +235,18 @@ def test_interrupt_before_any_answer_writes_nothing(tmp_path, tiny_library, monk
 
     monkeypatch.setattr(solver, "PhaseMapper", _NoAnswerMapper)
     out = tmp_path / "o"
-    r = CliRunner().invoke(app, ["solve", str(tiny_library / "instance.txt"), "--phases", str(tiny_library / "sticks.csv"),
-                                 "--out", str(out), "--quiet"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "solve",
+            str(tiny_library / "instance.txt"),
+            "--phases",
+            str(tiny_library / "sticks.csv"),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
     assert r.exit_code == 130
     assert "nothing written" in r.output
     assert not (out / "solution.h5").exists()
@@ -223,8 +264,17 @@ def test_interrupt_then_resume_finishes_the_run(tmp_path, tiny_library, monkeypa
                 raise KeyboardInterrupt
 
     out = tmp_path / "o"
-    args = ["solve", str(tiny_library / "instance.txt"), "--phases", str(tiny_library / "sticks.csv"),
-            "--device", "cpu", "--out", str(out), "--quiet"]
+    args = [
+        "solve",
+        str(tiny_library / "instance.txt"),
+        "--phases",
+        str(tiny_library / "sticks.csv"),
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     monkeypatch.setattr(solver, "PhaseMapper", StopsAfterRoundOne)
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 130, r.output

@@ -27,10 +27,16 @@ def test_get_params_round_trips_and_set_params_checks_names():
 
 @pytest.mark.parametrize(
     "bad, where",
-    [({"max_shift": -0.1}, "max_shift"), ({"pool_size": 2.5}, "pool_size"), ({"rounds": 0}, "rounds"),
-     ({"width_scales": ()}, "width_scales"), ({"background": "rolling"}, "background"),
-     ({"penalty": float("nan")}, "penalty"), ({"strict": "yes"}, "strict"),
-     ({"max_shift": 0.01, "shift_step": 0.02}, "shift_step")],
+    [
+        ({"max_shift": -0.1}, "max_shift"),
+        ({"pool_size": 2.5}, "pool_size"),
+        ({"rounds": 0}, "rounds"),
+        ({"width_scales": ()}, "width_scales"),
+        ({"background": "rolling"}, "background"),
+        ({"penalty": float("nan")}, "penalty"),
+        ({"strict": "yes"}, "strict"),
+        ({"max_shift": 0.01, "shift_step": 0.02}, "shift_step"),
+    ],
 )
 def test_fit_refuses_a_bad_parameter_by_name(bad, where):
     ds, _ = generate("easy", points=6, q_points=200, seed=0)
@@ -74,8 +80,7 @@ def test_small_library_answer_is_pinned():
     sol = PhaseMapper(device="cpu").fit(ds.library, ds.phases).solution_
     rows = list(csv.DictReader(line for line in GOLDEN.open() if not line.startswith("#")))
     want = {(int(r["point"]), r["phase"]): (float(r["fraction"]), float(r["shift"])) for r in rows}
-    got = {(i, sol.labels[k]): (sol.fractions[i, k], sol.shifts[i, k])
-           for i, k in zip(*np.nonzero(sol.fractions > 0))}
+    got = {(i, sol.labels[k]): (sol.fractions[i, k], sol.shifts[i, k]) for i, k in zip(*np.nonzero(sol.fractions > 0))}
     assert set(got) == set(want)
     for key, (f, s) in want.items():
         assert got[key][0] == pytest.approx(f, abs=2e-3), key

@@ -138,8 +138,9 @@ def test_group_fit_recovers_a_two_phase_mixture():
     sq, si = padded_sticks(ds.phases, q[0], q[-1], 0.05)
     shifts = 1 + 0.001 * np.arange(-20, 21)
     atoms = Atoms(q, sq, si, shifts, 0.2, widths=(1.0, 1.3))
-    x = 0.7 * render_profile(ds.phases[0], q, shift=1.004, widths=np.array([0.2, 0.2])) \
-        + 0.3 * render_profile(ds.phases[1], q, shift=0.995, widths=np.array([0.26, 0.26]))
+    x = 0.7 * render_profile(ds.phases[0], q, shift=1.004, widths=np.array([0.2, 0.2])) + 0.3 * render_profile(
+        ds.phases[1], q, shift=0.995, widths=np.array([0.26, 0.26])
+    )
     g = group_fit(x, np.array([0, 1]), np.array([24, 15]), atoms, (-1, 0, 1))
     assert g["rss"] < 1e-4 * (x @ x)
     assert g["height"] / g["height"].sum() == pytest.approx([0.7, 0.3], abs=0.01)
@@ -182,8 +183,10 @@ def test_small_cache_renders_what_it_is_asked_for():
     small._cache_max = 2  # force evictions
     for phases in ([0, 1], [2, 3, 4], [0, 5], [1, 2, 3, 4, 5]):
         assert torch.allclose(small.block(phases), big.block(phases))
-    assert torch.allclose(small.profiles(np.array([[0, 3], [5, 1]]), np.zeros((2, 2), int), np.ones((2, 2), int)),
-                          big.profiles(np.array([[0, 3], [5, 1]]), np.zeros((2, 2), int), np.ones((2, 2), int)))
+    assert torch.allclose(
+        small.profiles(np.array([[0, 3], [5, 1]]), np.zeros((2, 2), int), np.ones((2, 2), int)),
+        big.profiles(np.array([[0, 3], [5, 1]]), np.zeros((2, 2), int), np.ones((2, 2), int)),
+    )
 
 
 def test_shift_prior_prefers_the_tabulated_lattice():

@@ -61,8 +61,9 @@ def test_simplex_basis_is_a_regular_simplex(m):
     # ... and distances between compositions are kept.
     c = np.random.default_rng(m).dirichlet(np.ones(m), size=20)
     x = simplex_coordinates(c)
-    np.testing.assert_allclose(np.linalg.norm(x[:, None] - x[None], axis=2),
-                               np.linalg.norm(c[:, None] - c[None], axis=2), atol=1e-12)
+    np.testing.assert_allclose(
+        np.linalg.norm(x[:, None] - x[None], axis=2), np.linalg.norm(c[:, None] - c[None], axis=2), atol=1e-12
+    )
 
 
 def test_simplex_coordinates_with_drawn_corners():

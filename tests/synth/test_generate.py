@@ -110,7 +110,9 @@ def test_easy_pattern_is_sum_of_profiles(libraries):
     for i in range(0, ds.library.n_points, 7):
         model = np.zeros_like(q)
         for j in np.flatnonzero(truth.amplitudes[i] > 0):
-            model += truth.amplitudes[i, j] * render_profile(ds.phases[int(j)], q, shift=truth.shifts[i, j], widths=truth.widths[j])
+            model += truth.amplitudes[i, j] * render_profile(
+                ds.phases[int(j)], q, shift=truth.shifts[i, j], widths=truth.widths[j]
+            )
         np.testing.assert_allclose(ds.library.patterns[i], model, atol=1e-5)
 
 
@@ -127,7 +129,9 @@ def test_standard_noise_and_background(libraries):
     model = truth.background[i].copy()
     for j in np.flatnonzero(truth.amplitudes[i] > 0):
         ph = ds.phases[int(j)]
-        prof = render_peaks(ds.library.q, ph.q[None, :] * truth.shifts[i, j], ph.intensity[None, :], truth.widths[j], truth.eta)
+        prof = render_peaks(
+            ds.library.q, ph.q[None, :] * truth.shifts[i, j], ph.intensity[None, :], truth.widths[j], truth.eta
+        )
         assert prof.max() == pytest.approx(1.0)
         model += truth.amplitudes[i, j] * prof[0]
     np.testing.assert_allclose(clean[i], model, rtol=1e-10, atol=1e-8)
@@ -151,8 +155,15 @@ def test_write_read_and_same_bytes(tmp_path):
     write_synthetic(b, "hard", points=40, q_points=200, seed=5)
     write_synthetic(c, "hard", points=40, q_points=200, seed=6)
     names = sorted(str(p.relative_to(a)) for p in files)
-    assert {"instance.txt", "sticks.csv", "library.h5", "truth/fractions.csv", "truth/shifts.csv",
-            "truth/impurity.csv", "truth/meta.json"} <= set(names)
+    assert {
+        "instance.txt",
+        "sticks.csv",
+        "library.h5",
+        "truth/fractions.csv",
+        "truth/shifts.csv",
+        "truth/impurity.csv",
+        "truth/meta.json",
+    } <= set(names)
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert (a / "instance.txt").read_bytes() != (c / "instance.txt").read_bytes()
@@ -178,7 +189,9 @@ def test_cli_synth_and_info(tmp_path):
 
     runner = CliRunner()
     out = tmp_path / "lib"
-    res = runner.invoke(app, ["synth", "--preset", "easy", "--points", "30", "--seed", "2", "--out", str(out), "--q-points", "150"])
+    res = runner.invoke(
+        app, ["synth", "--preset", "easy", "--points", "30", "--seed", "2", "--out", str(out), "--q-points", "150"]
+    )
     assert res.exit_code == 0, res.output
     assert "library.h5" in res.output and (out / "truth" / "fractions.csv").exists()
     res = runner.invoke(app, ["info", str(out / "library.h5")])

@@ -50,7 +50,8 @@ class Library:
         if comp.ndim != 2 or comp.shape[1] != len(self.elements):
             raise InputError(
                 f"compositions have shape {comp.shape}, expected (N, {len(self.elements)})",
-                source=src, where="compositions",
+                source=src,
+                where="compositions",
             )
         n = comp.shape[0]
         if n == 0:
@@ -58,7 +59,8 @@ class Library:
         if pat.ndim != 2 or pat.shape != (n, q.size):
             raise InputError(
                 f"patterns have shape {pat.shape}, expected ({n}, {q.size}) from N and the Q grid",
-                source=src, where="patterns",
+                source=src,
+                where="patterns",
             )
         if q.size < 2:
             raise InputError("the Q grid needs at least 2 points", source=src, where="Q")
@@ -67,7 +69,8 @@ class Library:
             i = int(np.argmax(np.diff(q) <= 0))
             raise InputError(
                 f"Q grid is not strictly ascending at index {i + 1} ({q[i]:g} then {q[i + 1]:g})",
-                source=src, where="Q",
+                source=src,
+                where="Q",
             )
         _finite(comp, src, "compositions")
         if np.any(comp < -1e-9):
@@ -77,9 +80,7 @@ class Library:
         bad = np.abs(sums - 1.0) > COMPOSITION_SUM_TOLERANCE
         if np.any(bad):
             i = int(np.argmax(bad))
-            raise InputError(
-                f"composition of point {i} sums to {sums[i]:.4g}, not 1", source=src, where="compositions"
-            )
+            raise InputError(f"composition of point {i} sums to {sums[i]:.4g}, not 1", source=src, where="compositions")
         _finite(pat, src, "patterns")
         if np.any(pat < 0):
             i, j = (int(v) for v in np.argwhere(pat < 0)[0])
@@ -105,7 +106,7 @@ class Library:
         """Number of system elements M."""
         return len(self.elements)
 
-    def subset(self, points: np.ndarray | list[int]) -> "Library":
+    def subset(self, points: np.ndarray | list[int]) -> Library:
         """A library of the given points only (in the given order)."""
         idx = np.asarray(points, dtype=int)
         return Library(

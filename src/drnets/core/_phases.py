@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 
@@ -145,6 +145,6 @@ class PhaseLibrary:
         """Boolean (P,): phases that hold none of the system's elements."""
         return self.compositions.sum(axis=1) == 0
 
-    def subset(self, indices: np.ndarray | list[int]) -> "PhaseLibrary":
+    def subset(self, indices: np.ndarray | list[int]) -> PhaseLibrary:
         """A library of the given phases only."""
         return PhaseLibrary([self.phases[int(i)] for i in indices], self.elements, self.source)

@@ -1,11 +1,11 @@
 """Judging answers: exact rule audits, comparisons with a truth, reconstruction errors."""
 
 from ..core.constants import COMPARISON_THRESHOLDS, RULES
-from ._audit import audit, audit_solution, audit_summary
-from ._metrics import as_phase_table, compare, reconstruction_errors, reconstruction_summary
 
 # The phase-table CSV lives in drnets.io; these names stay here for existing callers.
 from ..io import PhaseTable, read_fractions_csv, read_phase_table, read_shifts_csv, write_phase_table
+from ._audit import audit, audit_solution, audit_summary
+from ._metrics import as_phase_table, compare, reconstruction_errors, reconstruction_summary
 
 __all__ = [
     "RULES",

@@ -31,7 +31,8 @@ composition
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -109,8 +110,12 @@ def audit(
         raise ValueError(f"{len(names)} labels for {p} phases")
 
     present = frac > threshold
-    checked = {"gibbs": True, "alloying": shifts is not None, "connectivity": True,
-               "composition": phase_compositions is not None}
+    checked = {
+        "gibbs": True,
+        "alloying": shifts is not None,
+        "connectivity": True,
+        "composition": phase_compositions is not None,
+    }
     # A substrate (no system element) is not part of the system's equilibrium.
     substrate = None
     if phase_compositions is not None:
@@ -123,8 +128,14 @@ def audit(
         for e in np.flatnonzero(moved.any(axis=1)):
             alloying_edges.append([int(edges[e, 0]), int(edges[e, 1]), [names[k] for k in np.flatnonzero(moved[e])]])
 
-    regions = [{"phases": [names[k] for k in r["phases"]], "components": int(r["components"]),
-                "points": np.asarray(r["points"]).tolist()} for r in broken_regions(present, edges)]
+    regions = [
+        {
+            "phases": [names[k] for k in r["phases"]],
+            "components": int(r["components"]),
+            "points": np.asarray(r["points"]).tolist(),
+        }
+        for r in broken_regions(present, edges)
+    ]
     conn = sum(r["components"] - 1 for r in regions)
 
     comp_points: list[dict[str, Any]] = []
@@ -138,8 +149,9 @@ def audit(
                 continue
             dist = composition_distance(comp[pt], pc[use])
             if dist > composition_tol:
-                comp_points.append({"point": pt, "phases": [names[k] for k in np.flatnonzero(use)],
-                                    "distance": float(dist)})
+                comp_points.append(
+                    {"point": pt, "phases": [names[k] for k in np.flatnonzero(use)], "distance": float(dist)}
+                )
 
     out: dict[str, Any] = {
         "gibbs_violations": int(gibbs_points.size),

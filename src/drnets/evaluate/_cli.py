@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -26,15 +27,23 @@ def print_comparison(c: dict[str, Any], console, truth_name: str) -> None:
     for col in ("threshold", "exact match", "mean Jaccard", "mismatched"):
         tc.add_column(col, justify="right")
     for b in c["by_threshold"]:
-        tc.add_row(f"{b['threshold']:g}", f"{100 * b['exact_match']:.1f} %", f"{b['mean_jaccard']:.3f}",
-                   str(len(b["mismatched_points"])))
+        tc.add_row(
+            f"{b['threshold']:g}",
+            f"{100 * b['exact_match']:.1f} %",
+            f"{b['mean_jaccard']:.3f}",
+            str(len(b["mismatched_points"])),
+        )
     console.print(tc)
-    console.print(f"fraction L1 (sum over phases, mean over points): {c['fraction_l1']:.4f}",
-                  markup=False, highlight=False)
+    console.print(
+        f"fraction L1 (sum over phases, mean over points): {c['fraction_l1']:.4f}", markup=False, highlight=False
+    )
     s = c.get("shift")
     if s and s.get("pairs"):
-        console.print(f"shift error over {s['pairs']} pairs: MAE {s['mae']:.4g}, max {s['max_abs']:.4g}",
-                      markup=False, highlight=False)
+        console.print(
+            f"shift error over {s['pairs']} pairs: MAE {s['mae']:.4g}, max {s['max_abs']:.4g}",
+            markup=False,
+            highlight=False,
+        )
 
 
 def evaluate_solution_dir(
@@ -70,8 +79,13 @@ def evaluate_solution_dir(
         if key in summary:
             result[key] = summary[key]
     if truth is not None:
-        result["comparison"] = compare(frac, Path(truth), thresholds, shifts=shifts if truth_shifts else None,
-                                       truth_shifts=Path(truth_shifts) if truth_shifts else None)
+        result["comparison"] = compare(
+            frac,
+            Path(truth),
+            thresholds,
+            shifts=shifts if truth_shifts else None,
+            truth_shifts=Path(truth_shifts) if truth_shifts else None,
+        )
         result["truth"] = str(truth)
     return result
 

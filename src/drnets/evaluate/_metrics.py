@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,11 @@ def as_phase_table(obj: Any, *, shifts: bool = False) -> PhaseTable:
         if "point" in cols:
             pts = np.asarray(obj["point"]).astype(int)
             labels = [c for c in cols if c != "point"]
-            vals = np.column_stack([np.asarray(obj[c], dtype=float) for c in labels]) if labels else np.zeros((len(pts), 0))
+            vals = (
+                np.column_stack([np.asarray(obj[c], dtype=float) for c in labels])
+                if labels
+                else np.zeros((len(pts), 0))
+            )
         else:
             pts = np.asarray(obj.index).astype(int)
             labels = cols
@@ -129,7 +134,9 @@ def compare(
             nt, npred, nb = int(b[:, k].sum()), int(a[:, k].sum()), int((a[:, k] & b[:, k]).sum())
             if nt or npred:
                 per_phase[lbl] = {
-                    "true": nt, "predicted": npred, "both": nb,
+                    "true": nt,
+                    "predicted": npred,
+                    "both": nb,
                     "precision": nb / npred if npred else None,
                     "recall": nb / nt if nt else None,
                 }
@@ -142,15 +149,17 @@ def compare(
             for s in subs if subs.size else [None]:
                 key = "(none)" if s is None else labels[s]
                 row[key] = row.get(key, 0) + 1
-        out["by_threshold"].append({
-            "threshold": float(thr),
-            "exact_match": float(exact.mean()),
-            "mean_jaccard": float(jac.mean()),
-            "exact_match_points": int(exact.sum()),
-            "mismatched_points": [int(p) for p in points[~exact]],
-            "per_phase": per_phase,
-            "confusion": confusion,
-        })
+        out["by_threshold"].append(
+            {
+                "threshold": float(thr),
+                "exact_match": float(exact.mean()),
+                "mean_jaccard": float(jac.mean()),
+                "exact_match_points": int(exact.sum()),
+                "mismatched_points": [int(p) for p in points[~exact]],
+                "per_phase": per_phase,
+                "confusion": confusion,
+            }
+        )
     if shifts is not None and truth_shifts is not None:
         thr = min(thresholds) if len(thresholds) else 0.0
         SP = as_phase_table(shifts, shifts=True).aligned(points, labels, fill=np.nan)

@@ -68,7 +68,9 @@ def read_cif_folder(
         raise InputError(f"wavelength must be positive, got {wavelength}", source=folder, where="wavelength")
     if q_range is not None:
         if len(q_range) != 2 or not all(np.isfinite(q_range)) or not 0 <= q_range[0] < q_range[1]:
-            raise InputError(f"q_range must be (low, high) with 0 <= low < high, got {q_range}", source=folder, where="q_range")
+            raise InputError(
+                f"q_range must be (low, high) with 0 <= low < high, got {q_range}", source=folder, where="q_range"
+            )
     files = sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() == ".cif")
     if not files:
         raise InputError("no .cif files", source=folder)

@@ -12,8 +12,9 @@ import io
 import os
 import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import numpy.lib.format as npformat
@@ -27,7 +28,11 @@ _LABEL = re.compile(r"^\d+\+")
 
 def _safe_codecs_encode(obj: Any, encoding: str = "utf-8", errors: str = "strict") -> bytes:
     """``_codecs.encode`` as numpy protocol-2 pickles use it: text to raw bytes only."""
-    if not isinstance(obj, str) or encoding.lower().replace("-", "").replace("_", "") not in ("latin1", "iso88591", "utf8"):
+    if not isinstance(obj, str) or encoding.lower().replace("-", "").replace("_", "") not in (
+        "latin1",
+        "iso88591",
+        "utf8",
+    ):
         raise pickle.UnpicklingError(f"refused _codecs.encode with encoding {encoding!r}")
     return obj.encode(encoding, errors)
 
@@ -176,7 +181,9 @@ def read_drnets(path: str | os.PathLike[str], *, elements: list[str] | tuple[str
     if elements is not None:
         elements = [str(e) for e in elements]
         if len(elements) != m:
-            raise InputError(f"{len(elements)} elements given for {m} composition columns", source=folder, where="elements")
+            raise InputError(
+                f"{len(elements)} elements given for {m} composition columns", source=folder, where="elements"
+            )
     else:
         elements = _elements_from_instance(folder, m) or [f"E{k + 1}" for k in range(m)]
     src = str(folder)
@@ -201,7 +208,11 @@ def read_drnets(path: str | os.PathLike[str], *, elements: list[str] | tuple[str
         label = _label(name.decode() if isinstance(name, bytes) else name)
         st = np.asarray(st)
         if st.dtype.kind not in "fiu" or st.ndim != 2 or st.shape[1] < 2:
-            raise InputError(f"phase {i} sticks have shape {st.shape} and dtype {st.dtype}, expected (K, 2) numbers", source=folder / "sticks_lib.npy", where=f"phase {label!r}")
+            raise InputError(
+                f"phase {i} sticks have shape {st.shape} and dtype {st.dtype}, expected (K, 2) numbers",
+                source=folder / "sticks_lib.npy",
+                where=f"phase {label!r}",
+            )
         try:
             phases.append(Phase(label, label.split("_", 1)[0], st[:, 0], st[:, 1]))
         except InputError as err:
@@ -218,7 +229,10 @@ def read_drnets(path: str | os.PathLike[str], *, elements: list[str] | tuple[str
     if (folder / "sample_indicator.npy").exists():
         mask = _load_npy(folder / "sample_indicator.npy")
         if mask.shape != (n, p) or mask.dtype.kind not in "biuf" or not np.all(np.isfinite(mask)):
-            raise InputError(f"shape {mask.shape} dtype {mask.dtype}, expected ({n}, {p}) numbers", source=folder / "sample_indicator.npy")
+            raise InputError(
+                f"shape {mask.shape} dtype {mask.dtype}, expected ({n}, {p}) numbers",
+                source=folder / "sample_indicator.npy",
+            )
         mask = mask != 0
     if (folder / "degree_of_freedom.npy").exists():
         max_phases = _load_npy(folder / "degree_of_freedom.npy")

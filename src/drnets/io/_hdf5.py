@@ -27,8 +27,16 @@ from ._atomic import atomic_path
 
 FORMAT = "drnets"
 VERSION = 1
-_SOLUTION_OPTIONAL = ("width_scale", "reconstruction", "background", "residuals", "evidence", "max_phases", "mask",
-                      "edges")
+_SOLUTION_OPTIONAL = (
+    "width_scale",
+    "reconstruction",
+    "background",
+    "residuals",
+    "evidence",
+    "max_phases",
+    "mask",
+    "edges",
+)
 
 
 def _json_default(obj: Any) -> Any:
@@ -54,7 +62,9 @@ def _write_meta(group, values: np.ndarray, name: str, key: str) -> None:
     if v.dtype.kind == "U":
         ds = group.create_dataset(name, data=v.astype(object), dtype=h5py.string_dtype())
     elif v.dtype.kind == "O":
-        ds = group.create_dataset(name, data=np.array([str(s) for s in v.ravel()], dtype=object).reshape(v.shape), dtype=h5py.string_dtype())
+        ds = group.create_dataset(
+            name, data=np.array([str(s) for s in v.ravel()], dtype=object).reshape(v.shape), dtype=h5py.string_dtype()
+        )
     else:
         ds = group.create_dataset(name, data=v)
     ds.attrs["name"] = key
@@ -120,7 +130,11 @@ def write_hdf5(dataset: Dataset, path: str | os.PathLike[str]) -> None:
                 for name in _SOLUTION_OPTIONAL:
                     val = getattr(sol, name)
                     if val is not None:
-                        sg.create_dataset(name, data=np.asarray(val), compression="gzip" if name in ("reconstruction", "background") else None)
+                        sg.create_dataset(
+                            name,
+                            data=np.asarray(val),
+                            compression="gzip" if name in ("reconstruction", "background") else None,
+                        )
                 sg.attrs["audit"] = json.dumps(sol.audit, default=_json_default)
                 sg.attrs["metadata"] = json.dumps(sol.metadata, default=_json_default)
 
@@ -170,7 +184,9 @@ def read_hdf5(path: str | os.PathLike[str]) -> Dataset:
     try:
         f = h5py.File(path, "r")
     except (OSError, ValueError) as err:
-        raise InputError(f"not an HDF5 file ({str(err).splitlines()[0] if str(err) else 'unreadable'})", source=path) from None
+        raise InputError(
+            f"not an HDF5 file ({str(err).splitlines()[0] if str(err) else 'unreadable'})", source=path
+        ) from None
     where = "/"
     try:
         with f:
@@ -178,7 +194,9 @@ def read_hdf5(path: str | os.PathLike[str]) -> Dataset:
                 raise InputError("not a drnets HDF5 file (no format='drnets' attribute)", source=path, where="/")
             version = int(f.attrs.get("version", 0))
             if version > VERSION:
-                raise InputError(f"file format version {version} is newer than this drnets reads ({VERSION})", source=path, where="/")
+                raise InputError(
+                    f"file format version {version} is newer than this drnets reads ({VERSION})", source=path, where="/"
+                )
             where = "/library"
             g = f["library"]
             elements = tuple(_strings(g.attrs["elements"]))
@@ -189,7 +207,9 @@ def read_hdf5(path: str | os.PathLike[str]) -> Dataset:
                     ds = g["metadata"][name]
                     metadata[_text(ds.attrs.get("name", name))] = _read_meta(ds)
             where = "/library"
-            library = Library(elements, g["compositions"][()], g["q"][()], g["patterns"][()], metadata=metadata, source=str(path))
+            library = Library(
+                elements, g["compositions"][()], g["q"][()], g["patterns"][()], metadata=metadata, source=str(path)
+            )
             phases = None
             if "phases" in f:
                 pg = f["phases"]

@@ -31,7 +31,9 @@ def _parse_lines(path: Path) -> dict[str, tuple[int, str]]:
         if not key:
             raise InputError("empty key", source=path, where=f"line {lineno}")
         if key in entries:
-            raise InputError(f"key {key!r} repeated (first on line {entries[key][0]})", source=path, where=f"line {lineno}")
+            raise InputError(
+                f"key {key!r} repeated (first on line {entries[key][0]})", source=path, where=f"line {lineno}"
+            )
         entries[key] = (lineno, value.strip())
     return entries
 
@@ -52,7 +54,9 @@ def _numbers(path: Path, entries: dict, key: str, n: int | None = None) -> np.nd
     if n is not None and arr.size != n:
         raise InputError(f"{arr.size} values, expected {n}", source=path, where=where)
     if not np.all(np.isfinite(arr)):
-        raise InputError(f"non-finite value at position {int(np.argmax(~np.isfinite(arr))) + 1}", source=path, where=where)
+        raise InputError(
+            f"non-finite value at position {int(np.argmax(~np.isfinite(arr))) + 1}", source=path, where=where
+        )
     return arr
 
 
@@ -71,7 +75,9 @@ def _integer(path: Path, entries: dict, key: str) -> int:
     try:
         out = int(value)
     except ValueError:
-        raise InputError(f"expected an integer, got {value[:30]!r}", source=path, where=f"line {lineno} ({key})") from None
+        raise InputError(
+            f"expected an integer, got {value[:30]!r}", source=path, where=f"line {lineno} ({key})"
+        ) from None
     if out <= 0:
         raise InputError(f"must be positive, got {out}", source=path, where=f"line {lineno} ({key})")
     return out
@@ -110,10 +116,16 @@ def read_instance(path: str | os.PathLike[str]) -> Library:
     n = _integer(path, entries, "N")
     elements = _names(path, entries, "Elements")
     if len(elements) != m:
-        raise InputError(f"{len(elements)} elements listed but M={m}", source=path, where=f"line {entries['Elements'][0]} (Elements)")
+        raise InputError(
+            f"{len(elements)} elements listed but M={m}", source=path, where=f"line {entries['Elements'][0]} (Elements)"
+        )
     comp_keys = _names(path, entries, "Composition") if "Composition" in entries else elements
     if len(comp_keys) != m:
-        raise InputError(f"{len(comp_keys)} composition keys but M={m}", source=path, where=f"line {entries['Composition'][0]} (Composition)")
+        raise InputError(
+            f"{len(comp_keys)} composition keys but M={m}",
+            source=path,
+            where=f"line {entries['Composition'][0]} (Composition)",
+        )
     comp = np.stack([_numbers(path, entries, k, n) for k in comp_keys], axis=1)
     q = _numbers(path, entries, "Q")
     patterns = np.stack([_numbers(path, entries, f"I{i}", q.size) for i in range(1, n + 1)])
@@ -134,29 +146,42 @@ def read_instance(path: str | os.PathLike[str]) -> Library:
                 raise InputError(f"{len(vals)} values, expected {n}", source=path, where=f"line {lineno} ({key})")
             metadata[key] = np.array(vals, dtype=str)
     _check_library_values(path, entries, comp, comp_keys, q, patterns)
-    return Library(elements=tuple(elements), compositions=comp, q=q, patterns=patterns, metadata=metadata, source=str(path))
+    return Library(
+        elements=tuple(elements), compositions=comp, q=q, patterns=patterns, metadata=metadata, source=str(path)
+    )
 
 
 def _check_library_values(path, entries, comp, comp_keys, q, patterns) -> None:
     """Re-state the model's checks with line numbers, which only the reader knows."""
     if np.any(np.diff(q) <= 0):
         i = int(np.argmax(np.diff(q) <= 0))
-        raise InputError(f"Q grid is not strictly ascending at position {i + 2}", source=path, where=f"line {entries['Q'][0]} (Q)")
+        raise InputError(
+            f"Q grid is not strictly ascending at position {i + 2}", source=path, where=f"line {entries['Q'][0]} (Q)"
+        )
     sums = comp.sum(axis=1)
     bad = np.flatnonzero(np.abs(sums - 1) > 0.02)
     if bad.size:
         i = int(bad[0])
         raise InputError(
             f"composition of point {i + 1} sums to {sums[i]:.4g}, not 1 (keys {','.join(comp_keys)})",
-            source=path, where=f"line {entries[comp_keys[0]][0]}",
+            source=path,
+            where=f"line {entries[comp_keys[0]][0]}",
         )
     if np.any(comp < 0):
         i, j = (int(v) for v in np.argwhere(comp < 0)[0])
-        raise InputError(f"negative composition at point {i + 1}", source=path, where=f"line {entries[comp_keys[j]][0]} ({comp_keys[j]})")
+        raise InputError(
+            f"negative composition at point {i + 1}",
+            source=path,
+            where=f"line {entries[comp_keys[j]][0]} ({comp_keys[j]})",
+        )
     neg = np.argwhere(patterns < 0)
     if neg.size:
         i, j = (int(v) for v in neg[0])
-        raise InputError(f"negative intensity {patterns[i, j]:g} at position {j + 1}", source=path, where=f"line {entries[f'I{i + 1}'][0]} (I{i + 1})")
+        raise InputError(
+            f"negative intensity {patterns[i, j]:g} at position {j + 1}",
+            source=path,
+            where=f"line {entries[f'I{i + 1}'][0]} (I{i + 1})",
+        )
 
 
 def write_instance(library: Library, path: str | os.PathLike[str]) -> None:
@@ -166,7 +191,9 @@ def write_instance(library: Library, path: str | os.PathLike[str]) -> None:
         fh.write("// Metadata\n")
         fh.write(f"M={library.n_elements}\nElements={','.join(library.elements)}\nN={library.n_points}\n")
         fh.write(f"Composition={','.join(comp_keys)}\n")
-        numeric_meta = [k for k, v in library.metadata.items() if np.issubdtype(v.dtype, np.number) and k.isidentifier()]
+        numeric_meta = [
+            k for k, v in library.metadata.items() if np.issubdtype(v.dtype, np.number) and k.isidentifier()
+        ]
         if numeric_meta:
             fh.write(f"Deposition={','.join(numeric_meta)}\n")
         fh.write("\n// Deposition/Composition data\n")

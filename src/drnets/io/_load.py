@@ -91,7 +91,13 @@ def load(
     if mask is not None:
         if ds.phases is None:
             raise InputError("a mask needs phases", source=mask)
-        ds = Dataset(ds.library, ds.phases, read_mask_csv(mask, ds.library.n_points, ds.phases.labels), ds.max_phases, ds.solution)
+        ds = Dataset(
+            ds.library,
+            ds.phases,
+            read_mask_csv(mask, ds.library.n_points, ds.phases.labels),
+            ds.max_phases,
+            ds.solution,
+        )
     return ds
 
 
@@ -120,7 +126,11 @@ def read_mask_csv(path: str | os.PathLike[str], n_points: int, labels: list[str]
         except ValueError:
             raise InputError("non-numeric value", source=path, where=f"line {lineno}") from None
         if not 0 <= i < n_points or len(vals) != len(cols):
-            raise InputError(f"bad point index {i} or {len(vals)} values for {len(cols)} columns", source=path, where=f"line {lineno}")
+            raise InputError(
+                f"bad point index {i} or {len(vals)} values for {len(cols)} columns",
+                source=path,
+                where=f"line {lineno}",
+            )
         out[i, cols] = np.array(vals) > 0
         seen.add(i)
     if len(seen) != n_points:

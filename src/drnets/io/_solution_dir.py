@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -84,8 +85,14 @@ def _row_normalised(frac: np.ndarray) -> np.ndarray:
     return np.divide(frac, tot, out=np.zeros_like(frac), where=tot > 0)
 
 
-def _build_summary(library: Library, phases: PhaseLibrary, solution: Solution, mask: np.ndarray | None,
-                   max_phases: np.ndarray | None, extra_summary: Mapping[str, Any] | None) -> dict[str, Any]:
+def _build_summary(
+    library: Library,
+    phases: PhaseLibrary,
+    solution: Solution,
+    mask: np.ndarray | None,
+    max_phases: np.ndarray | None,
+    extra_summary: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     """The content of ``summary.json`` (JSON-ready); the arguments are :func:`write_solution_dir`'s."""
     meta = dict(solution.metadata or {})
     frac = np.nan_to_num(np.asarray(solution.fractions, dtype=float), nan=0.0)
@@ -97,7 +104,9 @@ def _build_summary(library: Library, phases: PhaseLibrary, solution: Solution, m
         "points": int(library.n_points),
         "phases": int(len(solution.labels)),
         "phases_used": [solution.labels[k] for k in used],
-        "points_per_phase_count": {str(k): int((counts == k).sum()) for k in range(int(counts.max()) + 1 if counts.size else 1)},
+        "points_per_phase_count": {
+            str(k): int((counts == k).sum()) for k in range(int(counts.max()) + 1 if counts.size else 1)
+        },
         "interrupted": bool(meta.get("interrupted", False)),
         "version": meta.get("version"),
         "seed": meta.get("seed"),
@@ -265,16 +274,27 @@ class SolutionDir:
         labels = self.fractions.labels
         pts = np.arange(library.n_points)
         frac = np.nan_to_num(self.fractions.aligned(pts, labels))
-        sh = (self.shifts.aligned(pts, labels, fill=np.nan) if self.shifts is not None
-              else np.where(frac > 0, 1.0, np.nan))
+        sh = (
+            self.shifts.aligned(pts, labels, fill=np.nan)
+            if self.shifts is not None
+            else np.where(frac > 0, 1.0, np.nan)
+        )
         ev = None if self.evidence is None else np.nan_to_num(self.evidence.aligned(pts, labels))
         amp = frac * library.patterns.max(axis=1, keepdims=True)
         w = np.asarray(self.summary.get("widths", DEFAULT_WIDTH), dtype=float)
         if w.ndim == 2 and w.shape != (len(labels), 2):
             w = np.asarray(DEFAULT_WIDTH)  # the summary's rows are every candidate's, not these columns'
         widths = np.broadcast_to(w if w.ndim else np.array([w, w]), (len(labels), 2)) if w.ndim <= 1 else w
-        return Solution(labels, frac, sh, amp, np.array(widths), evidence=ev, audit=self.summary.get("audit", {}),
-                        metadata=self.summary.get("metadata", {}))
+        return Solution(
+            labels,
+            frac,
+            sh,
+            amp,
+            np.array(widths),
+            evidence=ev,
+            audit=self.summary.get("audit", {}),
+            metadata=self.summary.get("metadata", {}),
+        )
 
 
 def read_solution_dir(path: str | os.PathLike[str]) -> SolutionDir:
@@ -311,5 +331,6 @@ def read_solution_dir(path: str | os.PathLike[str]) -> SolutionDir:
     fractions = table(FRACTIONS)
     if fractions is None and not h5.is_file():
         raise InputError(f"the folder holds neither {SOLUTION_H5} nor {FRACTIONS}", source=str(path))
-    return SolutionDir(path, fractions, table(SHIFTS), table(EVIDENCE), read_summary(path),
-                       h5 if h5.is_file() else None)
+    return SolutionDir(
+        path, fractions, table(SHIFTS), table(EVIDENCE), read_summary(path), h5 if h5.is_file() else None
+    )

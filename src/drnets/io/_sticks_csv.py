@@ -62,7 +62,9 @@ def read_sticks_csv(path: str | os.PathLike[str], elements: tuple[str, ...] | li
                     inten = float(row[col["intensity"]])
                     hkl = [int(float(row[col[c]])) for c in "hkl"] if has_hkl else None
                 except (ValueError, OverflowError):
-                    raise InputError("non-numeric or non-finite q, intensity or hkl", source=path, where=where) from None
+                    raise InputError(
+                        "non-numeric or non-finite q, intensity or hkl", source=path, where=where
+                    ) from None
                 if not (np.isfinite(q) and np.isfinite(inten)):
                     raise InputError("non-finite q or intensity", source=path, where=where)
                 if q <= 0:
@@ -71,7 +73,12 @@ def read_sticks_csv(path: str | os.PathLike[str], elements: tuple[str, ...] | li
                     raise InputError(f"negative intensity {inten:g}", source=path, where=where)
                 entry = rows.setdefault(label, {"formula": formula, "q": [], "i": [], "hkl": [], "line": lineno})
                 if entry["formula"] != formula:
-                    raise InputError(f"phase {label!r} has formula {formula!r} here but {entry['formula']!r} on line {entry['line']}", source=path, where=where)
+                    raise InputError(
+                        f"phase {label!r} has formula {formula!r} here "
+                        f"but {entry['formula']!r} on line {entry['line']}",
+                        source=path,
+                        where=where,
+                    )
                 entry["q"].append(q)
                 entry["i"].append(inten)
                 entry["hkl"].append(hkl)
@@ -84,7 +91,9 @@ def read_sticks_csv(path: str | os.PathLike[str], elements: tuple[str, ...] | li
         if max(e["i"]) <= 0:
             raise InputError(f"phase {label!r} has only zero intensities", source=path, where=f"line {e['line']}")
         try:
-            phases.append(Phase(label, e["formula"], np.array(e["q"]), np.array(e["i"]), np.array(e["hkl"]) if has_hkl else None))
+            phases.append(
+                Phase(label, e["formula"], np.array(e["q"]), np.array(e["i"]), np.array(e["hkl"]) if has_hkl else None)
+            )
         except InputError as err:
             raise InputError(err.problem, source=path, where=f"line {e['line']}") from None
     try:

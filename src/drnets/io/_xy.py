@@ -91,7 +91,11 @@ def _read_compositions(path: Path) -> tuple[list[str], dict[str, tuple[np.ndarra
         raise InputError(f"compositions CSV: {err.strerror or 'cannot open'}", source=path) from None
     with fh:
         try:
-            lines = [(i, r) for i, r in enumerate(csv.reader(fh), start=1) if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
+            lines = [
+                (i, r)
+                for i, r in enumerate(csv.reader(fh), start=1)
+                if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")
+            ]
         except (csv.Error, UnicodeDecodeError) as err:
             raise InputError(f"not a CSV file ({err})", source=path) from None
     if not lines:
@@ -179,8 +183,14 @@ def read_xy_folder(
     if not comp_path.is_file():
         raise InputError("no compositions CSV (sample,<El1>,<El2>,...); pass compositions=", source=comp_path)
     files = sorted(
-        (f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in PATTERN_SUFFIXES and not f.name.startswith(".")
-         and f.resolve() != comp_path.resolve()),
+        (
+            f
+            for f in folder.iterdir()
+            if f.is_file()
+            and f.suffix.lower() in PATTERN_SUFFIXES
+            and not f.name.startswith(".")
+            and f.resolve() != comp_path.resolve()
+        ),
         key=lambda f: _natural(f.name),
     )
     if not files:
@@ -210,7 +220,9 @@ def read_xy_folder(
         else:
             unit = "q_A" if max(float(np.max(x)) for x, _, _ in raw.values()) <= 12 else "q_nm"
     if unit == "twotheta" and wavelength is None:
-        raise InputError("x is 2θ (degrees): a wavelength in Å is needed to convert to Q", source=folder, where="wavelength")
+        raise InputError(
+            "x is 2θ (degrees): a wavelength in Å is needed to convert to Q", source=folder, where="wavelength"
+        )
 
     qs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for s, (x, y, _) in raw.items():
@@ -230,7 +242,9 @@ def read_xy_folder(
     hi = min(float(q[-1]) for q, _ in qs.values())
     if q_grid is None:
         if hi <= lo:
-            raise InputError(f"the patterns share no Q range (latest start {lo:g}, earliest end {hi:g} nm⁻¹)", source=folder)
+            raise InputError(
+                f"the patterns share no Q range (latest start {lo:g}, earliest end {hi:g} nm⁻¹)", source=folder
+            )
         step = min(float(np.median(np.diff(q))) for q, _ in qs.values())
         npts = int(np.floor((hi - lo) / step * (1 + 1e-9))) + 1
         grid = lo + step * np.arange(npts)
@@ -240,10 +254,16 @@ def read_xy_folder(
     else:
         grid = np.asarray(q_grid, dtype=float).ravel()
         if grid.size < 2 or not np.all(np.isfinite(grid)) or np.any(np.diff(grid) <= 0):
-            raise InputError("q_grid must hold at least 2 finite, strictly ascending values", source=folder, where="q_grid")
+            raise InputError(
+                "q_grid must hold at least 2 finite, strictly ascending values", source=folder, where="q_grid"
+            )
         for s, (q, _) in qs.items():
             if grid[0] < q[0] - 1e-9 or grid[-1] > q[-1] + 1e-9:
-                raise InputError(f"q_grid {grid[0]:g}-{grid[-1]:g} nm⁻¹ reaches outside this pattern's {q[0]:g}-{q[-1]:g}", source=by_stem[s], where="q_grid")
+                raise InputError(
+                    f"q_grid {grid[0]:g}-{grid[-1]:g} nm⁻¹ reaches outside this pattern's {q[0]:g}-{q[-1]:g}",
+                    source=by_stem[s],
+                    where="q_grid",
+                )
     patterns = np.stack([np.interp(grid, q, y) for q, y in qs.values()])
     comp = np.stack([comps[s][0] for s in order])
     metadata = {"sample": np.array(order, dtype=str), "file": np.array([by_stem[s].name for s in order], dtype=str)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -14,10 +13,12 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
 
     @app.command()
     def report(
-        solution: Path = typer.Argument(..., help="A solution folder (solution.h5, fractions.csv, shifts.csv, summary.json)."),
+        solution: Path = typer.Argument(
+            ..., help="A solution folder (solution.h5, fractions.csv, shifts.csv, summary.json)."
+        ),
         out: Path = typer.Option(..., "--out", "-o", help="Folder for report.html and the PNG figures (created)."),
-        truth: Optional[Path] = typer.Option(None, "--truth", "-t", help="Truth fractions CSV to compare with."),
-        title: Optional[str] = typer.Option(None, "--title", help="Page title."),
+        truth: Path | None = typer.Option(None, "--truth", "-t", help="Truth fractions CSV to compare with."),
+        title: str | None = typer.Option(None, "--title", help="Page title."),
     ) -> None:
         """Write an offline HTML report (plotly inlined) and PNG figures of a solution."""
         import time

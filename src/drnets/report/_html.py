@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import html
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -158,13 +159,33 @@ def map_figure(elements, compositions, fractions, labels, colors, threshold, hov
                 ex += [v[a, 0], v[b, 0], None]
                 ey += [v[a, 1], v[b, 1], None]
                 ez += [v[a, 2], v[b, 2], None]
-        fig.add_trace(go.Scatter3d(x=ex, y=ey, z=ez, mode="lines", line=dict(color="#555", width=3),
-                                   hoverinfo="skip", showlegend=False, name="tetrahedron"))
+        fig.add_trace(
+            go.Scatter3d(
+                x=ex,
+                y=ey,
+                z=ez,
+                mode="lines",
+                line=dict(color="#555", width=3),
+                hoverinfo="skip",
+                showlegend=False,
+                name="tetrahedron",
+            )
+        )
         centre = v.mean(axis=0)
         lab = centre + 1.12 * (v - centre)
-        fig.add_trace(go.Scatter3d(x=lab[:, 0], y=lab[:, 1], z=lab[:, 2], mode="text", text=list(elements),
-                                   textfont=dict(size=16, color="#111"), hoverinfo="skip", showlegend=False,
-                                   name="elements"))
+        fig.add_trace(
+            go.Scatter3d(
+                x=lab[:, 0],
+                y=lab[:, 1],
+                z=lab[:, 2],
+                mode="text",
+                text=list(elements),
+                textfont=dict(size=16, color="#111"),
+                hoverinfo="skip",
+                showlegend=False,
+                name="elements",
+            )
+        )
     if kind == "ternary":
         # Phase regions: each point's cells shaded in its phase set's mean colour, borders dark.
         from ._static import region_cells, set_color
@@ -178,51 +199,110 @@ def map_figure(elements, compositions, fractions, labels, colors, threshold, hov
                 b += closed[:, 1].tolist() + [None]
                 c += closed[:, 2].tolist() + [None]
             r, g, bl = (int(round(255 * v)) for v in set_color(ks, labels, colors))
-            fig.add_trace(go.Scatterternary(a=a, b=b, c=c, mode="lines", fill="toself", line=dict(width=0),
-                                            fillcolor=f"rgba({r},{g},{bl},0.28)", hoverinfo="skip",
-                                            showlegend=False, name=" + ".join(labels[k] for k in ks)))
+            fig.add_trace(
+                go.Scatterternary(
+                    a=a,
+                    b=b,
+                    c=c,
+                    mode="lines",
+                    fill="toself",
+                    line=dict(width=0),
+                    fillcolor=f"rgba({r},{g},{bl},0.28)",
+                    hoverinfo="skip",
+                    showlegend=False,
+                    name=" + ".join(labels[k] for k in ks),
+                )
+            )
         if borders:
             a, b, c = [], [], []
             for seg in borders:
                 a += seg[:, 0].tolist() + [None]
                 b += seg[:, 1].tolist() + [None]
                 c += seg[:, 2].tolist() + [None]
-            fig.add_trace(go.Scatterternary(a=a, b=b, c=c, mode="lines", line=dict(color="#444", width=1),
-                                            hoverinfo="skip", showlegend=False, name="region borders"))
+            fig.add_trace(
+                go.Scatterternary(
+                    a=a,
+                    b=b,
+                    c=c,
+                    mode="lines",
+                    line=dict(color="#444", width=1),
+                    hoverinfo="skip",
+                    showlegend=False,
+                    name="region borders",
+                )
+            )
     for k, name, col in groups:
         idx = np.flatnonzero(dom == k)
-        common = dict(mode="markers", name=name, customdata=idx.tolist(), text=[hover[i] for i in idx],
-                      hovertemplate="%{text}<extra></extra>",
-                      marker=dict(color=col, size=size, line=dict(color="#333", width=0.5)))
+        common = dict(
+            mode="markers",
+            name=name,
+            customdata=idx.tolist(),
+            text=[hover[i] for i in idx],
+            hovertemplate="%{text}<extra></extra>",
+            marker=dict(color=col, size=size, line=dict(color="#333", width=0.5)),
+        )
         if kind == "ternary":
-            fig.add_trace(go.Scatterternary(a=compositions[idx, 0], b=compositions[idx, 1], c=compositions[idx, 2], **common))
+            fig.add_trace(
+                go.Scatterternary(a=compositions[idx, 0], b=compositions[idx, 1], c=compositions[idx, 2], **common)
+            )
         elif kind == "tetra":
             fig.add_trace(go.Scatter3d(x=xyz[idx, 0], y=xyz[idx, 1], z=xyz[idx, 2], **common))
         else:
             fig.add_trace(go.Scatter(x=xy[idx, 0], y=xy[idx, 1], **common))
-    ring = dict(mode="markers", name="selected", hoverinfo="skip", showlegend=False,
-                marker=dict(color="rgba(0,0,0,0)", size=size + 10, line=dict(color="black", width=2.5)))
+    ring = dict(
+        mode="markers",
+        name="selected",
+        hoverinfo="skip",
+        showlegend=False,
+        marker=dict(color="rgba(0,0,0,0)", size=size + 10, line=dict(color="black", width=2.5)),
+    )
     if kind == "ternary":
         fig.add_trace(go.Scatterternary(a=[compositions[0, 0]], b=[compositions[0, 1]], c=[compositions[0, 2]], **ring))
-        fig.update_layout(ternary=dict(aaxis=dict(title=dict(text=elements[0])), baxis=dict(title=dict(text=elements[1])),
-                                       caxis=dict(title=dict(text=elements[2]))))
+        fig.update_layout(
+            ternary=dict(
+                aaxis=dict(title=dict(text=elements[0])),
+                baxis=dict(title=dict(text=elements[1])),
+                caxis=dict(title=dict(text=elements[2])),
+            )
+        )
     elif kind == "tetra":
-        fig.add_trace(go.Scatter3d(x=[xyz[0, 0]], y=[xyz[0, 1]], z=[xyz[0, 2]], mode="markers", name="selected",
-                                   hoverinfo="skip", showlegend=False,
-                                   marker=dict(symbol="circle-open", color="black", size=size + 8,
-                                               line=dict(color="black", width=4))))
+        fig.add_trace(
+            go.Scatter3d(
+                x=[xyz[0, 0]],
+                y=[xyz[0, 1]],
+                z=[xyz[0, 2]],
+                mode="markers",
+                name="selected",
+                hoverinfo="skip",
+                showlegend=False,
+                marker=dict(symbol="circle-open", color="black", size=size + 8, line=dict(color="black", width=4)),
+            )
+        )
         hidden = dict(visible=False, showbackground=False, showgrid=False, zeroline=False, showticklabels=False)
-        fig.update_layout(scene=dict(xaxis=hidden, yaxis=hidden, zaxis=hidden, aspectmode="data",
-                                     camera=dict(eye=dict(x=1.55, y=-1.55, z=0.75))))
+        fig.update_layout(
+            scene=dict(
+                xaxis=hidden,
+                yaxis=hidden,
+                zaxis=hidden,
+                aspectmode="data",
+                camera=dict(eye=dict(x=1.55, y=-1.55, z=0.75)),
+            )
+        )
     else:
         fig.add_trace(go.Scatter(x=[xy[0, 0]], y=[xy[0, 1]], **ring))
-        fig.update_layout(xaxis=dict(title=dict(text=elements[-1] if len(elements) == 2 else "simplex coordinate 1")),
-                          yaxis=dict(scaleanchor="x" if len(elements) > 2 else None))
+        fig.update_layout(
+            xaxis=dict(title=dict(text=elements[-1] if len(elements) == 2 else "simplex coordinate 1")),
+            yaxis=dict(scaleanchor="x" if len(elements) > 2 else None),
+        )
     what = "drag to rotate, click a point to view it" if kind == "tetra" else "click a point to view it"
     shade = "; shading: phase regions" if kind == "ternary" else ""
-    fig.update_layout(title=dict(text=f"Phase map (colour: dominant phase{shade}; {what})", font=dict(size=14)),
-                      height=600 if kind == "tetra" else 560, margin=dict(l=40, r=40, t=60, b=40),
-                      legend=dict(font=dict(size=10)), clickmode="event")
+    fig.update_layout(
+        title=dict(text=f"Phase map (colour: dominant phase{shade}; {what})", font=dict(size=14)),
+        height=600 if kind == "tetra" else 560,
+        margin=dict(l=40, r=40, t=60, b=40),
+        legend=dict(font=dict(size=10)),
+        clickmode="event",
+    )
     return fig
 
 
@@ -249,22 +329,45 @@ def heatmap_figure(q, patterns, order, sticks, labels, colors):
     step = max(1, int(np.ceil(z.size / 1.5e6)))
     zq, qq = z[:, ::step], q[::step]
     scale = float(zq.max()) or 1.0
-    fig = go.Figure(go.Heatmap(z=np.round(zq / scale, 4), x=np.round(qq, 4), y=np.arange(len(order)),
-                               colorscale="Greys", reversescale=False, showscale=False,
-                               customdata=np.repeat(np.asarray(order)[:, None], zq.shape[1], axis=1),
-                               hovertemplate="Q %{x}<br>row %{y} (point %{customdata})<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.round(zq / scale, 4),
+            x=np.round(qq, 4),
+            y=np.arange(len(order)),
+            colorscale="Greys",
+            reversescale=False,
+            showscale=False,
+            customdata=np.repeat(np.asarray(order)[:, None], zq.shape[1], axis=1),
+            hovertemplate="Q %{x}<br>row %{y} (point %{customdata})<extra></extra>",
+        )
+    )
     by: dict[int, tuple[list, list]] = {}
-    for row, k, pos, h in sticks:
+    for row, k, pos, _h in sticks:
         xs, ys = by.setdefault(k, ([], []))
         xs.extend(np.round(pos, 4).tolist())
         ys.extend([row] * len(pos))
     for k, (xs, ys) in sorted(by.items()):
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name=labels[k], hoverinfo="skip",
-                                   marker=dict(symbol="line-ns-open", size=7, color=colors[labels[k]], line=dict(width=1.5))))
-    fig.update_layout(title=dict(text="Patterns along a path through the library (√ intensity) with fitted sticks; click a row",
-                                 font=dict(size=14)), height=620, margin=dict(l=60, r=20, t=60, b=50),
-                      xaxis=dict(title=dict(text="Q (nm⁻¹)")), yaxis=dict(title=dict(text="row along the path")),
-                      legend=dict(font=dict(size=10)))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="markers",
+                name=labels[k],
+                hoverinfo="skip",
+                marker=dict(symbol="line-ns-open", size=7, color=colors[labels[k]], line=dict(width=1.5)),
+            )
+        )
+    fig.update_layout(
+        title=dict(
+            text="Patterns along a path through the library (√ intensity) with fitted sticks; click a row",
+            font=dict(size=14),
+        ),
+        height=620,
+        margin=dict(l=60, r=20, t=60, b=50),
+        xaxis=dict(title=dict(text="Q (nm⁻¹)")),
+        yaxis=dict(title=dict(text="row along the path")),
+        legend=dict(font=dict(size=10)),
+    )
     return fig
 
 
@@ -278,7 +381,7 @@ def page(title: str, sections: list[tuple[str, str, str]], data: dict[str, Any])
     return (
         "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style>\n"
-        f"<script type=\"text/javascript\">{get_plotlyjs()}</script>\n</head><body>\n"
+        f'<script type="text/javascript">{get_plotlyjs()}</script>\n</head><body>\n'
         f"<h1>{html.escape(title)}</h1>\n<nav>{nav}</nav>\n{body}\n"
         f'<script id="report-data" type="application/json">{blob}</script>\n'
         f"<script>{_JS}</script>\n</body></html>\n"

@@ -9,9 +9,30 @@ from ..structure import simplex_basis, simplex_coordinates
 
 # Qualitative palette (tab10 then tab20's light shades, then Set3-like extras).
 _PALETTE = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#637939", "#ad494a", "#7b4173", "#3182bd",
-    "#e6550d", "#31a354", "#756bb1", "#636363", "#843c39", "#8ca252", "#bd9e39", "#d6616b",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#e7ba52",
+    "#637939",
+    "#ad494a",
+    "#7b4173",
+    "#3182bd",
+    "#e6550d",
+    "#31a354",
+    "#756bb1",
+    "#636363",
+    "#843c39",
+    "#8ca252",
+    "#bd9e39",
+    "#d6616b",
 ]
 
 
@@ -31,7 +52,7 @@ def phase_colors(labels: list[str], order: list[int] | np.ndarray | None = None)
 
             h = (n * 0.618033988749895) % 1.0
             r, g, b = colorsys.hls_to_rgb(h, 0.5, 0.6)
-            out[labels[i]] = "#%02x%02x%02x" % (int(r * 255), int(g * 255), int(b * 255))
+            out[labels[i]] = f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
     return out
 
 
@@ -97,12 +118,14 @@ def dominant_phase(fractions: np.ndarray, threshold: float = PHASE_THRESHOLD) ->
 
 
 #: Vertices of a regular tetrahedron (edge 1): element 0 on top, 1-3 around the base.
-_TETRA = np.array([
-    [0.0, 0.0, np.sqrt(2.0 / 3.0)],
-    [-0.5, -np.sqrt(3.0) / 6.0, 0.0],
-    [0.5, -np.sqrt(3.0) / 6.0, 0.0],
-    [0.0, np.sqrt(3.0) / 3.0, 0.0],
-])
+_TETRA = np.array(
+    [
+        [0.0, 0.0, np.sqrt(2.0 / 3.0)],
+        [-0.5, -np.sqrt(3.0) / 6.0, 0.0],
+        [0.5, -np.sqrt(3.0) / 6.0, 0.0],
+        [0.0, np.sqrt(3.0) / 3.0, 0.0],
+    ]
+)
 
 
 def tetra_coordinates(compositions: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ def _aligned_phases(phases: PhaseLibrary, labels: list[str]) -> PhaseLibrary:
 
 
 def _evidence_note(solution: Solution, i: int, k: int) -> str:
-    """", evidence 12.3" for a hover line; flagged where the data alone do not support the phase."""
+    """ ", evidence 12.3" for a hover line; flagged where the data alone do not support the phase."""
     if solution.evidence is None:
         return ""
     ev = float(solution.evidence[i, k])
@@ -127,14 +127,36 @@ def build_report(
 
     # PNGs.
     png: dict[str, Path] = {}
-    png["phase_map"] = S.phase_map(out / "phase_map.png", elements, comp, frac, labels, colors, threshold=threshold,
-                                   title="phase map")
-    png["fraction_maps"] = S.value_maps(out / "fraction_maps.png", elements, comp, frac, labels, active,
-                                        present=present, what="phase fractions", cmap="viridis", vmin=0.0, vmax=1.0,
-                                        colors=colors)
-    png["shift_maps"] = S.value_maps(out / "shift_maps.png", elements, comp, solution.shifts, labels, active,
-                                     present=present & np.isfinite(solution.shifts), what="lattice shifts (Q scale; 1 = library position)",
-                                     cmap="RdYlBu_r", colors=colors, centre=1.0)
+    png["phase_map"] = S.phase_map(
+        out / "phase_map.png", elements, comp, frac, labels, colors, threshold=threshold, title="phase map"
+    )
+    png["fraction_maps"] = S.value_maps(
+        out / "fraction_maps.png",
+        elements,
+        comp,
+        frac,
+        labels,
+        active,
+        present=present,
+        what="phase fractions",
+        cmap="viridis",
+        vmin=0.0,
+        vmax=1.0,
+        colors=colors,
+    )
+    png["shift_maps"] = S.value_maps(
+        out / "shift_maps.png",
+        elements,
+        comp,
+        solution.shifts,
+        labels,
+        active,
+        present=present & np.isfinite(solution.shifts),
+        what="lattice shifts (Q scale; 1 = library position)",
+        cmap="RdYlBu_r",
+        colors=colors,
+        centre=1.0,
+    )
     order = library_path(comp)
     path_sticks = []
     for row, i in enumerate(order):
@@ -151,9 +173,17 @@ def build_report(
         return c, st
 
     c_w, s_w = point_parts(worst)
-    png["worst_point"] = S.point_figure(out / "worst_point.png", q, library.patterns[worst], recon[worst], c_w, s_w,
-                                        labels, colors, f"point {worst} (largest relative L2 residual "
-                                        f"{rec['rel_l2'][worst]:.3g})")
+    png["worst_point"] = S.point_figure(
+        out / "worst_point.png",
+        q,
+        library.patterns[worst],
+        recon[worst],
+        c_w,
+        s_w,
+        labels,
+        colors,
+        f"point {worst} (largest relative L2 residual {rec['rel_l2'][worst]:.3g})",
+    )
 
     # Viewer data.
     def name(i: int) -> str:
@@ -167,22 +197,35 @@ def build_report(
         c, st = point_parts(i)
         top = float(max(library.patterns[i].max(initial=0), recon[i].max(initial=0), 1e-12))
         fr = {k: float(frac[i, k]) for k in np.flatnonzero(present[i])}
-        lines = [f"{labels[k]}: {100 * v:.1f} %" + (f", shift {solution.shifts[i, k]:.4f}" if np.isfinite(solution.shifts[i, k]) else "")
-                 + _evidence_note(solution, i, k) for k, v in sorted(fr.items(), key=lambda kv: -kv[1])]
+        lines = [
+            f"{labels[k]}: {100 * v:.1f} %"
+            + (f", shift {solution.shifts[i, k]:.4f}" if np.isfinite(solution.shifts[i, k]) else "")
+            + _evidence_note(solution, i, k)
+            for k, v in sorted(fr.items(), key=lambda kv: -kv[1])
+        ]
         hover.append(f"point {i}<br>{name(i)}<br>" + "<br>".join(html.escape(s) for s in lines))
         mp = solution.max_phases[i] if solution.max_phases is not None else None
-        info = (f"point {i}   {name(i)}   phases {len(fr)}" + (f" (limit {int(mp)})" if mp is not None else "")
-                + f"   rel. L1 {rec['rel_l1'][i]:.4f}   rel. L2 {rec['rel_l2'][i]:.4f}\n" + "\n".join(lines))
-        points.append({
-            "name": name(i),
-            "x": _round(library.patterns[i][::stride], top),
-            "r": _round(recon[i][::stride], top),
-            "c": {str(k): _round(v[::stride], top) for k, v in c.items()},
-            "f": {str(k): round(v, 5) for k, v in fr.items()},
-            "s": {str(k): (round(float(solution.shifts[i, k]), 6) if np.isfinite(solution.shifts[i, k]) else None) for k in fr},
-            "k": {str(k): [np.round(p, 4).tolist(), np.round(h, 3).tolist()] for k, (p, h) in st.items()},
-            "info": info,
-        })
+        info = (
+            f"point {i}   {name(i)}   phases {len(fr)}"
+            + (f" (limit {int(mp)})" if mp is not None else "")
+            + f"   rel. L1 {rec['rel_l1'][i]:.4f}   rel. L2 {rec['rel_l2'][i]:.4f}\n"
+            + "\n".join(lines)
+        )
+        points.append(
+            {
+                "name": name(i),
+                "x": _round(library.patterns[i][::stride], top),
+                "r": _round(recon[i][::stride], top),
+                "c": {str(k): _round(v[::stride], top) for k, v in c.items()},
+                "f": {str(k): round(v, 5) for k, v in fr.items()},
+                "s": {
+                    str(k): (round(float(solution.shifts[i, k]), 6) if np.isfinite(solution.shifts[i, k]) else None)
+                    for k in fr
+                },
+                "k": {str(k): [np.round(p, 4).tolist(), np.round(h, 3).tolist()] for k, (p, h) in st.items()},
+                "info": info,
+            }
+        )
     data = {
         "q": np.round(q[::stride], 5).tolist(),
         "stride": stride,
@@ -212,33 +255,59 @@ def build_report(
         sh = sh[np.isfinite(sh)]
         sw = f'<span class=swatch style="background:{colors[labels[k]]}"></span>{html.escape(labels[k])}'
         weak = "–" if weak_all is None else int((on & weak_all[:, k]).sum())
-        phase_rows.append([sw, ph[k].formula, int(on.sum()), weak, float(frac[on, k].max()), float(frac[on, k].mean()),
-                           f"{sh.min():.4f} – {sh.max():.4f}" if sh.size else "–",
-                           f"{solution.widths[k, 0]:.3g} – {solution.widths[k, 1]:.3g}"])
-    phase_table = H.table(phase_rows, ["phase", "formula", "points", f"weakly supported (evidence < {WEAK_EVIDENCE:g})",
-                                       "max fraction", "mean fraction (present)", "shift range",
-                                       "peak σ (nm⁻¹, low–high Q)"], raw_cols=(0,))
+        phase_rows.append(
+            [
+                sw,
+                ph[k].formula,
+                int(on.sum()),
+                weak,
+                float(frac[on, k].max()),
+                float(frac[on, k].mean()),
+                f"{sh.min():.4f} – {sh.max():.4f}" if sh.size else "–",
+                f"{solution.widths[k, 0]:.3g} – {solution.widths[k, 1]:.3g}",
+            ]
+        )
+    phase_table = H.table(
+        phase_rows,
+        [
+            "phase",
+            "formula",
+            "points",
+            f"weakly supported (evidence < {WEAK_EVIDENCE:g})",
+            "max fraction",
+            "mean fraction (present)",
+            "shift range",
+            "peak σ (nm⁻¹, low–high Q)",
+        ],
+        raw_cols=(0,),
+    )
     counts = np.bincount(present.sum(axis=1), minlength=1)
-    overview = H.table([
-        ["library", library.source or "–"],
-        ["elements", " ".join(elements)],
-        ["points", solution.n_points],
-        ["Q grid", f"{q.size} points, {q[0]:g} – {q[-1]:g} nm⁻¹"],
-        ["candidate phases", len(labels)],
-        ["phases used", len(active)],
-        ["points per phase count", ", ".join(f"{n}: {int(c)}" for n, c in enumerate(counts))],
-        ["reconstruction rel. L1 (library)", rec["rel_l1_total"]],
-        ["reconstruction rel. L2 (library)", rec["rel_l2_total"]],
-        ["mean symmetric KL", rec["sym_kl_mean"]],
-        ["worst points (rel. L2)", ", ".join(str(i) for i in rec["worst_points"])],
-    ])
+    overview = H.table(
+        [
+            ["library", library.source or "–"],
+            ["elements", " ".join(elements)],
+            ["points", solution.n_points],
+            ["Q grid", f"{q.size} points, {q[0]:g} – {q[-1]:g} nm⁻¹"],
+            ["candidate phases", len(labels)],
+            ["phases used", len(active)],
+            ["points per phase count", ", ".join(f"{n}: {int(c)}" for n, c in enumerate(counts))],
+            ["reconstruction rel. L1 (library)", rec["rel_l1_total"]],
+            ["reconstruction rel. L2 (library)", rec["rel_l2_total"]],
+            ["mean symmetric KL", rec["sym_kl_mean"]],
+            ["worst points (rel. L2)", ", ".join(str(i) for i in rec["worst_points"])],
+        ]
+    )
     rules = ("gibbs", "alloying", "connectivity", "composition")
     audit_rows = []
     for r in rules:
         if f"{r}_violations" in aud:
             chk = aud.get("checked", {}).get(r, True)
-            detail = {"gibbs": "gibbs_points", "alloying": "alloying_edges", "connectivity": "connectivity_regions",
-                      "composition": "composition_points"}[r]
+            detail = {
+                "gibbs": "gibbs_points",
+                "alloying": "alloying_edges",
+                "connectivity": "connectivity_regions",
+                "composition": "composition_points",
+            }[r]
             lst = aud.get(detail, [])
             if r == "connectivity":
                 lst = [{"phases": d.get("phases"), "components": d.get("components")} for d in lst]
@@ -246,31 +315,54 @@ def build_report(
     if "total_violations" in aud:
         audit_rows.append(["total", aud["total_violations"], ""])
     settings = {k: aud[k] for k in ("threshold", "shift_tol", "composition_tol") if k in aud}
-    audit_html = (H.table(audit_rows, ["rule", "violations", "where (first 20)"]) if audit_rows else "<p>no audit</p>")
+    audit_html = H.table(audit_rows, ["rule", "violations", "where (first 20)"]) if audit_rows else "<p>no audit</p>"
     audit_html += f"<p class=muted>settings: {html.escape(json.dumps(settings))}</p>" if settings else ""
     meta_html = H.table(H.flatten(solution.metadata)) if solution.metadata else "<p class=muted>no run metadata</p>"
-    meta_html += H.table([["report written by", f"drnets {_version()}"],
-                          ["report written at", time.strftime("%Y-%m-%d %H:%M:%S %Z")],
-                          ["report threshold (presence)", threshold]])
+    meta_html += H.table(
+        [
+            ["report written by", f"drnets {_version()}"],
+            ["report written at", time.strftime("%Y-%m-%d %H:%M:%S %Z")],
+            ["report threshold (presence)", threshold],
+        ]
+    )
     sections = [
         ("overview", "Overview", overview),
         ("map", "Phase map", map_html),
-        ("point-viewer", "Point viewer", H.VIEWER_HTML + (
-            f"<p class=muted>curves show every {stride}th Q point (large library)</p>" if stride > 1 else "")),
+        (
+            "point-viewer",
+            "Point viewer",
+            H.VIEWER_HTML
+            + (f"<p class=muted>curves show every {stride}th Q point (large library)</p>" if stride > 1 else ""),
+        ),
         ("heatmap-section", "Patterns along the library", heat_html),
-        ("phase-map-static", "Phase map with phase fractions (PNG)",
-         f"<div style='max-width:820px'>{H.png_tag(png['phase_map'], 'phase map', 'phase-map-png')}</div>"),
+        (
+            "phase-map-static",
+            "Phase map with phase fractions (PNG)",
+            f"<div style='max-width:820px'>{H.png_tag(png['phase_map'], 'phase map', 'phase-map-png')}</div>",
+        ),
         ("fractions", "Fraction maps", H.png_tag(png["fraction_maps"], "fraction maps", "fraction-maps-png")),
         ("shifts", "Shift maps", H.png_tag(png["shift_maps"], "shift maps", "shift-maps-png")),
         ("phases", "Phases", phase_table),
         ("audit", "Rule audit", audit_html),
     ]
     if comparison:
-        rows = [[f"{b['threshold']:g}", f"{100 * b['exact_match']:.1f} %", b["mean_jaccard"], len(b["mismatched_points"]),
-                 H._fmt(b.get("confusion", {}))] for b in comparison.get("by_threshold", [])]
-        body = H.table(rows, ["threshold", "exact phase-set match", "mean Jaccard", "mismatched points",
-                              "missed → predicted instead"])
-        body += f"<p>fraction L1 (sum over phases, mean over points): {comparison.get('fraction_l1', float('nan')):.4f}</p>"
+        rows = [
+            [
+                f"{b['threshold']:g}",
+                f"{100 * b['exact_match']:.1f} %",
+                b["mean_jaccard"],
+                len(b["mismatched_points"]),
+                H._fmt(b.get("confusion", {})),
+            ]
+            for b in comparison.get("by_threshold", [])
+        ]
+        body = H.table(
+            rows,
+            ["threshold", "exact phase-set match", "mean Jaccard", "mismatched points", "missed → predicted instead"],
+        )
+        body += (
+            f"<p>fraction L1 (sum over phases, mean over points): {comparison.get('fraction_l1', float('nan')):.4f}</p>"
+        )
         if comparison.get("shift"):
             body += f"<p>shift error: {html.escape(json.dumps(comparison['shift']))}</p>"
         sections.append(("metrics", "Comparison with the truth", body))

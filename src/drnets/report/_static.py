@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -72,8 +72,9 @@ class _Map:
             for a in range(4):
                 d = v[a] - centre
                 d = d / max(np.linalg.norm(d), 1e-9)
-                self.ax.text(*(v[a] + 0.07 * d), elements[a], ha="center", va="center", fontsize=fontsize,
-                             fontweight="bold")
+                self.ax.text(
+                    *(v[a] + 0.07 * d), elements[a], ha="center", va="center", fontsize=fontsize, fontweight="bold"
+                )
             pad = 0.14
             self.ax.set_xlim(v[:, 0].min() - pad, v[:, 0].max() + pad)
             self.ax.set_ylim(v[:, 1].min() - pad, v[:, 1].max() + pad)
@@ -118,7 +119,9 @@ class _Map:
         y0, y1 = self.ax.get_ylim()
         return 72.0 * min(w_in / max(x1 - x0, 1e-9), h_in / max(y1 - y0, 1e-9))
 
-    def marker_area(self, fig: Figure, comp: np.ndarray, fill: float = 0.8, lo: float = 4.0, hi: float = 400.0) -> float:
+    def marker_area(
+        self, fig: Figure, comp: np.ndarray, fill: float = 0.8, lo: float = 4.0, hi: float = 400.0
+    ) -> float:
         """A scatter size (points²) whose diameter is ``fill`` × the typical point spacing."""
         d = _nearest_spacing(self.xy(comp)) * self.points_per_unit(fig) * fill
         return float(np.clip(d * d, lo, hi))
@@ -192,8 +195,16 @@ def _legend_rows(fig: Figure, handles: list, ncol: int, fontsize: float = 8) -> 
     """Put a legend under the axes; returns the figure fraction it takes."""
     if not handles:
         return 0.0
-    fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=fontsize, frameon=False,
-               bbox_to_anchor=(0.5, 0.005), columnspacing=1.2, handlelength=1.4)
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=ncol,
+        fontsize=fontsize,
+        frameon=False,
+        bbox_to_anchor=(0.5, 0.005),
+        columnspacing=1.2,
+        handlelength=1.4,
+    )
     rows = (len(handles) + ncol - 1) // ncol
     return (rows * fontsize * 1.55 + 10) / (72.0 * fig.get_figheight())
 
@@ -235,18 +246,41 @@ def phase_map(
         for i in seq:
             ks = np.flatnonzero(present[i])
             if ks.size == 0:
-                m.scatter(comp[i : i + 1], s=size * 0.5, facecolor="white", edgecolor="0.5", lw=0.5, zorder=z0[i],
-                          clip_on=False)
+                m.scatter(
+                    comp[i : i + 1],
+                    s=size * 0.5,
+                    facecolor="white",
+                    edgecolor="0.5",
+                    lw=0.5,
+                    zorder=z0[i],
+                    clip_on=False,
+                )
                 continue
             share = f[i, ks] / f[i, ks].sum()
             a = np.pi / 2
             for k, s in zip(ks, share):
                 if ks.size == 1:
-                    m.scatter(comp[i : i + 1], marker="o", s=size, color=colors[labels[k]], edgecolor="white",
-                              lw=0.4, zorder=z0[i], clip_on=False)
+                    m.scatter(
+                        comp[i : i + 1],
+                        marker="o",
+                        s=size,
+                        color=colors[labels[k]],
+                        edgecolor="white",
+                        lw=0.4,
+                        zorder=z0[i],
+                        clip_on=False,
+                    )
                 else:
-                    m.scatter(comp[i : i + 1], marker=_wedge_marker(a, a + 2 * np.pi * s), s=size,
-                              color=colors[labels[k]], edgecolor="white", lw=0.3, zorder=z0[i], clip_on=False)
+                    m.scatter(
+                        comp[i : i + 1],
+                        marker=_wedge_marker(a, a + 2 * np.pi * s),
+                        s=size,
+                        color=colors[labels[k]],
+                        edgecolor="white",
+                        lw=0.3,
+                        zorder=z0[i],
+                        clip_on=False,
+                    )
                 a += 2 * np.pi * s
     else:
         dom = np.argmax(f, axis=1)
@@ -320,15 +354,21 @@ def value_maps(
                     lo, hi = centre - r, centre + r
                 elif hi - lo < 1e-9:
                     lo, hi = lo - 0.005, hi + 0.005
-            sc = m.scatter(comp[on], s=size, c=v, cmap=cmap, vmin=lo, vmax=hi, edgecolor="0.35", lw=0.3, zorder=2,
-                           clip_on=False)
+            sc = m.scatter(
+                comp[on], s=size, c=v, cmap=cmap, vmin=lo, vmax=hi, edgecolor="0.35", lw=0.3, zorder=2, clip_on=False
+            )
             if cax is not None:
                 cb = fig.colorbar(sc, cax=cax)
                 cb.ax.tick_params(labelsize=6)
                 cb.formatter.set_useOffset(False)
                 cb.update_ticks()
-        m.ax.set_title(short_label(labels[k], 40), fontsize=9, color=(colors or {}).get(labels[k], "black"),
-                       pad=16 if m.ternary else 4, fontweight="bold")
+        m.ax.set_title(
+            short_label(labels[k], 40),
+            fontsize=9,
+            color=(colors or {}).get(labels[k], "black"),
+            pad=16 if m.ternary else 4,
+            fontweight="bold",
+        )
     if not phases:
         fig.text(0.5, 0.5, "no phase present", ha="center")
     if shared and sc is not None:
@@ -358,8 +398,16 @@ def path_heatmap(
     ncol = 2 if max((len(labels[k]) for k in used), default=0) > 24 else 3
     fig = Figure(figsize=(10.5, 7.0 + 0.2 * ((len(used) + ncol - 1) // ncol)), dpi=100)
     ax = fig.add_subplot(111)
-    ax.imshow(img, aspect="auto", origin="lower", cmap="Greys", extent=(q[0], q[-1], -0.5, len(order) - 0.5),
-              interpolation="nearest", vmin=0, vmax=float(img.max()) or 1.0)
+    ax.imshow(
+        img,
+        aspect="auto",
+        origin="lower",
+        cmap="Greys",
+        extent=(q[0], q[-1], -0.5, len(order) - 0.5),
+        interpolation="nearest",
+        vmin=0,
+        vmax=float(img.max()) or 1.0,
+    )
     by_phase: dict[int, tuple[list, list, list]] = {}
     for row, k, pos, h in sticks:
         xs, ys, ss = by_phase.setdefault(k, ([], [], []))
@@ -372,8 +420,10 @@ def path_heatmap(
     ax.set_ylim(-0.5, len(order) - 0.5)
     ax.set_xlabel("Q (nm⁻¹)")
     ax.set_ylabel("row along the library path")
-    handles = [Line2D([], [], color=colors[labels[k]], marker="|", ls="none", markersize=12, mew=2, label=labels[k])
-               for k in used]
+    handles = [
+        Line2D([], [], color=colors[labels[k]], marker="|", ls="none", markersize=12, mew=2, label=labels[k])
+        for k in used
+    ]
     legend_h = _legend_rows(fig, handles, ncol)
     ax.set_title("patterns along a path through the library (√ intensity) with the fitted sticks", fontsize=11)
     fig.subplots_adjust(left=0.08, right=0.98, top=0.94, bottom=legend_h + 0.09)
@@ -419,9 +469,11 @@ def point_figure(
     for k, (pos, h) in sticks.items():
         ax.vlines(pos, base, base + sh * np.asarray(h), color=colors[labels[k]], lw=1.3)
     ax.axhline(base, color="0.8", lw=0.6)
-    handles = [Line2D([], [], color="black", lw=1.2, label="measured"),
-               Line2D([], [], color="crimson", lw=1.0, ls="--", label="reconstruction"),
-               Line2D([], [], color="0.35", lw=0.8, label="residual (offset)")] + handles
+    handles = [
+        Line2D([], [], color="black", lw=1.2, label="measured"),
+        Line2D([], [], color="crimson", lw=1.0, ls="--", label="reconstruction"),
+        Line2D([], [], color="0.35", lw=0.8, label="residual (offset)"),
+    ] + handles
     ax.set_xlabel("Q (nm⁻¹)")
     ax.set_ylabel("intensity")
     ax.set_ylim(base - 0.04 * top, 1.06 * top)

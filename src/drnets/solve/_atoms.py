@@ -93,8 +93,9 @@ class Atoms:
         # Everything in one preallocated tensor when it fits the budget (views, no copies);
         # otherwise a bounded per-phase cache and re-rendering.
         self._dense = self.n_phases * row <= budget_bytes
-        self._all = torch.empty((self.n_phases if self._dense else 0, self.n_shifts, self.n_widths, self.n_q),
-                                dtype=dtype, device=device)
+        self._all = torch.empty(
+            (self.n_phases if self._dense else 0, self.n_shifts, self.n_widths, self.n_q), dtype=dtype, device=device
+        )
         self._done = np.zeros(self.n_phases, dtype=bool)
         self._cache: dict[int, torch.Tensor] = {}
         self._cache_max = max(16, int(budget_bytes // max(row, 1)))
@@ -121,8 +122,11 @@ class Atoms:
             self.qt,
             torch.as_tensor(cen, dtype=self.dtype, device=self.device),
             torch.as_tensor(hgt, dtype=self.dtype, device=self.device),
-            torch.as_tensor(decoder_sigma(cen, (self.sigma_lo, self.sigma_hi), self.q, min(self.widths)),
-                            dtype=self.dtype, device=self.device),
+            torch.as_tensor(
+                decoder_sigma(cen, (self.sigma_lo, self.sigma_hi), self.q, min(self.widths)),
+                dtype=self.dtype,
+                device=self.device,
+            ),
             self._w,
         )  # (c*S, L)
         outs = []
@@ -136,8 +140,11 @@ class Atoms:
 
     def _ensure(self, phases: np.ndarray) -> None:
         missing = np.unique(np.asarray(phases, dtype=np.int64))
-        missing = missing[~self._done[missing]] if self._dense else np.array(
-            [p for p in missing if int(p) not in self._cache], dtype=np.int64)
+        missing = (
+            missing[~self._done[missing]]
+            if self._dense
+            else np.array([p for p in missing if int(p) not in self._cache], dtype=np.int64)
+        )
         if missing.size == 0:
             return
         # Render phases with similar stick counts together: less padding per chunk.

@@ -19,8 +19,9 @@ from ..io import atomic_path
 from ._state import State
 
 
-def fingerprint(library: Library, phases: PhaseLibrary, allowed: np.ndarray, limits: np.ndarray,
-                parameters: dict[str, Any]) -> str:
+def fingerprint(
+    library: Library, phases: PhaseLibrary, allowed: np.ndarray, limits: np.ndarray, parameters: dict[str, Any]
+) -> str:
     """A hash of what the answer depends on (hex digest)."""
     h = hashlib.sha256()
     for a in (library.q, library.patterns, library.compositions, allowed, limits):
@@ -35,12 +36,17 @@ def fingerprint(library: Library, phases: PhaseLibrary, allowed: np.ndarray, lim
     return h.hexdigest()
 
 
-def save_checkpoint(path: Path, state: State, keep: np.ndarray, rounds_done: int, print_: str,
-                    pen: np.ndarray) -> None:
+def save_checkpoint(path: Path, state: State, keep: np.ndarray, rounds_done: int, print_: str, pen: np.ndarray) -> None:
     """Write the search state atomically (temporary file, then rename)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, fingerprint=np.array(print_), keep=keep, rounds_done=rounds_done, pen=pen,
-                 **{name: getattr(state, name) for name in State.FIELDS})
+        np.savez(
+            fh,
+            fingerprint=np.array(print_),
+            keep=keep,
+            rounds_done=rounds_done,
+            pen=pen,
+            **{name: getattr(state, name) for name in State.FIELDS},
+        )
 
 
 def load_checkpoint(path: Path, print_: str) -> tuple[State, np.ndarray, int, np.ndarray]:
@@ -48,8 +54,11 @@ def load_checkpoint(path: Path, print_: str) -> tuple[State, np.ndarray, int, np
     try:
         with np.load(path, allow_pickle=False) as z:
             if "fingerprint" not in z.files or str(z["fingerprint"]) != print_:
-                raise InputError("the checkpoint was made with another library, phase list, mask or parameters; "
-                                 "delete it or run without --resume", source=str(path))
+                raise InputError(
+                    "the checkpoint was made with another library, phase list, mask or parameters; "
+                    "delete it or run without --resume",
+                    source=str(path),
+                )
             state = State(**{name: z[name].copy() for name in State.FIELDS})
             return state, z["keep"].copy(), int(z["rounds_done"]), z["pen"].copy()
     except (OSError, KeyError, ValueError) as err:

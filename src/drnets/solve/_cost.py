@@ -35,8 +35,14 @@ def misfit_scaled(pb: Problem, state: State) -> np.ndarray:
     var = rss / resid.shape[1]
     over_noise = np.median(var / np.maximum(noise_variance(pb.xn), 1e-30))
     on = bool(np.median(rel) > pb.params.misfit_level and over_noise > MISFIT_OVER_NOISE)
-    pb.history.append({"stage": "misfit scale", "median_relative_residual": round(float(np.median(rel)), 4),
-                       "misfit_over_noise": round(float(over_noise), 2), "applied": on})
+    pb.history.append(
+        {
+            "stage": "misfit scale",
+            "median_relative_residual": round(float(np.median(rel)), 4),
+            "misfit_over_noise": round(float(over_noise), 2),
+            "applied": on,
+        }
+    )
     return np.maximum(pb.pen, pb.params.misfit_penalty * var) if on else pb.pen
 
 

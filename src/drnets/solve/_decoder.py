@@ -16,8 +16,9 @@ from ..core import WINDOW_SIGMAS, PhaseLibrary, gaussian, sigma_at
 MIN_DECODER_SIGMA = 1e-4
 
 
-def decoder_sigma(centres: np.ndarray, widths: np.ndarray | tuple[float, float], q: np.ndarray,
-                  scale: float = 1.0) -> np.ndarray:
+def decoder_sigma(
+    centres: np.ndarray, widths: np.ndarray | tuple[float, float], q: np.ndarray, scale: float = 1.0
+) -> np.ndarray:
     """Peak sigma at ``centres``: ``scale`` times :func:`~drnets.core.sigma_at` over the grid ``q``, floored.
 
     ``widths`` is as for :func:`~drnets.core.sigma_at` (sigma at ``q[0]`` and at ``q[-1]``).

@@ -25,8 +25,9 @@ def evidence(pb: Problem, state: State) -> np.ndarray:
         for j in js:
             rest = js[js != j]
             if rest.size:
-                without = group_fit(x, state.phase[i, rest], state.shift[i, rest], pb.atoms, pb.params.shape_offsets,
-                                    pb.basis)["rss"]
+                without = group_fit(
+                    x, state.phase[i, rest], state.shift[i, rest], pb.atoms, pb.params.shape_offsets, pb.basis
+                )["rss"]
             elif pb.basis is not None:
                 without = nnls(pb.basis, x)[1] ** 2
             else:

@@ -9,9 +9,10 @@ the rules (:mod:`._repairs`), then the answer and its evidence (:mod:`._evidence
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -69,7 +70,7 @@ class PhaseMapper(Params):
         """The parameters (with ``callback``), as scikit-learn's estimators give them."""
         return {**super().get_params(deep), "callback": self.callback}
 
-    def set_params(self, **params: Any) -> "PhaseMapper":
+    def set_params(self, **params: Any) -> PhaseMapper:
         """Set parameters by name; returns self."""
         if "callback" in params:
             self.callback = params.pop("callback")
@@ -84,7 +85,7 @@ class PhaseMapper(Params):
         mask: np.ndarray | None = None,
         max_phases: np.ndarray | None = None,
         resume: bool = False,
-    ) -> "PhaseMapper":
+    ) -> PhaseMapper:
         """Solve a library.
 
         Parameters
@@ -111,8 +112,9 @@ class PhaseMapper(Params):
         state = State.empty(pb.n, int(pb.search_limits.max()), pb.q.size)
         keep = pb.allowed.copy()
         total = self.rounds + 2
-        print_ = fingerprint(library, phases, pb.allowed, pb.limits,
-                             {k: v for k, v in params.recorded().items() if k not in _RUN_ONLY})
+        print_ = fingerprint(
+            library, phases, pb.allowed, pb.limits, {k: v for k, v in params.recorded().items() if k not in _RUN_ONLY}
+        )
         start = 0
         checkpoint = None if self.checkpoint is None else Path(self.checkpoint)
         if resume and checkpoint is not None and checkpoint.exists():
@@ -158,15 +160,22 @@ class PhaseMapper(Params):
 
     def _log(self, rnd: int, pb: Problem, state: State, elapsed: float) -> None:
         rel = np.linalg.norm(pb.xn - state.rec, axis=1) / np.maximum(np.linalg.norm(pb.xn, axis=1), 1e-30)
-        entry = {"round": rnd, "mean_rel_l2": float(rel.mean()),
-                 "phases_used": int(np.unique(state.phase[state.present]).size), "elapsed_s": round(elapsed, 2)}
+        entry = {
+            "round": rnd,
+            "mean_rel_l2": float(rel.mean()),
+            "phases_used": int(np.unique(state.phase[state.present]).size),
+            "elapsed_s": round(elapsed, 2),
+        }
         self.history_.append(entry)
         if self.verbose:
-            print(f"round {rnd + 1}/{self.rounds}: mean relative L2 residual {rel.mean():.4f}, "
-                  f"{entry['phases_used']} phases, {elapsed:.1f} s")
+            print(
+                f"round {rnd + 1}/{self.rounds}: mean relative L2 residual {rel.mean():.4f}, "
+                f"{entry['phases_used']} phases, {elapsed:.1f} s"
+            )
 
-    def _answer(self, library: Library, phases: PhaseLibrary, pb: Problem, state: State, t0: float,
-                interrupted: bool) -> Solution:
+    def _answer(
+        self, library: Library, phases: PhaseLibrary, pb: Problem, state: State, t0: float, interrupted: bool
+    ) -> Solution:
         """The answer as reported: thresholds and Gibbs once more, in pattern units, with evidence."""
         n, p_n = pb.n, pb.p_n
         state = tidy(pb, state)
@@ -183,7 +192,8 @@ class PhaseMapper(Params):
         bg = state.bg * pb.scale[:, None]
         recon = state.rec * pb.scale[:, None] + bg
         res = np.linalg.norm(library.patterns - recon, axis=1) / np.maximum(
-            np.linalg.norm(library.patterns, axis=1), 1e-30)
+            np.linalg.norm(library.patterns, axis=1), 1e-30
+        )
         ev = evidence(pb, state)
         from .. import __version__
 
@@ -202,12 +212,21 @@ class PhaseMapper(Params):
             "phases": phases.source,
         }
         return Solution(
-            labels=phases.labels, fractions=frac, shifts=shf, amplitudes=amp * pb.scale[:, None],
-            widths=np.tile(np.asarray(pb.sigma, dtype=float), (p_n, 1)), width_scale=wsc, reconstruction=recon,
-            background=bg if np.any(bg) else None, residuals=res, evidence=ev,
-            max_phases=pb.limits, mask=pb.allowed, edges=pb.edges, metadata=metadata,
+            labels=phases.labels,
+            fractions=frac,
+            shifts=shf,
+            amplitudes=amp * pb.scale[:, None],
+            widths=np.tile(np.asarray(pb.sigma, dtype=float), (p_n, 1)),
+            width_scale=wsc,
+            reconstruction=recon,
+            background=bg if np.any(bg) else None,
+            residuals=res,
+            evidence=ev,
+            max_phases=pb.limits,
+            mask=pb.allowed,
+            edges=pb.edges,
+            metadata=metadata,
         )
 
 
-PhaseMapper.__doc__ = (PhaseMapper.__doc__ or "").replace(
-    "{parameters}", parameter_table().replace("\n", "\n    "))
+PhaseMapper.__doc__ = (PhaseMapper.__doc__ or "").replace("{parameters}", parameter_table().replace("\n", "\n    "))

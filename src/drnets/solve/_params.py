@@ -9,17 +9,26 @@ read the same table.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..core import InputError
 from ..core.constants import PHASE_THRESHOLD, SHIFT_TOLERANCE
 from ._atoms import WIDTH_SCALES
 
 
-def knob(default: Any, doc: str, *, low: float | None = None, high: float | None = None,
-         choices: Sequence[Any] | None = None, kind: str = "number", record: bool = True) -> Any:
+def knob(
+    default: Any,
+    doc: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    choices: Sequence[Any] | None = None,
+    kind: str = "number",
+    record: bool = True,
+) -> Any:
     """A parameter field: its default, its line of doc and its admissible values.
 
     ``kind`` is ``'number'`` (a real number in [low, high]), ``'integer'``, ``'numbers'``
@@ -28,8 +37,14 @@ def knob(default: Any, doc: str, *, low: float | None = None, high: float | None
     number or two), ``'path'`` or ``'any'``. ``record``: whether the value goes into the
     run metadata.
     """
-    meta = {"doc": doc, "low": low, "high": high, "choices": tuple(choices) if choices else None, "kind": kind,
-            "record": record}
+    meta = {
+        "doc": doc,
+        "low": low,
+        "high": high,
+        "choices": tuple(choices) if choices else None,
+        "kind": kind,
+        "record": record,
+    }
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda: tuple(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -89,71 +104,121 @@ def _check(name: str, value: Any, meta: dict[str, Any]) -> Any:
 class Params:
     """The solver's knobs (see :func:`parameter_table` for the table as text)."""
 
-    max_shift: float = knob(0.08, "Largest relative lattice shift (multiplicative Q scale 1 ± max_shift).",
-                            low=1e-4, high=0.5)
-    shift_step: float | None = knob(None, "Shift grid step; None: a fifth of a peak width at the top of the Q range.",
-                                    low=1e-5, high=0.05, kind="optional number")
+    max_shift: float = knob(
+        0.08, "Largest relative lattice shift (multiplicative Q scale 1 ± max_shift).", low=1e-4, high=0.5
+    )
+    shift_step: float | None = knob(
+        None,
+        "Shift grid step; None: a fifth of a peak width at the top of the Q range.",
+        low=1e-5,
+        high=0.05,
+        kind="optional number",
+    )
     sigma: float | tuple[float, float] | None = knob(
-        None, "Base Gaussian peak sigma (nm⁻¹), or its values at both ends of the Q grid; None: estimated.",
-        low=1e-4, high=10.0, kind="sigma")
+        None,
+        "Base Gaussian peak sigma (nm⁻¹), or its values at both ends of the Q grid; None: estimated.",
+        low=1e-4,
+        high=10.0,
+        kind="sigma",
+    )
     width_scales: tuple[float, ...] = knob(
-        WIDTH_SCALES, "Peak-width multipliers (of the base sigma) a phase may take at a point.",
-        low=0.1, high=20.0, kind="numbers")
-    pool_size: int = knob(8, "Candidate phases per point in the exhaustive subset search.", low=1, high=24,
-                          kind="integer")
-    rounds: int = knob(3, "Search rounds; later rounds add the neighbours' phases and the residual's.", low=1,
-                       high=50, kind="integer")
-    top_subsets: int = knob(6, "Best subsets per point improved by coordinate descent.", low=1, high=1000,
-                            kind="integer")
+        WIDTH_SCALES,
+        "Peak-width multipliers (of the base sigma) a phase may take at a point.",
+        low=0.1,
+        high=20.0,
+        kind="numbers",
+    )
+    pool_size: int = knob(
+        8, "Candidate phases per point in the exhaustive subset search.", low=1, high=24, kind="integer"
+    )
+    rounds: int = knob(
+        3, "Search rounds; later rounds add the neighbours' phases and the residual's.", low=1, high=50, kind="integer"
+    )
+    top_subsets: int = knob(
+        6, "Best subsets per point improved by coordinate descent.", low=1, high=1000, kind="integer"
+    )
     sweeps: int = knob(2, "Coordinate-descent sweeps over the members of a subset.", low=0, high=100, kind="integer")
-    group_top: int = knob(3, "Subsets per point given the final profile-family fit.", low=1, high=100,
-                          kind="integer")
+    group_top: int = knob(3, "Subsets per point given the final profile-family fit.", low=1, high=100, kind="integer")
     shape_offsets: tuple[int, ...] = knob(
-        (-3, 0, 3), "Shift-grid offsets of a phase's profile family (inhomogeneous broadening, peak shapes).",
-        low=-50, high=50, kind="integers")
+        (-3, 0, 3),
+        "Shift-grid offsets of a phase's profile family (inhomogeneous broadening, peak shapes).",
+        low=-50,
+        high=50,
+        kind="integers",
+    )
     penalty: float = knob(1e-5, "Cost of one more phase, relative to the pattern's squared norm.", low=0.0, high=1.0)
-    noise_penalty: float = knob(8.0, "Cost of one more phase in units of the estimated noise variance.", low=0.0,
-                                high=1e6)
+    noise_penalty: float = knob(
+        8.0, "Cost of one more phase in units of the estimated noise variance.", low=0.0, high=1e6
+    )
     min_peak_fraction: float = knob(
-        0.1, "A phase must reach this fraction at some point to be kept anywhere (0: no library-wide pruning).",
-        low=0.0, high=1.0)
-    min_region_points: int = knob(3, "... and hold more than 2 % at this many points.", low=0, high=10**9,
-                                  kind="integer")
+        0.1,
+        "A phase must reach this fraction at some point to be kept anywhere (0: no library-wide pruning).",
+        low=0.0,
+        high=1.0,
+    )
+    min_region_points: int = knob(
+        3, "... and hold more than 2 % at this many points.", low=0, high=10**9, kind="integer"
+    )
     strict: bool = knob(True, "Make the connectivity and alloying repairs whatever they cost in fit.", kind="flag")
     composition_tolerance: float | None = knob(
-        None, "Composition rule in the search (distance from the phases' cone); None: off.", low=0.0, high=10.0,
-        kind="optional number")
-    repair_rounds: int = knob(6, "Repeats of the repair sequence (connectivity, phase fields, alloying) at most.",
-                              low=0, high=100, kind="integer")
-    repair_tolerance: float = knob(0.002, "Relative energy a point may lose to a repair when not strict.", low=0.0,
-                                   high=1.0)
-    neighbour_discount: float = knob(0.8, "Share of a phase's cost waived when all the point's neighbours hold it.",
-                                     low=0.0, high=1.0)
+        None,
+        "Composition rule in the search (distance from the phases' cone); None: off.",
+        low=0.0,
+        high=10.0,
+        kind="optional number",
+    )
+    repair_rounds: int = knob(
+        6,
+        "Repeats of the repair sequence (connectivity, phase fields, alloying) at most.",
+        low=0,
+        high=100,
+        kind="integer",
+    )
+    repair_tolerance: float = knob(
+        0.002, "Relative energy a point may lose to a repair when not strict.", low=0.0, high=1.0
+    )
+    neighbour_discount: float = knob(
+        0.8, "Share of a phase's cost waived when all the point's neighbours hold it.", low=0.0, high=1.0
+    )
     shift_prior: float = knob(
-        10.0, "Cost of a phase at a shift of max_shift, in per-phase costs (Gaussian prior on the lattice).",
-        low=0.0, high=1e6)
+        10.0,
+        "Cost of a phase at a shift of max_shift, in per-phase costs (Gaussian prior on the lattice).",
+        low=0.0,
+        high=1e6,
+    )
     misfit_penalty: float = knob(
-        32.0, "Per-phase cost in units of the residual variance where the model limits the fit; 0: off.",
-        low=0.0, high=1e6)
-    misfit_level: float = knob(0.2, "Median relative residual above which misfit_penalty applies.", low=0.0,
-                               high=10.0)
-    shift_tolerance: float = knob(0.005, "Shift difference from the neighbours' median left alone (alloying).",
-                                  low=0.0, high=1.0)
-    alloy_tolerance: float = knob(SHIFT_TOLERANCE, "Shift jump inside a full phase field the exact alloying step "
-                                  "removes (the audit's tolerance).", low=0.0, high=1.0)
+        32.0,
+        "Per-phase cost in units of the residual variance where the model limits the fit; 0: off.",
+        low=0.0,
+        high=1e6,
+    )
+    misfit_level: float = knob(0.2, "Median relative residual above which misfit_penalty applies.", low=0.0, high=10.0)
+    shift_tolerance: float = knob(
+        0.005, "Shift difference from the neighbours' median left alone (alloying).", low=0.0, high=1.0
+    )
+    alloy_tolerance: float = knob(
+        SHIFT_TOLERANCE,
+        "Shift jump inside a full phase field the exact alloying step removes (the audit's tolerance).",
+        low=0.0,
+        high=1.0,
+    )
     threshold: float = knob(PHASE_THRESHOLD, "Fractions below this are dropped from the answer.", low=0.0, high=0.5)
     device: str = knob("auto", "'auto', 'cpu', 'cuda' or 'cuda:N'.", kind="any")
-    seed: int = knob(0, "Recorded with the answer; the search itself is deterministic.", low=0, high=2**63 - 1,
-                     kind="integer")
+    seed: int = knob(
+        0, "Recorded with the answer; the search itself is deterministic.", low=0, high=2**63 - 1, kind="integer"
+    )
     chunk_points: int = knob(128, "Points searched at once (bounds memory).", low=1, high=10**7, kind="integer")
     memory_budget_gb: float = knob(1.5, "Cache of rendered profiles, in GB.", low=0.0, high=1e4)
-    background: str = knob("auto", "'auto': remove a smooth background before the search; 'none'.",
-                           choices=("auto", "none"), kind="choice")
+    background: str = knob(
+        "auto", "'auto': remove a smooth background before the search; 'none'.", choices=("auto", "none"), kind="choice"
+    )
     background_width: float = knob(12.0, "Width of the background filter in peak sigmas.", low=1.0, high=1e4)
-    baseline_level: float = knob(0.005, "Share of the maximum above which the patterns' lowest tenth is a baseline.",
-                                 low=0.0, high=1.0)
-    checkpoint: str | Path | None = knob(None, "File (.npz) where each finished round is saved, for resume.",
-                                         kind="path", record=False)
+    baseline_level: float = knob(
+        0.005, "Share of the maximum above which the patterns' lowest tenth is a baseline.", low=0.0, high=1.0
+    )
+    checkpoint: str | Path | None = knob(
+        None, "File (.npz) where each finished round is saved, for resume.", kind="path", record=False
+    )
     verbose: bool = knob(False, "Print one line per stage.", kind="flag")
 
     @classmethod
@@ -164,7 +229,7 @@ class Params:
         """The parameters, as scikit-learn's estimators give them (``deep`` is accepted, unused)."""
         return {f.name: getattr(self, f.name) for f in self._knobs()}
 
-    def set_params(self, **params: Any) -> "Params":
+    def set_params(self, **params: Any) -> Params:
         """Set parameters by name (unknown names are an error); returns self."""
         known = {f.name for f in self._knobs()}
         for name, value in params.items():
@@ -179,8 +244,9 @@ class Params:
         for f in self._knobs():
             setattr(self, f.name, _check(f.name, getattr(self, f.name), dict(f.metadata)))
         if self.shift_step is not None and self.shift_step > self.max_shift:
-            raise InputError(f"must not exceed max_shift ({self.max_shift}), got {self.shift_step}",
-                             where="parameter shift_step")
+            raise InputError(
+                f"must not exceed max_shift ({self.max_shift}), got {self.shift_step}", where="parameter shift_step"
+            )
 
     def recorded(self) -> dict[str, Any]:
         """The parameters that go into a run's metadata (JSON-ready)."""

@@ -50,12 +50,16 @@ def search(pb: Problem, points: np.ndarray, pools: list[Pool], state: State) -> 
         xs = x[torch.as_tensor(pts, device=x.device)]
         kmax_t = torch.as_tensor(np.minimum(pb.search_limits[pts], valid.sum(1).clip(1)), device=x.device)
         weight = penalty_weights(pb, pts, ph, valid, state)
-        pen_t = torch.as_tensor(pb.pen[pts][:, None] * (weight + pb.prior(atoms.shifts[cb // nw])),
-                                dtype=x.dtype, device=x.device)
+        pen_t = torch.as_tensor(
+            pb.pen[pts][:, None] * (weight + pb.prior(atoms.shifts[cb // nw])), dtype=x.dtype, device=x.device
+        )
         comp = None
         if p.composition_tolerance is not None:
-            comp = (torch.as_tensor(pb.comp[pts], dtype=x.dtype, device=x.device),
-                    torch.as_tensor(pb.phase_comp[ph_safe], dtype=x.dtype, device=x.device), p.composition_tolerance)
+            comp = (
+                torch.as_tensor(pb.comp[pts], dtype=x.dtype, device=x.device),
+                torch.as_tensor(pb.phase_comp[ph_safe], dtype=x.dtype, device=x.device),
+                p.composition_tolerance,
+            )
         mem, _, score = best_subsets(xs, prof, kmax_t, pen_t, p.top_subsets, comp)
         mem = mem.cpu().numpy()
         ok = np.isfinite(score.cpu().numpy())
@@ -65,11 +69,16 @@ def search(pb: Problem, points: np.ndarray, pools: list[Pool], state: State) -> 
         rows = np.arange(c)[:, None, None]
         m_ph, m_cb = ph[rows, idx], cb[rows, idx]
 
-        def flat(v: np.ndarray) -> np.ndarray:
+        def flat(v: np.ndarray, c: int = c, t: int = t, kk: int = kk) -> np.ndarray:
             return v.reshape(c * t, kk)
 
         s_i, w_i, coef, rss = coordinate_descent(
-            xs.repeat_interleave(t, 0), flat(m_ph), flat(m_cb // nw), flat(m_cb % nw), flat(present), atoms,
+            xs.repeat_interleave(t, 0),
+            flat(m_ph),
+            flat(m_cb // nw),
+            flat(m_cb % nw),
+            flat(present),
+            atoms,
             sweeps=p.sweeps,
         )
         coef = coef.cpu().numpy().reshape(c, t, kk)

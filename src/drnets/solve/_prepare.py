@@ -28,8 +28,9 @@ def pick_device(device: str | None) -> str:
     return device
 
 
-def estimate_widths(q: np.ndarray, patterns: np.ndarray, *, rel_height: float = 0.25,
-                    quantile: float = 0.1) -> tuple[float, float]:
+def estimate_widths(
+    q: np.ndarray, patterns: np.ndarray, *, rel_height: float = 0.25, quantile: float = 0.1
+) -> tuple[float, float]:
     """Gaussian peak sigma at the two ends of the Q grid, linear in Q (instrument + size broadening).
 
     Each prominent local maximum gives a sigma from its full width at half maximum; a low
@@ -112,8 +113,14 @@ def noise_variance(xn: np.ndarray) -> np.ndarray:
     return (np.quantile(d2, 0.25, axis=1) / 0.3186) ** 2 / 6.0
 
 
-def prepare(library: Library, phases: PhaseLibrary, params: Params, *, mask: np.ndarray | None = None,
-            max_phases: np.ndarray | None = None) -> Problem:
+def prepare(
+    library: Library,
+    phases: PhaseLibrary,
+    params: Params,
+    *,
+    mask: np.ndarray | None = None,
+    max_phases: np.ndarray | None = None,
+) -> Problem:
     """The problem to search: normalised patterns, profiles, costs, limits and neighbours.
 
     Parameters
@@ -168,14 +175,42 @@ def prepare(library: Library, phases: PhaseLibrary, params: Params, *, mask: np.
     half = int(np.floor(params.max_shift / step + 1e-9))
     shifts = 1.0 + step * np.arange(-half, half + 1)
     sq, si = padded_sticks(phases, q[0], q[-1], params.max_shift)
-    atoms = Atoms(q, sq, si, shifts, sigma, tuple(params.width_scales), device=dev,
-                  budget_bytes=int(params.memory_budget_gb * 1e9))
+    atoms = Atoms(
+        q,
+        sq,
+        si,
+        shifts,
+        sigma,
+        tuple(params.width_scales),
+        device=dev,
+        budget_bytes=int(params.memory_budget_gb * 1e9),
+    )
     x = torch.as_tensor(xn, dtype=torch.float32, device=dev)
     xx = (xn * xn).sum(1)
     pen = np.maximum(params.penalty * xx, params.noise_penalty * noise_variance(xn))
     return Problem(
-        params=params, device=dev, n=n, p_n=p_n, q=q, sigma=sigma, shifts=shifts, atoms=atoms, x=x, xn=xn, xraw=xraw,
-        basis=basis, background=bg, scale=scale, pen=pen, allowed=allowed, limits=limits,
-        search_limits=search_limits, substrate=phases.is_substrate, edges=edges, nbrs=nbrs,
-        comp=library.compositions, phase_comp=phases.compositions, history=[],
+        params=params,
+        device=dev,
+        n=n,
+        p_n=p_n,
+        q=q,
+        sigma=sigma,
+        shifts=shifts,
+        atoms=atoms,
+        x=x,
+        xn=xn,
+        xraw=xraw,
+        basis=basis,
+        background=bg,
+        scale=scale,
+        pen=pen,
+        allowed=allowed,
+        limits=limits,
+        search_limits=search_limits,
+        substrate=phases.is_substrate,
+        edges=edges,
+        nbrs=nbrs,
+        comp=library.compositions,
+        phase_comp=phases.compositions,
+        history=[],
     )

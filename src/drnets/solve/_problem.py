@@ -95,7 +95,7 @@ class Problem:
     phase_comp: np.ndarray
     history: list[dict[str, Any]]
 
-    def with_costs(self, pen: np.ndarray) -> "Problem":
+    def with_costs(self, pen: np.ndarray) -> Problem:
         """The same problem with other per-phase costs."""
         return replace(self, pen=pen)
 

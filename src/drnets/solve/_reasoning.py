@@ -28,8 +28,11 @@ def prune(pb: Problem, state: State, keep: np.ndarray) -> np.ndarray:
 
 def enforce(pb: Problem, state: State, keep: np.ndarray) -> State:
     """Re-solve points that still use a pruned phase (pools without it)."""
-    bad = [i for i in range(state.phase.shape[0])
-           if any(not keep[i, state.phase[i, j]] for j in np.flatnonzero(state.present[i]))]
+    bad = [
+        i
+        for i in range(state.phase.shape[0])
+        if any(not keep[i, state.phase[i, j]] for j in np.flatnonzero(state.present[i]))
+    ]
     if not bad:
         return state
     pools = restricted_pools(pb, state, np.array(bad), keep)
@@ -49,12 +52,15 @@ def grow(pb: Problem, state: State, keep: np.ndarray) -> State:
         if js.size >= state.phase.shape[1]:
             continue
         own = set(state.phase[i, js].tolist())
-        offers = {ph: combo // atoms.n_widths for ph, combo in seed_pool(pb, state, i, keep, pb.nbrs[i]).items()
-                  if ph not in own}
+        offers = {
+            ph: combo // atoms.n_widths
+            for ph, combo in seed_pool(pb, state, i, keep, pb.nbrs[i]).items()
+            if ph not in own
+        }
         if not offers:
             continue
 
-        def cost(phs: np.ndarray, shv: np.ndarray) -> float:
+        def cost(phs: np.ndarray, shv: np.ndarray, i: int = i) -> float:
             return pb.cost(pb.pen[i], shv, 1.0 - p.neighbour_discount * neighbour_share(pb, state, i, phs))
 
         r_cur = pb.xraw[i] - state.rec[i] - state.bg[i]

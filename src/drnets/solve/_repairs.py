@@ -33,8 +33,9 @@ def tidy(pb: Problem, state: State) -> State:
     """Drop fractions under ``threshold`` and, exactly, what exceeds the Gibbs limit; refit."""
     for _ in range(2):  # a refit can push another fraction under the threshold
         frac = state.fractions(pb.p_n)
-        drop = state.present & (np.take_along_axis(frac, np.where(state.present, state.phase, 0), 1)
-                                < pb.params.threshold)
+        drop = state.present & (
+            np.take_along_axis(frac, np.where(state.present, state.phase, 0), 1) < pb.params.threshold
+        )
         # Gibbs: system phases (not a substrate) beyond the limit go, smallest first.
         chem = state.present & ~drop & ~pb.substrate[state.phase]
         for i in np.flatnonzero(chem.sum(1) > pb.limits):
@@ -251,8 +252,15 @@ def enforce_alloying(pb: Problem, state: State) -> State:
                     kj = g["height"] > 0
                     if not kj.any():
                         continue
-                    state.set_fit(i, state.phase[i, js], centre, state.width[i, js], g,
-                                  g["rss"] + pb.cost(pb.pen[i], g["shift"][kj]), kj)
+                    state.set_fit(
+                        i,
+                        state.phase[i, js],
+                        centre,
+                        state.width[i, js],
+                        g,
+                        g["rss"] + pb.cost(pb.pen[i], g["shift"][kj]),
+                        kj,
+                    )
                     changed += 1
                     moved = True
         if not moved:

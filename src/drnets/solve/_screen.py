@@ -7,7 +7,7 @@ phases that best explain what its answer leaves (later rounds), then the best-sc
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -55,8 +55,14 @@ def seed_pool(pb: Problem, state: State, i: int, keep: np.ndarray, neighbours: S
     return pool
 
 
-def round_pools(pb: Problem, state: State, with_neighbours: bool, keep: np.ndarray,
-                own: tuple[np.ndarray, np.ndarray], resid: tuple[np.ndarray, np.ndarray]) -> list[Pool]:
+def round_pools(
+    pb: Problem,
+    state: State,
+    with_neighbours: bool,
+    keep: np.ndarray,
+    own: tuple[np.ndarray, np.ndarray],
+    resid: tuple[np.ndarray, np.ndarray],
+) -> list[Pool]:
     """Pools of a search round: own answer (and neighbours'), the residual's best, the patterns' best.
 
     ``own`` and ``resid`` are :func:`screen` results on the patterns and on what the

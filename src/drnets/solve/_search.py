@@ -18,7 +18,9 @@ from ._atoms import Atoms
 
 def subsets_up_to(pool_size: int, k_max: int) -> list[np.ndarray]:
     """Index tuples of all subsets of size 1..k_max, grouped by size: list of (C, k) arrays."""
-    return [np.array(list(combinations(range(pool_size), k)), dtype=np.int64).reshape(-1, k) for k in range(1, k_max + 1)]
+    return [
+        np.array(list(combinations(range(pool_size), k)), dtype=np.int64).reshape(-1, k) for k in range(1, k_max + 1)
+    ]
 
 
 def fit_subsets(x: torch.Tensor, prof: torch.Tensor, subsets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,7 +154,11 @@ def nnls_small(x: torch.Tensor, prof: torch.Tensor, present: torch.Tensor) -> tu
     coef = torch.zeros(b_n, k, dtype=x.dtype, device=x.device)
     for _ in range(k + 1):
         m = active.to(x.dtype)
-        g = gram * m.unsqueeze(-1) * m.unsqueeze(-2) + eye * (1 - m).unsqueeze(-1) + torch.diag_embed(1e-7 * scale + 1e-10)
+        g = (
+            gram * m.unsqueeze(-1) * m.unsqueeze(-2)
+            + eye * (1 - m).unsqueeze(-1)
+            + torch.diag_embed(1e-7 * scale + 1e-10)
+        )
         coef = torch.linalg.solve(g, (rhs * m).unsqueeze(-1)).squeeze(-1) * m
         neg = (coef < 0) & active
         if not bool(neg.any()):
@@ -258,7 +264,7 @@ def group_fit(
     full = a if basis is None else np.concatenate([a, basis], 1)
     coef_all, r = nnls(full, x.astype(float), maxiter=50 * full.shape[1])
     coef = coef_all[: a.shape[1]]
-    background = basis @ coef_all[a.shape[1]:] if n_b else np.zeros(x.size)
+    background = basis @ coef_all[a.shape[1] :] if n_b else np.zeros(x.size)
     owner, sh, wd = np.array(owner), np.array(sh), np.array(wd)
     height, shift, width = np.zeros(k), np.full(k, np.nan), np.ones(k)
     parts = np.zeros((k, x.size))
@@ -271,5 +277,11 @@ def group_fit(
         height[j] = parts[j].max()
         shift[j] = float((c * sh[m]).sum() / c.sum())
         width[j] = float((c * wd[m]).sum() / c.sum())
-    return {"rss": float(r * r), "height": height, "shift": shift, "width": width, "recon": parts.sum(0),
-            "background": background}
+    return {
+        "rss": float(r * r),
+        "height": height,
+        "shift": shift,
+        "width": width,
+        "recon": parts.sum(0),
+        "background": background,
+    }

@@ -29,17 +29,37 @@ class State:
             setattr(self, name, arrays[name])
 
     @classmethod
-    def empty(cls, n: int, k: int, n_q: int) -> "State":
+    def empty(cls, n: int, k: int, n_q: int) -> State:
         z = np.zeros((n, k), dtype=np.int64)
-        return cls(phase=z.copy(), shift=z.copy(), width=z.copy(), coef=np.zeros((n, k)),
-                   present=np.zeros((n, k), dtype=bool), score=np.full(n, np.inf), shift_val=np.ones((n, k)),
-                   width_val=np.ones((n, k)), rec=np.zeros((n, n_q)), bg=np.zeros((n, n_q)))
+        return cls(
+            phase=z.copy(),
+            shift=z.copy(),
+            width=z.copy(),
+            coef=np.zeros((n, k)),
+            present=np.zeros((n, k), dtype=bool),
+            score=np.full(n, np.inf),
+            shift_val=np.ones((n, k)),
+            width_val=np.ones((n, k)),
+            rec=np.zeros((n, n_q)),
+            bg=np.zeros((n, n_q)),
+        )
 
-    def copy(self) -> "State":
+    def copy(self) -> State:
         return State(**{name: getattr(self, name).copy() for name in self.FIELDS})
 
-    def set(self, i: int, phase: np.ndarray, shift: np.ndarray, width: np.ndarray, height: np.ndarray, score: float,
-            shift_val: np.ndarray, width_val: np.ndarray, rec: np.ndarray, bg: np.ndarray | None = None) -> None:
+    def set(
+        self,
+        i: int,
+        phase: np.ndarray,
+        shift: np.ndarray,
+        width: np.ndarray,
+        height: np.ndarray,
+        score: float,
+        shift_val: np.ndarray,
+        width_val: np.ndarray,
+        rec: np.ndarray,
+        bg: np.ndarray | None = None,
+    ) -> None:
         """Point i's answer: its phases (centre shift and width indices), peak heights and fit."""
         k = min(self.phase.shape[1], len(phase))
         self.present[i] = False
@@ -52,15 +72,33 @@ class State:
         self.rec[i] = rec
         self.bg[i] = 0.0 if bg is None else bg
 
-    def set_fit(self, i: int, phase: np.ndarray, shift: np.ndarray, width: np.ndarray, fit: dict, score: float,
-                keep: np.ndarray | None = None) -> None:
+    def set_fit(
+        self,
+        i: int,
+        phase: np.ndarray,
+        shift: np.ndarray,
+        width: np.ndarray,
+        fit: dict,
+        score: float,
+        keep: np.ndarray | None = None,
+    ) -> None:
         """Point i's answer from a :func:`group_fit` of ``phase`` (centred at grid indices
         ``shift``, ``width``); ``keep`` selects the members that stay (all by default)."""
         k = slice(None) if keep is None else keep
-        self.set(i, phase[k], shift[k], width[k], fit["height"][k], score, fit["shift"][k], fit["width"][k],
-                 fit["recon"], fit["background"])
+        self.set(
+            i,
+            phase[k],
+            shift[k],
+            width[k],
+            fit["height"][k],
+            score,
+            fit["shift"][k],
+            fit["width"][k],
+            fit["recon"],
+            fit["background"],
+        )
 
-    def copy_point(self, other: "State", i: int) -> None:
+    def copy_point(self, other: State, i: int) -> None:
         for name in self.FIELDS:
             getattr(self, name)[i] = getattr(other, name)[i]
 
@@ -93,5 +131,12 @@ def refit(pb: Problem, state: State, points: np.ndarray) -> None:
             continue
         g = group_fit(pb.xraw[i], state.phase[i, js], state.shift[i, js], pb.atoms, pb.params.shape_offsets, pb.basis)
         kj = g["height"] > 0
-        state.set_fit(i, state.phase[i, js], state.shift[i, js], state.width[i, js], g,
-                      g["rss"] + pb.cost(pb.pen[i], g["shift"][kj]), kj)
+        state.set_fit(
+            i,
+            state.phase[i, js],
+            state.shift[i, js],
+            state.width[i, js],
+            g,
+            g["rss"] + pb.cost(pb.pen[i], g["shift"][kj]),
+            kj,
+        )

@@ -9,7 +9,7 @@ marking phases outside the system (they do not count in Gibbs or alloying).
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 from scipy.optimize import nnls
@@ -114,8 +114,9 @@ def gibbs_excess(present: np.ndarray, max_phases: np.ndarray, substrate: np.ndar
     return np.maximum(system_phase_count(present, substrate) - np.asarray(max_phases, dtype=int), 0)
 
 
-def pinned_edges(present: np.ndarray, edges: np.ndarray, max_phases: np.ndarray,
-                 substrate: np.ndarray | None) -> np.ndarray:
+def pinned_edges(
+    present: np.ndarray, edges: np.ndarray, max_phases: np.ndarray, substrate: np.ndarray | None
+) -> np.ndarray:
     """Edges along which the alloying rule forbids a shift change (boolean, one per edge).
 
     Both ends hold their full phase count (no degree of freedom left to move a phase's
@@ -141,8 +142,14 @@ def relative_jump(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(ok, np.abs(np.where(ok, a - b, 0.0)) / denom, 0.0)
 
 
-def alloying_breaks(present: np.ndarray, shifts: np.ndarray, edges: np.ndarray, max_phases: np.ndarray,
-                    substrate: np.ndarray | None, tolerance: float) -> np.ndarray:
+def alloying_breaks(
+    present: np.ndarray,
+    shifts: np.ndarray,
+    edges: np.ndarray,
+    max_phases: np.ndarray,
+    substrate: np.ndarray | None,
+    tolerance: float,
+) -> np.ndarray:
     """Alloying rule: (E, P) boolean, a phase whose shift jumps by more than ``tolerance``
     along a pinned edge (:func:`pinned_edges`)."""
     present = np.asarray(present, dtype=bool)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -14,13 +13,21 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
 
     @app.command()
     def synth(
-        out: Path = typer.Option(..., "--out", "-o", help="Output folder (instance.txt, sticks.csv, library.h5, truth/)."),
+        out: Path = typer.Option(
+            ..., "--out", "-o", help="Output folder (instance.txt, sticks.csv, library.h5, truth/)."
+        ),
         preset: str = typer.Option("standard", "--preset", help="Difficulty: easy, standard or hard."),
-        points: Optional[int] = typer.Option(None, "--points", "-n", help="Number of sample points (default: the preset's)."),
+        points: int | None = typer.Option(
+            None, "--points", "-n", help="Number of sample points (default: the preset's)."
+        ),
         seed: int = typer.Option(0, "--seed", "-s", help="Random seed (same seed, same bytes)."),
-        q_points: Optional[int] = typer.Option(None, "--q-points", help="Number of Q grid points (default: the preset's)."),
-        system: Optional[str] = typer.Option(None, "--system", help="Override the chemical system: ternary or quaternary."),
-        sampling: Optional[str] = typer.Option(None, "--sampling", help="Composition sampling: grid or random."),
+        q_points: int | None = typer.Option(
+            None, "--q-points", help="Number of Q grid points (default: the preset's)."
+        ),
+        system: str | None = typer.Option(
+            None, "--system", help="Override the chemical system: ternary or quaternary."
+        ),
+        sampling: str | None = typer.Option(None, "--sampling", help="Composition sampling: grid or random."),
     ) -> None:
         """Generate a synthetic library with its candidate phases and exact ground truth."""
         import time
@@ -28,7 +35,9 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         from ._generate import write_synthetic
 
         t0 = time.perf_counter()
-        written = write_synthetic(out, preset, points=points, q_points=q_points, seed=seed, system=system, sampling=sampling)
+        written = write_synthetic(
+            out, preset, points=points, q_points=q_points, seed=seed, system=system, sampling=sampling
+        )
         dt = time.perf_counter() - t0
         for p in written:
             console.print(f"wrote {p}", markup=False, highlight=False)

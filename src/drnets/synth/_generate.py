@@ -117,12 +117,31 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "easy": Preset("easy", system="ternary", points=136, n_distractors=2),
     "standard": Preset(
-        "standard", system="ternary", points=210, max_shift=0.03, n_distractors=4, width_jitter=0.15,
-        eta=0.3, background=0.05, thickness=0.15, snr=30.0,
+        "standard",
+        system="ternary",
+        points=210,
+        max_shift=0.03,
+        n_distractors=4,
+        width_jitter=0.15,
+        eta=0.3,
+        background=0.05,
+        thickness=0.15,
+        snr=30.0,
     ),
     "hard": Preset(
-        "hard", system="quaternary", points=220, max_shift=0.06, n_distractors=None, width_jitter=0.25,
-        eta=0.5, texture=0.6, background=0.15, thickness=0.25, snr=10.0, substrate=0.3, impurity=0.25,
+        "hard",
+        system="quaternary",
+        points=220,
+        max_shift=0.06,
+        n_distractors=None,
+        width_jitter=0.25,
+        eta=0.5,
+        texture=0.6,
+        background=0.15,
+        thickness=0.25,
+        snr=10.0,
+        substrate=0.3,
+        impurity=0.25,
     ),
 }
 
@@ -182,9 +201,16 @@ class Truth:
     def as_solution(self) -> Solution:
         """The truth as a :class:`~drnets.core.Solution` (for the evaluator and reports)."""
         return Solution(
-            labels=list(self.labels), fractions=self.fractions, shifts=self.shifts,
-            amplitudes=self.amplitudes, widths=self.widths, reconstruction=self.clean,
-            metadata={"synthetic_truth": True, **{k: self.meta[k] for k in ("preset", "seed", "system") if k in self.meta}},
+            labels=list(self.labels),
+            fractions=self.fractions,
+            shifts=self.shifts,
+            amplitudes=self.amplitudes,
+            widths=self.widths,
+            reconstruction=self.clean,
+            metadata={
+                "synthetic_truth": True,
+                **{k: self.meta[k] for k in ("preset", "seed", "system") if k in self.meta},
+            },
         )
 
 
@@ -203,8 +229,15 @@ def builtin_phase(label: str) -> Phase:
     if label not in raw:
         raise InputError(f"no built-in phase {label!r}", source=str(_DATA))
     d = raw[label]
-    return Phase(label, d["formula"], np.array(d["q"]), np.array(d["intensity"]), np.array(d["hkl"]),
-                 tuple(d["cell"]), d.get("space_group"))
+    return Phase(
+        label,
+        d["formula"],
+        np.array(d["q"]),
+        np.array(d["intensity"]),
+        np.array(d["hkl"]),
+        tuple(d["cell"]),
+        d.get("space_group"),
+    )
 
 
 def _reciprocal_rows(cell: tuple[float, ...]) -> np.ndarray:
@@ -343,8 +376,9 @@ def _smooth_field(x: np.ndarray, rng: np.random.Generator, terms: int = 3, scale
 # --------------------------------------------------------------------------- generate
 
 
-def _resolve(preset: str | Preset, points: int | None, q_points: int | None, system: str | None,
-             sampling: str | None) -> Preset:
+def _resolve(
+    preset: str | Preset, points: int | None, q_points: int | None, system: str | None, sampling: str | None
+) -> Preset:
     if isinstance(preset, Preset):
         p = preset
     else:
@@ -448,7 +482,9 @@ def generate(
     n_p = len(labels)
 
     # --- per-phase widths, per-point intensity --------------------------------------
-    jitter = r_width.uniform(1.0 - p.width_jitter, 1.0 + p.width_jitter, size=n_p) if p.width_jitter > 0 else np.ones(n_p)
+    jitter = (
+        r_width.uniform(1.0 - p.width_jitter, 1.0 + p.width_jitter, size=n_p) if p.width_jitter > 0 else np.ones(n_p)
+    )
     widths = np.outer(jitter, np.asarray(p.width, dtype=float))
     unit = float(p.snr) ** 2 if p.snr else 1.0  # counts of a full single-phase peak
     thick = 1.0 + p.thickness * _smooth_field(x, r_thick) if p.thickness > 0 else np.ones(n)
@@ -486,9 +522,13 @@ def generate(
         tex = texture.get(lbl)
         heights = ph.intensity[None, :] * (tex[here] if tex is not None else 1.0)
         if np.all(s == s[0]) and tex is None:
-            prof = np.broadcast_to(render_peaks(q, ph.q[None, :] * s[0], ph.intensity[None, :], widths[c], p.eta), (here.size, q.size))
+            prof = np.broadcast_to(
+                render_peaks(q, ph.q[None, :] * s[0], ph.intensity[None, :], widths[c], p.eta), (here.size, q.size)
+            )
         else:
-            prof = render_peaks(q, ph.q[None, :] * s[:, None], np.broadcast_to(heights, (here.size, ph.q.size)), widths[c], p.eta)
+            prof = render_peaks(
+                q, ph.q[None, :] * s[:, None], np.broadcast_to(heights, (here.size, ph.q.size)), widths[c], p.eta
+            )
         clean[here] += amplitudes[here, c, None] * prof
 
     imp_label = sysm.impurity if p.impurity > 0 else None
@@ -533,9 +573,13 @@ def generate(
         "parameters": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(p).items()},
         "labels": labels,
         "stable_phases": [
-            {"label": sp.label, "host": sp.host, "far": sp.far,
-             "delta": float(sp.shift_sign * p.max_shift) if sp.far is not None else 0.0,
-             "texture_axis": list(sp.texture_axis)}
+            {
+                "label": sp.label,
+                "host": sp.host,
+                "far": sp.far,
+                "delta": float(sp.shift_sign * p.max_shift) if sp.far is not None else 0.0,
+                "texture_axis": list(sp.texture_axis),
+            }
             for sp in sysm.stable
         ],
         "distractors": distractors,
@@ -544,20 +588,30 @@ def generate(
         "widths": {lbl: [float(a), float(b)] for lbl, (a, b) in zip(labels, widths)},
         "eta": p.eta,
         "unit_amplitude": unit,
-        "tie_simplices": [
-            sorted({stable_labels[dia.vertex_phase[v]] for v in s}) for s in dia.simplices
-        ],
+        "tie_simplices": [sorted({stable_labels[dia.vertex_phase[v]] for v in s}) for s in dia.simplices],
         "conventions": {
             "fractions": "a_p / sum(a) over candidate phases; each phase profile has max 1 on the Q grid; "
-                         "the substrate counts as a phase, the impurity does not",
+            "the substrate counts as a phase, the impurity does not",
             "shifts": "multiplicative Q scale (1 = tabulated sticks); empty where the phase is absent",
             "peaks": "pseudo-Voigt, (1-eta)*Gaussian + eta*Lorentzian of equal FWHM; Gaussian sigma linear "
-                     "in Q between widths[0] at q_min and widths[1] at q_max, taken at the peak centre",
+            "in Q between widths[0] at q_min and widths[1] at q_max, taken at the peak centre",
             "points": "0-based, in library order",
         },
     }
-    truth = Truth(labels, fractions, shifts, amplitudes, widths, float(p.eta), texture, background, clean,
-                  imp_label, imp_amp, meta)
+    truth = Truth(
+        labels,
+        fractions,
+        shifts,
+        amplitudes,
+        widths,
+        float(p.eta),
+        texture,
+        background,
+        clean,
+        imp_label,
+        imp_amp,
+        meta,
+    )
     return Dataset(library, phases), truth
 
 

@@ -64,7 +64,8 @@ TERNARY = ChemicalSystem(
 QUATERNARY = ChemicalSystem(
     name="Al-Mg-Ti-Zn-O",
     elements=("Al", "Mg", "Ti", "Zn"),
-    stable=_TERNARY_STABLE + (
+    stable=_TERNARY_STABLE
+    + (
         # Rutile takes a little Al: the cell contracts slightly.
         StablePhase("TiO2_rutile", {"Ti": 1.0}, {"Ti": 0.9, "Al": 0.1}, +0.4, (1, 1, 0)),
         StablePhase("MgTiO3_ilmenite", {"Mg": 0.5, "Ti": 0.5}, texture_axis=(0, 0, 1)),
@@ -72,8 +73,14 @@ QUATERNARY = ChemicalSystem(
         StablePhase("Al2TiO5_pseudobrookite", {"Al": 2 / 3, "Ti": 1 / 3}, texture_axis=(0, 1, 0)),
     ),
     distractors=(
-        "ZnO_rocksalt", "gamma-Al2O3_spinel", "ZnO2_pyrite", "MgZn2_laves",
-        "TiO2_anatase", "ZnTiO3_ilmenite", "MgTiO3_perovskite", "ZnTiO3_perovskite",
+        "ZnO_rocksalt",
+        "gamma-Al2O3_spinel",
+        "ZnO2_pyrite",
+        "MgZn2_laves",
+        "TiO2_anatase",
+        "ZnTiO3_ilmenite",
+        "MgTiO3_perovskite",
+        "ZnTiO3_perovskite",
     ),
 )
 
