@@ -167,6 +167,19 @@ class Params:
         high=10.0,
         kind="optional number",
     )
+    composition_weight: float = knob(
+        0.0,
+        "Soft composition rule: cost, in per-phase costs, of a phase set whose compositions cannot make up the "
+        "point's (reached at composition_scale); 0: off.",
+        low=0.0,
+        high=1e6,
+    )
+    composition_scale: float = knob(
+        0.1,
+        "Distance from the phases' composition cone at which the soft composition cost is full.",
+        low=1e-4,
+        high=10.0,
+    )
     repair_rounds: int = knob(
         6,
         "Repeats of the repair sequence (connectivity, phase fields, alloying) at most.",

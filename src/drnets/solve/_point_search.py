@@ -60,7 +60,19 @@ def search(pb: Problem, points: np.ndarray, pools: list[Pool], state: State) -> 
                 torch.as_tensor(pb.phase_comp[ph_safe], dtype=x.dtype, device=x.device),
                 p.composition_tolerance,
             )
-        mem, _, score = best_subsets(xs, prof, kmax_t, pen_t, p.top_subsets, comp)
+        soft = None
+        if p.composition_weight > 0:
+            soft = (
+                torch.as_tensor(pb.comp[pts], dtype=x.dtype, device=x.device),
+                torch.as_tensor(
+                    np.where(pb.substrate[ph_safe][..., None], 0.0, pb.phase_comp[ph_safe]),
+                    dtype=x.dtype,
+                    device=x.device,
+                ),
+                p.composition_scale,
+                torch.as_tensor(pb.pen[pts] * p.composition_weight, dtype=x.dtype, device=x.device),
+            )
+        mem, _, score = best_subsets(xs, prof, kmax_t, pen_t, p.top_subsets, comp, soft)
         mem = mem.cpu().numpy()
         ok = np.isfinite(score.cpu().numpy())
         t, kk = mem.shape[1], mem.shape[2]
@@ -87,6 +99,10 @@ def search(pb: Problem, points: np.ndarray, pools: list[Pool], state: State) -> 
         s_i, w_i = s_i.reshape(c, t, kk), w_i.reshape(c, t, kk)
         m_cost = m_w + pb.prior(atoms.shifts[s_i])
         total = rss.cpu().numpy().reshape(c, t) + pb.pen[pts][:, None] * (m_cost * used).sum(-1)
+        if p.composition_weight > 0:
+            for r, i in enumerate(pts):
+                for b in range(t):
+                    total[r, b] += pb.pen[i] * pb.composition_cost(i, m_ph[r, b][used[r, b]])
         total = np.where(used.any(-1), total, np.inf)
         for r, i in enumerate(pts):
             best = None
@@ -96,7 +112,7 @@ def search(pb: Problem, points: np.ndarray, pools: list[Pool], state: State) -> 
                 js = np.flatnonzero(used[r, bi])
                 g = group_fit(pb.xraw[i], m_ph[r, bi, js], s_i[r, bi, js], atoms, p.shape_offsets, pb.basis)
                 keep_j = g["height"] > 0
-                sc = g["rss"] + pb.cost(pb.pen[i], g["shift"][keep_j], m_w[r, bi, js][keep_j])
+                sc = g["rss"] + pb.cost(i, m_ph[r, bi, js][keep_j], g["shift"][keep_j], m_w[r, bi, js][keep_j])
                 if best is None or sc < best[0]:
                     best = (sc, bi, js, g, keep_j)
             if best is None:

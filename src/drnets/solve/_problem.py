@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..structure import composition_distance
 from ._atoms import Atoms
 from ._params import Params
 
@@ -103,9 +104,25 @@ class Problem:
         """Shift prior of each member, in units of the per-phase cost (see :func:`shift_prior`)."""
         return shift_prior(self.params, shift)
 
-    def cost(self, pen: float, shift: np.ndarray, weight: np.ndarray | float = 1.0) -> float:
-        """Cost of a point's phases (see :func:`phase_cost`)."""
-        return phase_cost(self.params, pen, shift, weight)
+    def composition_cost(self, i: int, phases: np.ndarray) -> float:
+        """Soft composition rule at point i, in per-phase costs: ``composition_weight`` times
+        the squared distance of the point's composition from the cone of ``phases``'
+        compositions over ``composition_scale``, capped at 1 (a tie-breaker between phase
+        sets the data explain alike, never a veto: solid solutions move a phase's
+        composition away from its formula). Substrates do not count."""
+        w = self.params.composition_weight
+        if w <= 0:
+            return 0.0
+        system = [int(k) for k in np.atleast_1d(phases) if not self.substrate[int(k)]]
+        if not system:
+            return 0.0
+        d = composition_distance(self.comp[i], self.phase_comp[system])
+        return w * min(d / self.params.composition_scale, 1.0) ** 2
+
+    def cost(self, i: int, phases: np.ndarray, shift: np.ndarray, weight: np.ndarray | float = 1.0) -> float:
+        """Cost of point i's phases at their shifts: per-phase costs (times ``weight``), the
+        shift prior (see :func:`phase_cost`) and the soft composition rule."""
+        return phase_cost(self.params, float(self.pen[i]), shift, weight, self.composition_cost(i, phases))
 
 
 def shift_prior(params: Params, shift: np.ndarray) -> np.ndarray:
@@ -114,7 +131,10 @@ def shift_prior(params: Params, shift: np.ndarray) -> np.ndarray:
     return params.shift_prior * ((np.asarray(shift, dtype=float) - 1.0) / params.max_shift) ** 2
 
 
-def phase_cost(params: Params, pen: float, shift: np.ndarray, weight: np.ndarray | float = 1.0) -> float:
-    """Cost of a point's phases: the per-phase cost ``pen`` (times ``weight``) plus the shift prior."""
+def phase_cost(
+    params: Params, pen: float, shift: np.ndarray, weight: np.ndarray | float = 1.0, extra: float = 0.0
+) -> float:
+    """Cost of a point's phases: the per-phase cost ``pen`` times the members' ``weight`` plus
+    their shift prior, plus ``extra`` per-phase costs for the set as a whole."""
     shift = np.asarray(shift, dtype=float)
-    return float(pen * (np.broadcast_to(weight, shift.shape) + shift_prior(params, shift)).sum())
+    return float(pen * ((np.broadcast_to(weight, shift.shape) + shift_prior(params, shift)).sum() + extra))

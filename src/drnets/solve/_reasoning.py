@@ -61,7 +61,7 @@ def grow(pb: Problem, state: State, keep: np.ndarray) -> State:
             continue
 
         def cost(phs: np.ndarray, shv: np.ndarray, i: int = i) -> float:
-            return pb.cost(pb.pen[i], shv, 1.0 - p.neighbour_discount * neighbour_share(pb, state, i, phs))
+            return pb.cost(i, phs, shv, 1.0 - p.neighbour_discount * neighbour_share(pb, state, i, phs))
 
         r_cur = pb.xraw[i] - state.rec[i] - state.bg[i]
         best = (float(r_cur @ r_cur) + cost(state.phase[i, js], state.shift_val[i, js]), None)

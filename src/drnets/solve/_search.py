@@ -82,13 +82,17 @@ def best_subsets(
     penalty: torch.Tensor,
     top: int,
     composition: tuple[torch.Tensor, torch.Tensor, float] | None = None,
+    soft_composition: tuple[torch.Tensor, torch.Tensor, float, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The ``top`` best subsets per point by ``rss + sum of members' penalties`` within each point's limit.
 
     ``penalty`` is (N, K): the cost of each pool member at each point. ``composition``
     (point compositions (N, M), pool phase compositions (N, K, M), tolerance) makes subsets
     whose phases cannot make up the point's composition infeasible; a point with no
-    feasible subset keeps the unconstrained ranking.
+    feasible subset keeps the unconstrained ranking. ``soft_composition`` (point
+    compositions, pool compositions, scale, per-point weight (N,)) instead adds
+    ``weight * min(distance / scale, 1)**2`` to each subset's score (sets of substrates
+    alone, all-zero compositions, add nothing).
 
     Returns
     -------
@@ -105,6 +109,12 @@ def best_subsets(
         rss, coef = fit_subsets(x, prof, st)
         score = rss + penalty[:, st].sum(-1)
         score = torch.where((k <= k_max).unsqueeze(-1), score, torch.full_like(score, float("inf")))
+        if soft_composition is not None:
+            s_comp, s_pool, s_scale, s_weight = soft_composition
+            dist = composition_distance(s_comp, s_pool, st)
+            system = (s_pool.sum(-1) > 0)[:, st].any(-1)  # (N, C)
+            soft = torch.where(system, (dist / s_scale).clamp(max=1.0) ** 2, torch.zeros_like(dist))
+            score = score + s_weight.unsqueeze(-1) * soft
         if composition is not None:
             dist = composition_distance(composition[0], composition[1], st)
             free.append(score)
