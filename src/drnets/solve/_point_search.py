@@ -102,7 +102,7 @@ def search(pb: Problem, points: np.ndarray, pools: list[Pool], state: State) -> 
         if p.composition_weight > 0:
             for r, i in enumerate(pts):
                 for b in range(t):
-                    total[r, b] += pb.pen[i] * pb.composition_cost(i, m_ph[r, b][used[r, b]])
+                    total[r, b] += pb.pen[i] * pb.composition_cost(i, m_ph[r, b][used[r, b]], coef[r, b][used[r, b]])
         total = np.where(used.any(-1), total, np.inf)
         for r, i in enumerate(pts):
             best = None
@@ -112,7 +112,9 @@ def search(pb: Problem, points: np.ndarray, pools: list[Pool], state: State) -> 
                 js = np.flatnonzero(used[r, bi])
                 g = group_fit(pb.xraw[i], m_ph[r, bi, js], s_i[r, bi, js], atoms, p.shape_offsets, pb.basis)
                 keep_j = g["height"] > 0
-                sc = g["rss"] + pb.cost(i, m_ph[r, bi, js][keep_j], g["shift"][keep_j], m_w[r, bi, js][keep_j])
+                sc = g["rss"] + pb.cost(
+                    i, m_ph[r, bi, js][keep_j], g["height"][keep_j], g["shift"][keep_j], m_w[r, bi, js][keep_j]
+                )
                 if best is None or sc < best[0]:
                     best = (sc, bi, js, g, keep_j)
             if best is None:

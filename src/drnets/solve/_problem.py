@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..structure import composition_distance
 from ._atoms import Atoms
 from ._params import Params
 
@@ -104,25 +103,35 @@ class Problem:
         """Shift prior of each member, in units of the per-phase cost (see :func:`shift_prior`)."""
         return shift_prior(self.params, shift)
 
-    def composition_cost(self, i: int, phases: np.ndarray) -> float:
-        """Soft composition rule at point i, in per-phase costs: ``composition_weight`` times
-        the squared distance of the point's composition from the cone of ``phases``'
-        compositions over ``composition_scale``, capped at 1 (a tie-breaker between phase
-        sets the data explain alike, never a veto: solid solutions move a phase's
-        composition away from its formula). Substrates do not count."""
+    def composition_cost(self, i: int, phases: np.ndarray, heights: np.ndarray) -> float:
+        """Soft composition rule at point i, in per-phase costs.
+
+        The phases' cation compositions, weighted by their shares of the answer (peak-height
+        fractions, a proxy for the lever rule's molar ones), should make up the point's
+        composition: ``composition_weight`` times the squared distance over
+        ``composition_scale``, capped at 1. Weighted by the shares, a trace of a phase
+        cannot buy composition; capped, the rule breaks ties between phase sets the data
+        explain alike (look-alikes) and never vetoes what the data show (solid solutions
+        move a phase's composition away from its formula). Substrates do not count.
+        """
         w = self.params.composition_weight
         if w <= 0:
             return 0.0
-        system = [int(k) for k in np.atleast_1d(phases) if not self.substrate[int(k)]]
-        if not system:
+        ph = np.atleast_1d(np.asarray(phases, dtype=int))
+        h = np.atleast_1d(np.asarray(heights, dtype=float))
+        use = ~self.substrate[ph] & (h > 0)
+        if not use.any():
             return 0.0
-        d = composition_distance(self.comp[i], self.phase_comp[system])
+        mix = (h[use] / h[use].sum()) @ self.phase_comp[ph[use]]
+        d = float(np.linalg.norm(mix - self.comp[i]))
         return w * min(d / self.params.composition_scale, 1.0) ** 2
 
-    def cost(self, i: int, phases: np.ndarray, shift: np.ndarray, weight: np.ndarray | float = 1.0) -> float:
-        """Cost of point i's phases at their shifts: per-phase costs (times ``weight``), the
-        shift prior (see :func:`phase_cost`) and the soft composition rule."""
-        return phase_cost(self.params, float(self.pen[i]), shift, weight, self.composition_cost(i, phases))
+    def cost(
+        self, i: int, phases: np.ndarray, heights: np.ndarray, shift: np.ndarray, weight: np.ndarray | float = 1.0
+    ) -> float:
+        """Cost of point i's phases (peak ``heights``, at ``shift``): per-phase costs (times
+        ``weight``), the shift prior (see :func:`phase_cost`) and the soft composition rule."""
+        return phase_cost(self.params, float(self.pen[i]), shift, weight, self.composition_cost(i, phases, heights))
 
 
 def shift_prior(params: Params, shift: np.ndarray) -> np.ndarray:

@@ -104,7 +104,7 @@ def repair_fields(pb: Problem, state: State) -> State:
                 js = np.flatnonzero(state.present[j])
                 g = group_fit(pb.xraw[i], state.phase[j, js], state.shift[j, js], pb.atoms, p.shape_offsets, pb.basis)
                 kj = g["height"] > 0
-                sc = g["rss"] + pb.cost(i, state.phase[j, js][kj], g["shift"][kj])
+                sc = g["rss"] + pb.cost(i, state.phase[j, js][kj], g["height"][kj], g["shift"][kj])
                 if kj.all() and (best is None or sc < best[0]):
                     best = (sc, j, js, g)
             if best is None:
@@ -143,7 +143,7 @@ def smooth_shifts(pb: Problem, state: State) -> State:
             centre[js == j] = pb.atoms.shift_index(med)
             g = group_fit(pb.xraw[i], state.phase[i, js], centre, pb.atoms, (-1, 0, 1), pb.basis)
             kj = g["height"] > 0
-            sc = g["rss"] + pb.cost(i, state.phase[i, js][kj], g["shift"][kj])
+            sc = g["rss"] + pb.cost(i, state.phase[i, js][kj], g["height"][kj], g["shift"][kj])
             if kj.all() and (p.strict or sc - state.score[i] <= p.repair_tolerance * xx[i]):
                 state.set_fit(i, state.phase[i, js], centre, state.width[i, js], g, sc, kj)
                 n_fixed += 1
@@ -258,7 +258,7 @@ def enforce_alloying(pb: Problem, state: State) -> State:
                         centre,
                         state.width[i, js],
                         g,
-                        g["rss"] + pb.cost(i, state.phase[i, js][kj], g["shift"][kj]),
+                        g["rss"] + pb.cost(i, state.phase[i, js][kj], g["height"][kj], g["shift"][kj]),
                         kj,
                     )
                     changed += 1

@@ -75,6 +75,27 @@ def composition_distance(comp: torch.Tensor, pool_comp: torch.Tensor, subsets: t
     return rss.clamp_min(0).sqrt().reshape(n, c).to(comp.dtype)
 
 
+def soft_composition_cost(
+    coef: torch.Tensor,
+    subsets: torch.Tensor,
+    comp: torch.Tensor,
+    pool_comp: torch.Tensor,
+    scale: float,
+    weight: torch.Tensor,
+) -> torch.Tensor:
+    """(N, C): ``weight * min(d / scale, 1)**2``, d the distance of each point's composition
+    from its subset's compositions weighted by their amplitudes ``coef`` (N, C, k) (the
+    soft composition rule of :meth:`Problem.composition_cost`, batched); zero for a subset
+    with no system phase (all-zero composition rows)."""
+    pc = pool_comp[:, subsets]  # (N, C, k, M)
+    amp = coef.clamp_min(0) * (pc.sum(-1) > 0).to(coef.dtype)
+    tot = amp.sum(-1, keepdim=True)
+    mix = (amp.unsqueeze(-1) * pc).sum(-2) / tot.clamp_min(1e-12)
+    d = (mix - comp.unsqueeze(1)).norm(dim=-1)
+    soft = torch.where(tot.squeeze(-1) > 0, (d / scale).clamp(max=1.0) ** 2, torch.zeros_like(d))
+    return weight.unsqueeze(-1) * soft
+
+
 def best_subsets(
     x: torch.Tensor,
     prof: torch.Tensor,
@@ -90,9 +111,8 @@ def best_subsets(
     (point compositions (N, M), pool phase compositions (N, K, M), tolerance) makes subsets
     whose phases cannot make up the point's composition infeasible; a point with no
     feasible subset keeps the unconstrained ranking. ``soft_composition`` (point
-    compositions, pool compositions, scale, per-point weight (N,)) instead adds
-    ``weight * min(distance / scale, 1)**2`` to each subset's score (sets of substrates
-    alone, all-zero compositions, add nothing).
+    compositions, pool compositions with zero rows for substrates, scale, per-point
+    weight) adds :func:`soft_composition_cost` to each subset's score.
 
     Returns
     -------
@@ -110,11 +130,7 @@ def best_subsets(
         score = rss + penalty[:, st].sum(-1)
         score = torch.where((k <= k_max).unsqueeze(-1), score, torch.full_like(score, float("inf")))
         if soft_composition is not None:
-            s_comp, s_pool, s_scale, s_weight = soft_composition
-            dist = composition_distance(s_comp, s_pool, st)
-            system = (s_pool.sum(-1) > 0)[:, st].any(-1)  # (N, C)
-            soft = torch.where(system, (dist / s_scale).clamp(max=1.0) ** 2, torch.zeros_like(dist))
-            score = score + s_weight.unsqueeze(-1) * soft
+            score = score + soft_composition_cost(coef, st, *soft_composition)
         if composition is not None:
             dist = composition_distance(composition[0], composition[1], st)
             free.append(score)

@@ -137,6 +137,6 @@ def refit(pb: Problem, state: State, points: np.ndarray) -> None:
             state.shift[i, js],
             state.width[i, js],
             g,
-            g["rss"] + pb.cost(i, state.phase[i, js][kj], g["shift"][kj]),
+            g["rss"] + pb.cost(i, state.phase[i, js][kj], g["height"][kj], g["shift"][kj]),
             kj,
         )
