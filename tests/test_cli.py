@@ -321,6 +321,22 @@ def test_pattern_folder_options(lib, tmp_path):
     code, _, err = _run(["info", str(lib / "instance.txt"), "--wavelength", "1.5"])
     assert code == 2
     _one_error_line(err, "--wavelength", "pattern files")
+    for absurd in ("1e20", "nan", "0", "-1.5"):  # 2θ read with 1e20 Å would put every pattern near Q = 0
+        code, _, err = _run(["info", folder, "--compositions", str(comps), "--wavelength", absurd])
+        assert code == 2
+        _one_error_line(err, "--wavelength")
+
+
+def test_out_of_memory_is_one_line(lib, monkeypatch):
+    import drnets._summary
+
+    def too_big(ds):
+        raise MemoryError
+
+    monkeypatch.setattr(drnets._summary, "summarize", too_big)
+    code, _, err = _run(["info", str(lib / "library.h5")])
+    assert code == 2
+    _one_error_line(err, "drnets info", "library.h5", "memory")
 
 
 def _fake_load(accepts: bool, seen: dict):

@@ -29,6 +29,9 @@ LOAD_OPTIONS = {
     "substrates": "--substrate",
     "resample": "--resample",
 }
+#: Wavelengths (Å) that X-rays or neutrons for diffraction have: beyond them the value is a slip
+#: (a 2θ axis read with 1e20 Å puts every pattern near Q = 0).
+WAVELENGTH_RANGE = (0.01, 100.0)
 #: ``--x-unit`` spellings and the pattern reader's names for them.
 X_UNITS = {"q_nm": "q_nm", "q_a": "q_A", "two_theta": "twotheta", "twotheta": "twotheta", "auto": "auto"}
 
@@ -36,6 +39,7 @@ WavelengthOpt = typer.Option(None, "--wavelength", help="Pattern folders: X-ray 
 XUnitOpt = typer.Option(
     None,
     "--x-unit",
+    metavar="UNIT",
     help="Pattern folders: the x column: q_nm (Q in nm⁻¹), q_A (Q in Å⁻¹), two_theta (2θ in degrees) "
     "or auto (told by the files' headers; the default).",
 )
@@ -45,7 +49,10 @@ CompositionsOpt = typer.Option(
     help="Pattern folders: compositions CSV (sample,<El1>,<El2>,...); default: compositions.csv in the folder.",
 )
 SubstrateOpt = typer.Option(
-    None, "--substrate", help="A phase label declared a substrate (allowed at every point); repeat for several."
+    None,
+    "--substrate",
+    metavar="LABEL",
+    help="A phase label declared a substrate (allowed at every point); repeat for several.",
 )
 ResampleOpt = typer.Option(
     False,
@@ -93,6 +100,11 @@ def load_input(
         path = path / "solution.h5"
     kwargs: dict[str, Any] = {}
     if wavelength is not None:
+        lo, hi = WAVELENGTH_RANGE
+        if not lo <= wavelength <= hi:  # NaN fails too
+            raise InputError(
+                f"a diffraction wavelength lies between {lo:g} and {hi:g} Å, got {wavelength:g}", where="--wavelength"
+            )
         kwargs["wavelength"] = wavelength
     if x_unit is not None:
         unit = X_UNITS.get(x_unit.strip().lower())

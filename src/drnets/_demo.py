@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from ._cli_checks import as_synth_option, check_device, check_seed, check_synth_size
+from ._cli_input import print_notes
 from ._solve_command import solve_to_dir, stop_interrupted, summary_table, truth_tables
 from .core import InputError
 
@@ -57,6 +58,7 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
             t_lib = time.perf_counter() - t0
             say(f"library: {preset} synthetic library in {lib_dir} ({t_lib:.1f} s)")
             ds = read_hdf5(lib_dir / "library.h5")
+            notes = print_notes(ds, err_console)
             t_true, t_shift = truth_tables(lib_dir / "truth" / "fractions.csv", lib_dir / "truth" / "shifts.csv")
             inputs = {
                 "library": str(lib_dir / "library.h5"),
@@ -74,6 +76,7 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
                 truth_shifts=t_shift,
                 truth_name=str(lib_dir / "truth" / "fractions.csv"),
                 inputs=inputs,
+                notes=notes,
             )
             console.print(summary_table(sol, sol_dir, f"drnets demo: {preset} library, {ds.library.n_points} points"))
             if comparison is not None:

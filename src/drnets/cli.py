@@ -310,7 +310,8 @@ def run(argv: list[str] | None = None) -> int:
             text = err.strerror or str(err)
             return _error(f"{path}: {text}" if path is not None else text)
         except MemoryError:
-            return _error("not enough memory for this input (try fewer points, or a machine with more memory)")
+            command = " ".join((argv if argv is not None else sys.argv[1:])[:2])
+            return _error(f"drnets {command}: not enough memory for this input (fewer points, or more memory)")
         except (KeyboardInterrupt, typer.Abort):
             code = EXIT_INTERRUPTED
     code = int(code or 0)

@@ -99,3 +99,19 @@ def test_removed_on_error_takes_away_only_what_it_made(tmp_path):
     with removed_on_error(tmp_path / "fine"):
         Path(tmp_path / "fine").mkdir()
     assert (tmp_path / "fine").is_dir()
+
+
+def test_earlier_demo_and_synth_folders(tmp_path):
+    demo = tmp_path / "demo"
+    (demo / "library" / "truth").mkdir(parents=True)
+    (demo / "library" / "library.h5").write_bytes(b"")
+    (demo / "solution").mkdir()
+    (demo / "report").mkdir()
+    assert check_output(demo, [], "demo") == demo
+    assert check_output(demo / "library", [], "synth") == demo / "library"
+    (demo / "thesis.tex").write_text("x")  # something of the user's beside the demo's parts
+    assert "--force" in _refused(demo, [], "demo")
+    drn = tmp_path / "x.drnets"
+    drn.mkdir()
+    (drn / "XRD.npy").write_bytes(b"")
+    assert check_output(drn, [], "drnets", option="OUT") == drn
