@@ -14,20 +14,36 @@ import numpy as np
 import typer
 from rich.console import Console
 
+from ._cli_checks import check_device, check_seed
+from ._cli_input import CompositionsOpt, ResampleOpt, SubstrateOpt, WavelengthOpt, XUnitOpt, load_input, print_notes
+from .io._solution_dir import CHECKPOINT
+
 #: Exit status after an interrupted solve whose best answer so far was written (128 + SIGINT).
 EXIT_INTERRUPTED = 130
 
-DEVICES = ("auto", "cpu", "cuda")
+#: What the progress bar calls each stage of the solver's ``callback(stage, done, total, info)``.
+STAGES = {
+    "prepare": "preparing",
+    "screen": "screening the candidates",
+    "search": "searching every point",
+    "repair": "enforcing the rules",
+}
+
+_told = [False]
 
 
-def check_device(device: str) -> str:
-    """The ``--device`` value, lower-cased; an :class:`InputError` names the option when it is unknown."""
-    from .core import InputError
+def interruption_told(*, reset: bool = False) -> bool:
+    """Whether a command has said why it stopped (so that ``main`` does not say it again); ``reset`` clears it."""
+    if reset:
+        _told[0] = False
+    return _told[0]
 
-    d = str(device).strip().lower()
-    if d in DEVICES or (d.startswith("cuda:") and d[5:].isdigit()):
-        return d
-    raise InputError(f"unknown device {device!r} (use auto, cpu or cuda)", where="--device")
+
+def stop_interrupted(err_console: Console, text: str) -> typer.Exit:
+    """Say ``text`` on stderr and give the exception that ends the command with :data:`EXIT_INTERRUPTED`."""
+    err_console.print(text, markup=False, highlight=False, soft_wrap=True)
+    _told[0] = True
+    return typer.Exit(EXIT_INTERRUPTED)
 
 
 def _previous_run(out: Path) -> dict[str, Any] | None:
@@ -78,10 +94,6 @@ def _progress_text(info: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-#: Where ``drnets solve`` keeps the search state of each finished round.
-CHECKPOINT = "checkpoint.npz"
-
-
 def run_solver(
     library,
     phases,
@@ -120,12 +132,14 @@ def run_solver(
         console=console,
         transient=False,
     ) as progress:
-        task = progress.add_task("solving", total=None, info="")
+        task = progress.add_task(STAGES["prepare"], total=None, info="", visible=False)  # shown once the total is known
+        seen: dict[str, int | None] = {"total": None}
 
         def callback(stage: str, done: int, total: int, info: dict | None = None) -> None:
-            kw: dict[str, Any] = {"description": str(stage)}
+            kw: dict[str, Any] = {"description": STAGES.get(stage, str(stage))}
             if total:
-                kw["total"] = int(total)
+                kw["total"] = seen["total"] = int(total)
+                kw["visible"] = True
                 kw["completed"] = int(done)
             text = _progress_text(info or {})
             if text:
@@ -134,7 +148,11 @@ def run_solver(
 
         mapper = _make_mapper(PhaseMapper, callback, device=device, seed=seed, **params)
         mapper.fit(library, phases, mask=mask, max_phases=max_phases, resume=resume)
-        progress.update(task, description="done")
+        if _interrupted(mapper.solution_):
+            progress.update(task, description="interrupted", visible=True)
+        else:  # finished: the bar is full whatever the last stage reported
+            full = {"completed": seen["total"]} if seen["total"] else {}
+            progress.update(task, description="done", visible=True, **full)
         return mapper
 
 
@@ -157,16 +175,24 @@ def summary_table(solution, out: Path, title: str):
     frac = np.nan_to_num(solution.fractions, nan=0.0)
     used = int((frac > 0).any(axis=0).sum())
     t = Table(title=title, show_header=False)
+    if _interrupted(solution):
+        from .evaluate._cli import PARTIAL_ANSWER
+
+        t.add_row("status", PARTIAL_ANSWER)
     t.add_row("points", str(solution.n_points))
     t.add_row("phases used", f"{used} of {len(solution.labels)}")
     if solution.residuals is not None and np.size(solution.residuals):
         t.add_row("mean relative residual", f"{float(np.nanmean(solution.residuals)):.4f}")
     a = solution.audit or {}
     if a:
-        from .core.constants import RULES
+        from .evaluate._cli import audit_note, audit_rows
 
-        counts = ", ".join(f"{r} {a[f'{r}_violations']}" for r in RULES if f"{r}_violations" in a)
-        t.add_row("rule violations", f"{a.get('total_violations', '?')} ({counts})")
+        t.add_row("rule violations", f"{a.get('total_violations', '?')} in all")
+        for rule, text in audit_rows(a):
+            t.add_row(f"  {rule}", text)
+        note = audit_note(a)
+        if note:
+            t.add_row("  note", note)
     weak = solution.weakly_supported()
     if weak is not None:
         from .core.constants import WEAK_EVIDENCE
@@ -194,13 +220,13 @@ def truth_tables(truth: Path | None, truth_shifts: Path | None):
             raise InputError("--truth-shifts needs --truth", where="--truth-shifts")
         return None, None
     truth = Path(truth)
-    if not truth.is_file():
-        raise InputError("no such file", source=str(truth))
+    for path, option in ((truth, "--truth"), (truth_shifts, "--truth-shifts")):
+        if path is not None and not Path(path).is_file():
+            problem = "is a folder, expected a CSV file" if Path(path).is_dir() else "no such file"
+            raise InputError(problem, source=str(path), where=option)
     t = read_fractions_csv(truth)
     if truth_shifts is None and truth.name == "fractions.csv" and (truth.parent / "shifts.csv").is_file():
         truth_shifts = truth.parent / "shifts.csv"
-    if truth_shifts is not None and not Path(truth_shifts).is_file():
-        raise InputError("no such file", source=str(truth_shifts))
     ts = read_shifts_csv(truth_shifts) if truth_shifts is not None else None
     return t, ts
 
@@ -219,8 +245,12 @@ def solve_to_dir(
     truth_name: str = "truth",
     inputs: dict[str, Any] | None = None,
     resume: bool = False,
+    notes: list[str] | None = None,
 ) -> tuple[Any, list[Path], dict[str, Any] | None, bool]:
-    """Solve a dataset, write its solution folder; returns (solution, files, comparison, interrupted)."""
+    """Solve a dataset, write its solution folder; returns (solution, files, comparison, interrupted).
+
+    ``notes`` (what the reader noticed about the input) go into summary.json as ``warnings``.
+    """
     from .core import InputError
     from .core.constants import PHASE_THRESHOLD
     from .evaluate import audit_solution, reconstruction_summary
@@ -247,20 +277,16 @@ def solve_to_dir(
         )
     except KeyboardInterrupt:
         # The solver keeps its best answer only once it has one; before that there is nothing to write.
-        err_console.print(
-            f"interrupted: the solver returned no answer yet, nothing written to {out}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise stop_interrupted(
+            err_console, f"interrupted: the solver returned no answer yet, nothing written to {out}"
+        ) from None
     sol = mapper.solution_
     if not sol.audit:  # the audit at the solver's presence threshold, so every answer is audited alike
         sol.audit = audit_solution(sol, dataset.library, dataset.phases, threshold=PHASE_THRESHOLD)
     interrupted = _interrupted(sol)
     if interrupted:
         sol.metadata = dict(sol.metadata or {}, interrupted=True)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"warnings": list(notes or [])}
     if inputs:
         extra["inputs"] = inputs
     rec = reconstruction_summary(dataset.library.patterns, sol.reconstruction)
@@ -284,13 +310,9 @@ def solve_to_dir(
             extra_summary=extra,
         )
     except KeyboardInterrupt:
-        err_console.print(
-            f"interrupted while writing {out}: each file there is complete (new or from before)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise stop_interrupted(
+            err_console, f"interrupted while writing {out}: each file there is complete (new or from before)"
+        ) from None
     if not interrupted and checkpoint.exists():
         checkpoint.unlink()  # finished: the answer is in the folder
     return sol, files, comparison, interrupted
@@ -305,7 +327,7 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
     @app.command()
     def solve(
         input: Path = typer.Argument(
-            ..., help="Library: instance .txt, DRNets npy folder, pattern folder or native .h5."
+            ..., help="Library: instance .txt, DRNets npy folder, pattern folder, native .h5 or a solution folder."
         ),
         phases: Path | None = typer.Option(
             None, "--phases", "-p", help="Candidate phases: stick CSV or folder of CIF files."
@@ -313,6 +335,11 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         mask: Path | None = typer.Option(
             None, "--mask", help="Allowed-phase mask CSV (point, then one 0/1 column per phase)."
         ),
+        wavelength: float | None = WavelengthOpt,
+        x_unit: str | None = XUnitOpt,
+        compositions: Path | None = CompositionsOpt,
+        substrate: list[str] | None = SubstrateOpt,
+        resample: bool = ResampleOpt,
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
         seed: int = typer.Option(0, "--seed", "-s", help="Random seed (recorded with the answer)."),
         truth: Path | None = typer.Option(
@@ -328,6 +355,9 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
             "-o",
             help="Output folder: fractions.csv, shifts.csv, evidence.csv, solution.h5, summary.json.",
         ),
+        force: bool = typer.Option(
+            False, "--force", help="Write into a non-empty folder that is not an earlier solution folder."
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no tables."),
         resume: bool = typer.Option(False, "--resume", help=f"Continue an interrupted run from OUT/{CHECKPOINT}."),
     ) -> None:
@@ -336,13 +366,26 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         Ctrl-C stops the search: the best answer so far is written (exit status 130), and
         `--resume` continues from the last finished round.
         """
-        from .evaluate._cli import print_comparison
-        from .io import load
+        from .evaluate._cli import check_truth, print_comparison
+        from .io import check_output, removed_on_error
 
         device = check_device(device)
+        seed = check_seed(seed)
+        out = check_output(out, [input, phases, mask, truth, truth_shifts, compositions], "solution", force=force)
         t_true, t_shift = truth_tables(truth, truth_shifts)
-        ds = load(input, phases=phases, mask=mask)
-        out = Path(out)
+        ds = load_input(
+            input,
+            phases=phases,
+            mask=mask,
+            wavelength=wavelength,
+            x_unit=x_unit,
+            compositions=compositions,
+            substrates=substrate,
+            resample=resample,
+        )
+        if t_true is not None and ds.phases is not None:
+            check_truth(t_true, ds.library.n_points, ds.phases.labels, truth)
+        notes = print_notes(ds, err_console)
         prev = _previous_run(out)
         if prev is not None:
             if prev.get("interrupted") and not resume:
@@ -361,21 +404,24 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
             "phases": None if phases is None else str(phases),
             "mask": None if mask is None else str(mask),
             "truth": None if truth is None else str(truth),
+            "compositions": None if compositions is None else str(compositions),
         }
-        sol, files, comparison, interrupted = solve_to_dir(
-            ds,
-            out,
-            device=device,
-            seed=seed,
-            console=console,
-            err_console=err_console,
-            quiet=quiet,
-            truth=t_true,
-            truth_shifts=t_shift,
-            truth_name=str(truth),
-            inputs=inputs,
-            resume=resume,
-        )
+        with removed_on_error(out):
+            sol, files, comparison, interrupted = solve_to_dir(
+                ds,
+                out,
+                device=device,
+                seed=seed,
+                console=console,
+                err_console=err_console,
+                quiet=quiet,
+                truth=t_true,
+                truth_shifts=t_shift,
+                truth_name=str(truth),
+                inputs=inputs,
+                resume=resume,
+                notes=notes,
+            )
         if not quiet:
             console.print(summary_table(sol, out, f"drnets solve: {input}"))
             if comparison is not None:
@@ -383,7 +429,4 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
             for p in files:
                 say(f"wrote {p}")
         if interrupted:
-            err_console.print(
-                f"interrupted: wrote the best answer so far to {out}", markup=False, highlight=False, soft_wrap=True
-            )
-            raise typer.Exit(EXIT_INTERRUPTED)
+            raise stop_interrupted(err_console, f"interrupted: wrote the best answer so far to {out}")

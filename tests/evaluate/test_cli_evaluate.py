@@ -48,3 +48,53 @@ def test_evaluate_missing_file_is_an_input_error(tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["evaluate", str(tmp_path / "nope.csv")])
     assert e.value.code == 2
+
+
+def _folder(tmp_path, interrupted=False):
+    tmp_path.mkdir()
+    (tmp_path / "fractions.csv").write_text("point,A,B\n0,1,0\n1,0.5,0.5\n2,0,1\n")
+    (tmp_path / "summary.json").write_text(json.dumps({"interrupted": interrupted, "audit": {}}))
+    return tmp_path
+
+
+def _main(argv, capsys):
+    import pytest
+
+    from drnets.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    return e.value.code, capsys.readouterr()
+
+
+def test_truth_of_another_library_is_refused(tmp_path, capsys):
+    sol = _folder(tmp_path / "sol")
+    wrong_points = tmp_path / "t4.csv"
+    wrong_points.write_text("point,A,B\n0,1,0\n1,0.5,0.5\n2,0,1\n3,1,0\n")
+    wrong_labels = tmp_path / "tx.csv"
+    wrong_labels.write_text("point,X,Y\n0,1,0\n1,0.5,0.5\n2,0,1\n")
+    shifted = tmp_path / "t1.csv"
+    shifted.write_text("point,A,B\n1,1,0\n2,0.5,0.5\n3,0,1\n")
+    for truth, words in (
+        (wrong_points, ("4 points", "3")),
+        (wrong_labels, ("no phase label in common", "X")),
+        (shifted, ("points",)),
+    ):
+        code, cap = _main(["evaluate", str(sol), "--truth", str(truth)], capsys)
+        assert code == 2
+        lines = cap.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {truth}: ")
+        assert all(w in lines[0] for w in words), lines[0]
+        assert "exact match" not in cap.out  # no table of zeros
+
+
+def test_interrupted_answer_is_marked(tmp_path, capsys):
+    sol = _folder(tmp_path / "sol", interrupted=True)
+    code, cap = _main(["evaluate", str(sol), "--json", str(tmp_path / "e.json")], capsys)
+    assert code == 0
+    first = [ln for ln in cap.out.splitlines() if ln.strip()][0]
+    assert "PARTIAL ANSWER" in first
+    assert "INTERRUPTED" in cap.out
+    assert json.loads((tmp_path / "e.json").read_text())["interrupted"] is True
+    code, cap = _main(["evaluate", str(_folder(tmp_path / "done"))], capsys)
+    assert code == 0 and "PARTIAL" not in cap.out and "INTERRUPTED" not in cap.out

@@ -269,6 +269,19 @@ def test_mismatched_inputs_are_input_errors(synth, tmp_path):
         make_report(empty, tmp_path / "out")
 
 
+def test_interrupted_answer_is_said_first(synth, tmp_path):
+    import copy
+
+    lib, pl, sol = synth
+    partial = copy.copy(sol)
+    partial.metadata = {**sol.metadata, "interrupted": True}
+    res = build_report(lib, pl, partial, tmp_path / "partial")
+    text = Path(res["html"]).read_text(encoding="utf-8")
+    assert re.search(r"<title>PARTIAL ANSWER", text) and re.search(r"<h1>PARTIAL ANSWER", text)
+    res = build_report(lib, pl, sol, tmp_path / "whole")
+    assert "PARTIAL ANSWER" not in Path(res["html"]).read_text(encoding="utf-8")
+
+
 # --------------------------------------------------------------------------- CLI
 
 

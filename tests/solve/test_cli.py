@@ -203,6 +203,7 @@ def test_interrupted_run_is_written_exit_130_and_noticed(tmp_path, tiny_library,
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 130, r.output
     assert "interrupted" in r.output
+    assert "INTERRUPTED: a partial answer" in r.output  # the table's first row says so
     s = json.loads((out / "summary.json").read_text())
     assert s["interrupted"] is True and s["audit"]  # audited even though the solver gave none
     frac = read_fractions_csv(out / "fractions.csv")

@@ -9,9 +9,68 @@ from typing import Any
 import numpy as np
 
 from ..core import InputError
-from ..core.constants import COMPARISON_THRESHOLDS, PHASE_THRESHOLD, RULES
-from ..io import read_solution_dir
-from ._metrics import compare
+from ..core.constants import COMPARISON_THRESHOLDS, PHASE_THRESHOLD, RULE_MEANINGS, RULES
+from ..io import PhaseTable, SolutionDir, read_solution_dir
+from ._metrics import as_phase_table, compare
+
+#: Why a correct answer can still carry composition flags (shown under the rule counts).
+SOLID_SOLUTION_NOTE = (
+    "composition flags can come from solid solutions: where a phase's composition moves away from its "
+    "tabulated formula, the formulas cannot make up the point's composition although the phases are right"
+)
+#: The first line of every table about an interrupted run's answer.
+PARTIAL_ANSWER = "INTERRUPTED: a partial answer (the search stopped early; drnets solve --resume continues it)"
+
+
+def audit_rows(audit: dict[str, Any]) -> list[tuple[str, str]]:
+    """One (rule, text) per audited rule: its count and what the count means."""
+    rows = []
+    checks = audit.get("checked") if isinstance(audit.get("checked"), dict) else {}
+    for r in RULES:
+        if f"{r}_violations" in audit:
+            checked = checks.get(r, True)
+            rows.append((r, f"{audit[f'{r}_violations']}: {RULE_MEANINGS[r]}" if checked else "not checked"))
+    return rows
+
+
+def audit_note(audit: dict[str, Any]) -> str | None:
+    """The solid-solution note, where the audit flags the composition rule."""
+    return SOLID_SOLUTION_NOTE if audit.get("composition_violations") else None
+
+
+def _some(labels: Sequence[str]) -> str:
+    return ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
+
+
+def check_truth(
+    truth: PhaseTable, n_points: int | np.ndarray, labels: Sequence[str], source: str | Path | None
+) -> None:
+    """Refuse a truth that does not describe this library: other points, or no phase label in common.
+
+    Parameters
+    ----------
+    truth : PhaseTable
+        The truth's fractions.
+    n_points : int or ndarray
+        The answer's number of points (0 .. N-1), or its point indices.
+    labels : sequence of str
+        The answer's phase labels (every candidate's, where known).
+    source : path-like
+        The truth file, for the message.
+    """
+    points = np.arange(n_points) if np.ndim(n_points) == 0 else np.asarray(n_points)
+    mine, theirs = set(points.tolist()), set(truth.points.tolist())
+    if mine != theirs:
+        if len(mine) != len(theirs):
+            problem = f"the truth has {len(theirs)} points, the answer {len(mine)}"
+        else:
+            problem = f"the truth's points ({min(theirs)}-{max(theirs)}) are not the answer's ({min(mine)}-{max(mine)})"
+        raise InputError(f"{problem}: it is not the truth of this library", source=source and str(source))
+    if truth.labels and not set(truth.labels) & set(labels):
+        raise InputError(
+            f"no phase label in common: the truth has {_some(truth.labels)}, the answer {_some(list(labels))}",
+            source=source and str(source),
+        )
 
 
 def _phase_counts(values: np.ndarray, thr: float) -> dict[str, int]:
@@ -46,6 +105,19 @@ def print_comparison(c: dict[str, Any], console, truth_name: str) -> None:
         )
 
 
+def check_folder_truth(folder: SolutionDir, truth: str | Path) -> PhaseTable:
+    """Read a truth and check it against a solution folder (:func:`check_truth`); returns its fractions."""
+    true = as_phase_table(Path(truth))
+    frac = folder.fractions
+    if frac is None:
+        raise InputError("the folder holds no fractions.csv to compare", source=str(folder.source))
+    labels = frac.labels
+    if not set(true.labels) & set(labels) and folder.h5 is not None and folder.dataset.phases is not None:
+        labels = folder.dataset.phases.labels  # the answer used none of the truth's phases: were they candidates?
+    check_truth(true, frac.points, labels, truth)
+    return true
+
+
 def evaluate_solution_dir(
     path: str | Path,
     *,
@@ -73,15 +145,17 @@ def evaluate_solution_dir(
         "phases_used": [lbl for lbl, u in zip(frac.labels, used) if u],
         "phases_per_point": {str(t): _phase_counts(vals, t) for t in thresholds},
     }
-    if summary.get("audit"):
+    if isinstance(summary.get("audit"), dict) and summary["audit"]:
         result["audit"] = summary["audit"]
-    for key in ("metadata", "residual_mean", "residuals", "reconstruction"):
+    for key in ("metadata", "residual_mean", "residuals", "reconstruction", "warnings"):
         if key in summary:
             result[key] = summary[key]
+    result["interrupted"] = bool(summary.get("interrupted", False))
     if truth is not None:
+        true = check_folder_truth(sd, truth)
         result["comparison"] = compare(
             frac,
-            Path(truth),
+            true,
             thresholds,
             shifts=shifts if truth_shifts else None,
             truth_shifts=Path(truth_shifts) if truth_shifts else None,
@@ -94,7 +168,10 @@ def print_evaluation(result: dict[str, Any], console) -> None:
     """Rich tables of an :func:`evaluate_solution_dir` result."""
     from rich.table import Table
 
-    t = Table(title=f"drnets evaluate: {result['source']}", show_header=False)
+    partial = "PARTIAL ANSWER (interrupted run) - " if result.get("interrupted") else ""
+    t = Table(title=f"{partial}drnets evaluate: {result['source']}", show_header=False)
+    if result.get("interrupted"):
+        t.add_row("status", PARTIAL_ANSWER)
     t.add_row("points", str(result["points"]))
     t.add_row("phases used", f"{len(result['phases_used'])} of {result['phases']}")
     for lbl in result["phases_used"]:
@@ -106,14 +183,15 @@ def print_evaluation(result: dict[str, Any], console) -> None:
     if a:
         ta = Table(title="rule audit (exact, on the final answer)")
         ta.add_column("rule")
-        ta.add_column("violations", justify="right")
-        for r in RULES:
-            if f"{r}_violations" in a:
-                checked = a.get("checked", {}).get(r, True)
-                ta.add_row(r, str(a[f"{r}_violations"]) if checked else "not checked")
+        ta.add_column("violations: what they count")
+        for rule, text in audit_rows(a):
+            ta.add_row(rule, text)
         if "total_violations" in a:
             ta.add_row("total", str(a["total_violations"]))
         console.print(ta)
+        note = audit_note(a)
+        if note:
+            console.print(f"note: {note}", markup=False, highlight=False)
     c = result.get("comparison")
     if c:
         print_comparison(c, console, str(result.get("truth")))

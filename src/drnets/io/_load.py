@@ -106,8 +106,13 @@ def read_mask_csv(path: str | os.PathLike[str], n_points: int, labels: list[str]
     import csv
 
     path = Path(path)
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as err:
+        raise InputError(err.strerror or "cannot read", source=path) from None
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise InputError(f"not a CSV text file ({err})", source=path) from None
     if not rows or rows[0][:1] != ["point"]:
         raise InputError("expected a header starting with 'point'", source=path, where="line 1")
     header = rows[0][1:]

@@ -53,10 +53,12 @@ def read_phase_table(path: str | Path) -> PhaseTable:
     """Read a ``point,<label>,<label>,...`` CSV (empty cells and ``nan`` read as NaN)."""
     path = Path(path)
     try:
-        with open(path, newline="") as fh:
+        with open(path, newline="", encoding="utf-8") as fh:
             rows = [r for r in csv.reader(fh) if r and not r[0].startswith("#")]
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise InputError(f"not a CSV text file ({err})", source=str(path)) from None
     if not rows:
         raise InputError("empty file", source=str(path))
     head = [h.strip() for h in rows[0]]

@@ -9,6 +9,12 @@ from ..core import Dataset
 from ._formats import format_of
 
 
+def sticks_beside(path: str | os.PathLike[str]) -> Path:
+    """The stick CSV that :func:`save` writes beside an instance text file: ``<stem>_sticks.csv``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}_sticks.csv")
+
+
 def save(dataset: Dataset, path: str | os.PathLike[str]) -> list[Path]:
     """Write a dataset in the format its path names.
 
@@ -44,7 +50,7 @@ def save(dataset: Dataset, path: str | os.PathLike[str]) -> list[Path]:
         if dataset.phases is not None:
             from ._sticks_csv import write_sticks_csv
 
-            sticks = path.with_name(f"{path.stem}_sticks.csv")
+            sticks = sticks_beside(path)
             write_sticks_csv(dataset.phases, sticks)
             out.append(sticks)
         return out

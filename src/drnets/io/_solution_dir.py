@@ -29,6 +29,8 @@ from ._phase_table import PhaseTable, read_phase_table, write_phase_table
 SOLUTION_FILES = ("fractions.csv", "shifts.csv", "solution.h5", "summary.json")
 FRACTIONS, SHIFTS, SOLUTION_H5, SUMMARY = SOLUTION_FILES
 EVIDENCE = "evidence.csv"
+#: Where ``drnets solve`` keeps the search state of each finished round (``--resume`` reads it).
+CHECKPOINT = "checkpoint.npz"
 
 #: Peak sigma (nm⁻¹) assumed for a solution rebuilt from the CSVs when summary.json does not tell it.
 DEFAULT_WIDTH = 0.25
@@ -205,6 +207,19 @@ def write_solution_dir(
         json.dump(summary, fh, indent=2, allow_nan=False)
         fh.write("\n")
     return paths
+
+
+def is_solution_dir(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a solution folder (``summary.json`` and ``solution.h5``, or a run's checkpoint)."""
+    p = Path(path)
+    return ((p / SUMMARY).is_file() and (p / SOLUTION_H5).is_file()) or (p / CHECKPOINT).is_file()
+
+
+def solution_inputs(path: str | os.PathLike[str]) -> list[Path]:
+    """What a reader of a solution reads: the files of a solution folder (read by name, so a new file
+    beside them harms nothing), or the path itself (a bare fractions CSV, or a missing path)."""
+    p = Path(path)
+    return sorted(c for c in p.iterdir() if c.is_file()) if p.is_dir() else [p]
 
 
 def read_summary(folder: str | os.PathLike[str]) -> dict[str, Any]:

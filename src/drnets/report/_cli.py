@@ -19,17 +19,27 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Folder for report.html and the PNG figures (created)."),
         truth: Path | None = typer.Option(None, "--truth", "-t", help="Truth fractions CSV to compare with."),
         title: str | None = typer.Option(None, "--title", help="Page title."),
+        force: bool = typer.Option(
+            False, "--force", help="Write into a non-empty folder that is not an earlier report folder."
+        ),
     ) -> None:
         """Write an offline HTML report (plotly inlined) and PNG figures of a solution."""
         import time
 
         from ..core import InputError
+        from ..evaluate._cli import check_folder_truth
+        from ..io import check_output, read_solution_dir, removed_on_error, solution_inputs
         from ._report import make_report
 
-        if truth is not None and not Path(truth).is_file():
-            raise InputError("no such file", source=str(truth))
+        out = check_output(out, [*solution_inputs(solution), truth], "report", force=force)
+        if truth is not None:
+            if not Path(truth).is_file():
+                raise InputError("no such file", source=str(truth), where="--truth")
+            if Path(solution).is_dir():
+                check_folder_truth(read_solution_dir(solution), truth)
         t0 = time.perf_counter()
-        result = make_report(solution, out, truth=truth, title=title)
+        with removed_on_error(out):
+            result = make_report(solution, out, truth=truth, title=title)
         console.print(f"wrote {result['html']}", markup=False, highlight=False, soft_wrap=True)
         for p in result["png"].values():
             console.print(f"wrote {p}", markup=False, highlight=False, soft_wrap=True)

@@ -111,6 +111,9 @@ def build_report(
     active = [int(k) for k in np.argsort(-frac.sum(axis=0), kind="stable") if present[:, k].any()]
     colors = phase_colors(labels, active)
     title = title or f"drnets report: {library.source or 'library'}"
+    partial = bool((solution.metadata or {}).get("interrupted"))
+    if partial:  # said first: the page shows an interrupted run's best answer so far
+        title = f"PARTIAL ANSWER (interrupted run) - {title}"
 
     # Reconstruction and contributions per point.
     # (only the non-zero rows are kept: a solution over a whole candidate library has P in the hundreds)
@@ -284,6 +287,7 @@ def build_report(
     counts = np.bincount(present.sum(axis=1), minlength=1)
     overview = H.table(
         [
+            *([["status", "interrupted: a partial answer (the search stopped early)"]] if partial else []),
             ["library", library.source or "–"],
             ["elements", " ".join(elements)],
             ["points", solution.n_points],

@@ -105,13 +105,14 @@ class PhaseMapper(Params):
         """
         t0 = time.perf_counter()
         self.validate()
+        total = self.rounds + 2
+        self._report("prepare", 0, total, {})
         torch.manual_seed(self.seed)
         params = Params(**super().get_params())
         pb = prepare(library, phases, params, mask=mask, max_phases=max_phases)
         self.history_ = pb.history
         state = State.empty(pb.n, int(pb.search_limits.max()), pb.q.size)
         keep = pb.allowed.copy()
-        total = self.rounds + 2
         print_ = fingerprint(
             library, phases, pb.allowed, pb.limits, {k: v for k, v in params.recorded().items() if k not in _RUN_ONLY}
         )

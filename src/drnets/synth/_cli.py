@@ -28,17 +28,31 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
             None, "--system", help="Override the chemical system: ternary or quaternary."
         ),
         sampling: str | None = typer.Option(None, "--sampling", help="Composition sampling: grid or random."),
+        force: bool = typer.Option(
+            False, "--force", help="Write into a non-empty folder that is not an earlier synthetic library."
+        ),
     ) -> None:
         """Generate a synthetic library with its candidate phases and exact ground truth."""
         import time
 
-        from ._generate import write_synthetic
+        from .._cli_checks import as_synth_option, check_seed, check_synth_size
+        from ..core import InputError
+        from ..io import check_output, removed_on_error
+        from ._generate import PRESETS, write_synthetic
 
+        seed = check_seed(seed)
+        pre = PRESETS.get(preset)  # an unknown preset is the generator's to refuse
+        points, q_points = check_synth_size(points, q_points, (pre.points, pre.q_points) if pre else (1, 2))
+        out = check_output(out, [], "synth", force=force)
         t0 = time.perf_counter()
-        written = write_synthetic(
-            out, preset, points=points, q_points=q_points, seed=seed, system=system, sampling=sampling
-        )
+        try:
+            with removed_on_error(out):
+                written = write_synthetic(
+                    out, preset, points=points, q_points=q_points, seed=seed, system=system, sampling=sampling
+                )
+        except InputError as err:
+            raise as_synth_option(err) from None
         dt = time.perf_counter() - t0
         for p in written:
-            console.print(f"wrote {p}", markup=False, highlight=False)
+            console.print(f"wrote {p}", markup=False, highlight=False, soft_wrap=True)
         console.print(f"synthetic {preset} library (seed {seed}) in {dt:.2f} s", markup=False, highlight=False)
