@@ -54,39 +54,27 @@ RULES = ("gibbs", "alloying", "connectivity", "composition")
 def panel_specs(half: str, quick: bool) -> list[dict[str, Any]]:
     """The (library, solver) runs of one half, as specs ``benchmarks/run.py``'s worker takes."""
     seeds = HALVES[half]
-    specs: list[dict[str, Any]] = []
-    random_seeds = seeds["random"][:QUICK_RANDOM] if quick else seeds["random"]
-    for s in random_seeds:
-        specs.append(
-            {
-                "group": "panel",
-                "case": f"random seed {s}",
-                "method": "solver",
-                "kind": "random",
-                "preset": None,
-                "seed": s,
-                "quick": quick,
-                "points": QUICK_POINTS if quick else None,
-                "q_points": QUICK_Q if quick else None,
-            }
-        )
-    presets = ("standard", "hard") if quick else PRESETS
-    preset_seeds = seeds["presets"][:1] if quick else seeds["presets"]
-    for preset in presets:
-        for s in preset_seeds:
-            specs.append(
-                {
-                    "group": "panel",
-                    "case": f"{preset} seed {s}",
-                    "method": "solver",
-                    "kind": "preset",
-                    "preset": preset,
-                    "seed": s,
-                    "quick": quick,
-                    "points": QUICK_PRESET_POINTS if quick else None,
-                    "q_points": QUICK_Q if quick else None,
-                }
-            )
+
+    def spec(case: str, kind: str, preset: str | None, seed: int, points: int) -> dict[str, Any]:
+        return {
+            "group": "panel",
+            "case": case,
+            "method": "solver",
+            "kind": kind,
+            "preset": preset,
+            "seed": seed,
+            "quick": quick,
+            "points": points if quick else None,
+            "q_points": QUICK_Q if quick else None,
+        }
+
+    specs = [
+        spec(f"random seed {s}", "random", None, s, QUICK_POINTS)
+        for s in (seeds["random"][:QUICK_RANDOM] if quick else seeds["random"])
+    ]
+    for preset in ("standard", "hard") if quick else PRESETS:
+        for s in seeds["presets"][:1] if quick else seeds["presets"]:
+            specs.append(spec(f"{preset} seed {s}", "preset", preset, s, QUICK_PRESET_POINTS))
     return specs
 
 

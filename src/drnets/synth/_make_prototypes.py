@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._make_builtin import _lattice
 from ._prototypes import full_cell, inv_d2, stick_intensities
 
 OUT = Path(__file__).with_name("data") / "prototypes.json"
@@ -265,18 +266,6 @@ BINARY: dict[str, list[str]] = {
 }
 
 
-def _lattice(kind: str, p: list[float]):
-    from pymatgen.core import Lattice
-
-    if kind == "cubic":
-        return Lattice.cubic(p[0])
-    if kind == "hexagonal":
-        return Lattice.hexagonal(p[0], p[1])
-    if kind == "tetragonal":
-        return Lattice.tetragonal(p[0], p[1])
-    return Lattice.orthorhombic(*p)
-
-
 def _family_key(kind: str, hkl: np.ndarray) -> np.ndarray:
     """Integer invariants that fix d for every cell of the crystal system."""
     h, k, ell = hkl.T
@@ -296,7 +285,7 @@ def _structure(proto: dict, cell: list[float], species: dict[str, str] | None = 
     roles = [r for r, _ in proto["sites"]]
     return Structure.from_spacegroup(
         proto.get("build", proto["space_group"]),
-        _lattice(proto["lattice"], cell),
+        _lattice((proto["lattice"], *cell)),
         [species[r] for r in roles],
         [c for _, c in proto["sites"]],
         site_properties={"role": roles},
