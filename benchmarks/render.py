@@ -157,11 +157,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def splice(text: str, block: str) -> str:
-    """Replace the marked block of ``text`` (or append one)."""
-    new = f"{START}\n{block.rstrip()}\n{END}"
-    if START in text and END in text and text.index(START) < text.index(END):
-        a, b = text.index(START), text.index(END) + len(END)
+def splice(text: str, block: str, start: str = START, end: str = END) -> str:
+    """Replace the block between the ``start`` and ``end`` markers of ``text`` (or append one)."""
+    new = f"{start}\n{block.rstrip()}\n{end}"
+    if start in text and end in text and text.index(start) < text.index(end):
+        a, b = text.index(start), text.index(end) + len(end)
         return text[:a] + new + text[b:]
     return text.rstrip("\n") + "\n\n" + new + "\n"
 

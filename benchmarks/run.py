@@ -131,6 +131,9 @@ def build_case(spec: dict[str, Any]) -> dict[str, Any]:
         "mask": None,
         "max_phases": None,
         "truth_shifts": None,
+        "truth_solution": None,
+        "system": None,
+        "snr": None,
         "reference": "truth",
         "baseline_sigma": None,
     }
@@ -157,11 +160,15 @@ def build_case(spec: dict[str, Any]) -> dict[str, Any]:
         out["phases"] = ds.phases
         out["truth"] = _subset_rows(read_fractions_csv(root / "drnets-result" / "fractions.csv"), idx)
         out["reference"] = "DRNets published fractions (not a truth)"
-    elif kind in ("preset", "scaling"):
+    elif kind in ("preset", "scaling", "random"):
         from drnets.synth import generate
 
-        preset = spec.get("preset", SCALING_PRESET)
-        ds, truth = generate(preset, points=spec.get("points"), q_points=spec.get("q_points"), seed=spec["seed"])
+        # A random system draws its conditions too, unless the spec names a preset.
+        preset = spec.get("preset") if kind == "random" else spec.get("preset", SCALING_PRESET)
+        system = "random" if kind == "random" else None
+        ds, truth = generate(
+            preset, points=spec.get("points"), q_points=spec.get("q_points"), seed=spec["seed"], system=system
+        )
         phases = ds.phases
         if kind == "scaling":
             phases = pad_phases(phases, int(spec["phases"]), spec["seed"])
@@ -174,12 +181,35 @@ def build_case(spec: dict[str, Any]) -> dict[str, Any]:
             "point": np.arange(ds.library.n_points),
             **{lbl: truth.shifts[:, k] for k, lbl in enumerate(truth.labels)},
         }
+        out["truth_solution"] = truth.as_solution()
+        out["system"] = truth.meta["system"]
+        out["snr"] = truth.meta["parameters"]["snr"]
     else:
         raise ValueError(f"unknown case kind {kind!r}")
     return out
 
 
 # --------------------------------------------------------------------------- one run (worker)
+
+#: A gross error: a phase above GROSS_HIGH on one side (truth or answer) and under GROSS_LOW on the other.
+GROSS_HIGH, GROSS_LOW = 0.10, 0.01
+
+
+def gross_error_share(fractions: Any, truth: Any, high: float = GROSS_HIGH, low: float = GROSS_LOW) -> float:
+    """Share of points where some phase is above ``high`` on one side and under ``low`` on the other.
+
+    Both sides are fractions-like (anything :func:`drnets.evaluate.as_phase_table` takes),
+    matched by label and point; a phase a side lacks counts as 0.
+    """
+    from drnets.evaluate import as_phase_table
+
+    pred, true = as_phase_table(fractions), as_phase_table(truth)
+    points = np.intersect1d(pred.points, true.points)
+    labels = list(true.labels) + [lbl for lbl in pred.labels if lbl not in true.labels]
+    p = np.nan_to_num(pred.aligned(points, labels), nan=0.0)
+    t = np.nan_to_num(true.aligned(points, labels), nan=0.0)
+    bad = ((p > high) & (t < low)) | ((t > high) & (p < low))
+    return float(bad.any(axis=1).mean()) if points.size else float("nan")
 
 
 def _maxrss_mb() -> float:
@@ -241,6 +271,9 @@ def run_one(spec: dict[str, Any], device: str) -> dict[str, Any]:
         truth_shifts=case["truth_shifts"],
     )
     rec["fraction_l1"] = cmp["fraction_l1"]
+    rec["gross_error_share"] = gross_error_share(sol, case["truth"])
+    if case["system"]:
+        rec["system"], rec["snr"] = case["system"], case["snr"]
     rec["by_threshold"] = {
         f"{b['threshold']:g}": {"exact_match": b["exact_match"], "mean_jaccard": b["mean_jaccard"]}
         for b in cmp["by_threshold"]
@@ -253,6 +286,8 @@ def run_one(spec: dict[str, Any], device: str) -> dict[str, Any]:
         rec["audit"] = {"error": repr(err)}
     if sol.audit:
         rec["audit_reported"] = audit_summary(sol.audit)
+    if case["truth_solution"] is not None:  # the truth's own flags under the same audit, for reference
+        rec["truth_audit"] = audit_summary(audit_solution(case["truth_solution"], lib, phases))
     if sol.reconstruction is not None:
         e = reconstruction_errors(lib.patterns, sol.reconstruction)
         rec["reconstruction"] = {k: e[k] for k in ("rel_l1_total", "rel_l2_total", "rel_l2_mean", "sym_kl_mean")}
@@ -315,20 +350,24 @@ def machine_info(device: str) -> dict[str, Any]:
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
+    _write_text(path, json.dumps(doc, indent=1) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically (a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=1)
-        fh.write("\n")
+        fh.write(text)
     os.replace(tmp, path)
 
 
-def _load_doc(path: Path) -> dict[str, Any]:
+def _load_doc(path: Path, fmt: str = "drnets-benchmarks/1") -> dict[str, Any]:
     if path.exists():
         doc = json.loads(path.read_text(encoding="utf-8"))
         doc.setdefault("sessions", [])
         return doc
-    return {"format": "drnets-benchmarks/1", "sessions": []}
+    return {"format": fmt, "sessions": []}
 
 
 def run_all(args: argparse.Namespace) -> dict[str, Any]:
@@ -349,6 +388,17 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         "results": [],
     }
     doc["sessions"].append(session)
+    run_specs(specs, session, doc, out, args.timeout, args.device)
+    return session
+
+
+def run_specs(
+    specs: list[dict[str, Any]], session: dict[str, Any], doc: dict[str, Any], out: Path, timeout: float, device: str
+) -> None:
+    """Run every spec in its own worker subprocess, appending each record to ``session``.
+
+    The JSON file ``out`` (holding ``doc``, which holds ``session``) is rewritten after every run.
+    """
     t_all = time.perf_counter()
     for i, spec in enumerate(specs):
         label = f"[{i + 1}/{len(specs)}] {spec['group']} | {spec['case']} | {spec['method']}"
@@ -363,11 +413,11 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
                 "--result",
                 str(res_path),
                 "--device",
-                args.device,
+                device,
             ]
             t0 = time.perf_counter()
             try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, cwd=ROOT)
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
                 if res_path.exists():
                     rec = json.loads(res_path.read_text())
                 else:
@@ -391,7 +441,6 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
             )
         print("   ", brief, flush=True)
     print(f"total {time.perf_counter() - t_all:.1f} s; results in {out}")
-    return session
 
 
 def main(argv: list[str] | None = None) -> int:

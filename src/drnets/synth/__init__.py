@@ -3,9 +3,11 @@
 :func:`generate` builds a library from a phase diagram at fixed temperature (tie-simplices,
 lever rule, Vegard's law) and a measurement model (pseudo-Voigt peaks, texture, background,
 substrate, impurity, noise); :func:`write_synthetic` writes it with its truth. The
-difficulties are in :data:`PRESETS`.
+difficulties are in :data:`PRESETS`; ``system="random"`` draws a whole chemical system
+(elements, phases from structure prototypes, look-alikes) and its conditions from the seed.
 """
 
-from ._generate import PRESETS, Preset, Truth, builtin_phase, generate, write_synthetic
+from ._generate import Truth, builtin_phase, generate, write_synthetic
+from ._presets import PRESETS, Preset
 
 __all__ = ["PRESETS", "Preset", "Truth", "builtin_phase", "generate", "write_synthetic"]

@@ -16,7 +16,11 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         out: Path = typer.Option(
             ..., "--out", "-o", help="Output folder (instance.txt, sticks.csv, library.h5, truth/)."
         ),
-        preset: str = typer.Option("standard", "--preset", help="Difficulty: easy, standard or hard."),
+        preset: str | None = typer.Option(
+            None,
+            "--preset",
+            help="Difficulty: easy, standard or hard (default: standard; with --system random, drawn from the seed).",
+        ),
         points: int | None = typer.Option(
             None, "--points", "-n", help="Number of sample points (default: the preset's)."
         ),
@@ -25,7 +29,9 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
             None, "--q-points", help="Number of Q grid points (default: the preset's)."
         ),
         system: str | None = typer.Option(
-            None, "--system", help="Override the chemical system: ternary or quaternary."
+            None,
+            "--system",
+            help="Override the chemical system: ternary, quaternary, or random (a whole system drawn from the seed).",
         ),
         sampling: str | None = typer.Option(None, "--sampling", help="Composition sampling: grid or random."),
         force: bool = typer.Option(
@@ -55,4 +61,5 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         dt = time.perf_counter() - t0
         for p in written:
             console.print(f"wrote {p}", markup=False, highlight=False, soft_wrap=True)
-        console.print(f"synthetic {preset} library (seed {seed}) in {dt:.2f} s", markup=False, highlight=False)
+        what = f"random-system ({preset or 'drawn'} conditions)" if system == "random" else (preset or "standard")
+        console.print(f"synthetic {what} library (seed {seed}) in {dt:.2f} s", markup=False, highlight=False)

@@ -1,6 +1,9 @@
 """Synthetic combinatorial XRD libraries with exact ground truth.
 
-The physics, in order:
+The chemical system is one of the built-in ones (``ternary``, ``quaternary``) or, with
+``system="random"``, drawn whole from the seed (:mod:`drnets.synth._random_system`:
+elements, stable phases from structure prototypes, solid solutions, look-alikes). The
+physics, in order:
 
 1. **Phase diagram at fixed temperature.** Every stable phase of the chemical system is
    one vertex on the composition simplex (a line compound) or two (a solid solution:
@@ -36,114 +39,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.spatial import Delaunay, QhullError
 
 from ..core import Dataset, InputError, Library, Phase, PhaseLibrary, Solution, gaussian, render_peaks
-from ..structure import simplex_coordinates
-from ._systems import SYSTEMS, ChemicalSystem
+from ..structure import broken_regions, composition_graph, outside_main_region, simplex_coordinates
+from ._diagram import Diagram, barycentric, build_diagram
+from ._presets import PRESETS, Preset, draw_preset
+from ._random_system import draw_system
+from ._systems import RANDOM, SYSTEMS, ChemicalSystem
 
 _DATA = Path(__file__).with_name("data") / "builtin_phases.json"
-
-
-# --------------------------------------------------------------------------- presets
-
-
-@dataclass(frozen=True)
-class Preset:
-    """The knobs of one synthetic library.
-
-    Parameters
-    ----------
-    name : str
-        Preset name.
-    system : str
-        Key of :data:`drnets.synth._systems.SYSTEMS` (``"ternary"`` or ``"quaternary"``).
-    points : int
-        Number of sample points N.
-    q_points : int
-        Number of Q grid points L.
-    q_range : tuple of float
-        Q grid ends in nm⁻¹.
-    sampling : str
-        ``"grid"`` (triangular / tetrahedral grid) or ``"random"`` (uniform on the simplex).
-    max_shift : float
-        Largest relative Q shift of a solid solution's far end (0.03 = 3 %).
-    n_distractors : int or None
-        Distractor phases added to the candidates (None: all of the system's).
-    width : tuple of float
-        Gaussian peak sigma (nm⁻¹) at the low and high ends of the Q grid.
-    width_jitter : float
-        Per-phase width factors are drawn from ``[1 - jitter, 1 + jitter]``.
-    eta : float
-        Pseudo-Voigt Lorentzian share (0: pure Gaussian).
-    texture : float
-        Texture strength: March-Dollase ``r = exp(texture * f(composition))`` with
-        ``f`` a smooth field in [-1, 1]; 0 for none.
-    background : float
-        Background level relative to a single phase's peak height; 0 for none.
-    thickness : float
-        Relative variation of the overall intensity across the library (film thickness).
-    snr : float or None
-        Signal-to-noise ratio at the top of a full-amplitude peak; None for no noise.
-    noise : str
-        ``"poisson"`` (counts, the unit amplitude is ``snr**2`` counts) or ``"gaussian"``.
-    substrate : float
-        Substrate peak height relative to a single phase's; 0 for no substrate.
-    impurity : float
-        Largest impurity peak height relative to a single phase's; 0 for no impurity.
-    """
-
-    name: str
-    system: str = "ternary"
-    points: int = 210
-    q_points: int = 800
-    q_range: tuple[float, float] = (15.0, 75.0)
-    sampling: str = "grid"
-    max_shift: float = 0.0
-    n_distractors: int | None = 2
-    width: tuple[float, float] = (0.15, 0.30)
-    width_jitter: float = 0.0
-    eta: float = 0.0
-    texture: float = 0.0
-    background: float = 0.0
-    thickness: float = 0.0
-    snr: float | None = None
-    noise: str = "poisson"
-    substrate: float = 0.0
-    impurity: float = 0.0
-
-
-#: The built-in presets.
-PRESETS: dict[str, Preset] = {
-    "easy": Preset("easy", system="ternary", points=136, n_distractors=2),
-    "standard": Preset(
-        "standard",
-        system="ternary",
-        points=210,
-        max_shift=0.03,
-        n_distractors=4,
-        width_jitter=0.15,
-        eta=0.3,
-        background=0.05,
-        thickness=0.15,
-        snr=30.0,
-    ),
-    "hard": Preset(
-        "hard",
-        system="quaternary",
-        points=220,
-        max_shift=0.06,
-        n_distractors=None,
-        width_jitter=0.25,
-        eta=0.5,
-        texture=0.6,
-        background=0.15,
-        thickness=0.25,
-        snr=10.0,
-        substrate=0.3,
-        impurity=0.25,
-    ),
-}
 
 
 # --------------------------------------------------------------------------- truth
@@ -305,64 +209,40 @@ def _random_compositions(m: int, n: int, rng: np.random.Generator, floor: float 
     return x / x.sum(axis=1, keepdims=True)
 
 
-@dataclass
-class _Diagram:
-    """Vertices of the stable phases and the tie-simplices between them."""
+def _jitter_grid(comp: np.ndarray, rng: np.random.Generator, amount: float = 0.3) -> np.ndarray:
+    """Move grid points off the exact lattice (a deposition gradient is not one).
 
-    vertex_phase: np.ndarray  # (V,) index into system.stable
-    vertex_far: np.ndarray  # (V,) bool: the far end of a solid solution
-    vertex_comp: np.ndarray  # (V, M)
-    simplices: np.ndarray  # (S, M) vertex indices
-
-
-def _diagram(system: ChemicalSystem) -> _Diagram:
-    phase, far, comp = [], [], []
-    for i, sp in enumerate(system.stable):
-        for is_far, c in ((False, sp.host), (True, sp.far)):
-            if c is None:
-                continue
-            unknown = set(c) - set(system.elements)
-            if unknown:
-                raise InputError(f"phase {sp.label!r} uses elements {sorted(unknown)} outside the system")
-            v = np.array([c.get(e, 0.0) for e in system.elements], dtype=float)
-            phase.append(i)
-            far.append(is_far)
-            comp.append(v / v.sum())
-    comp_a = np.array(comp)
-    x = simplex_coordinates(comp_a)
-    try:
-        tri = Delaunay(x)
-    except QhullError as err:  # pragma: no cover - the built-in systems triangulate
-        raise InputError(f"cannot triangulate the phase diagram of {system.name} ({err})") from None
-    # Drop flat simplices that degenerate (cospherical) input can leave.
-    keep = []
-    for s in tri.simplices:
-        d = x[s[1:]] - x[s[0]]
-        if abs(np.linalg.det(d)) > 1e-12:
-            keep.append(np.sort(s))
-    return _Diagram(np.array(phase), np.array(far), comp_a, np.array(keep, dtype=int))
+    Each non-zero component moves by up to ``amount`` grid steps, so points stay on their
+    face of the simplex but no longer sit exactly on tie-lines through lattice points.
+    """
+    step = comp[comp > 0].min()
+    moved = np.where(comp > 0, comp + rng.uniform(-amount, amount, size=comp.shape) * step, 0.0)
+    return moved / moved.sum(axis=1, keepdims=True)
 
 
-def _barycentric(diagram: _Diagram, compositions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Tie-simplex index (N,) and vertex weights (N, M) of every point."""
-    n, m = compositions.shape
-    vx = diagram.vertex_comp  # (V, M)
-    simplex = np.full(n, -1, dtype=int)
-    weights = np.zeros((n, m))
-    best = np.full(n, -np.inf)
-    for s_idx, s in enumerate(diagram.simplices):
-        # Solve vx[s].T @ w = c (M equations incl. sum = 1, since rows sum to 1).
-        w = np.linalg.solve(vx[s].T, compositions.T).T  # (N, M)
-        worst = w.min(axis=1)
-        better = worst > best + 1e-12
-        simplex[better] = s_idx
-        weights[better] = w[better]
-        best[better] = worst[better]
-    if np.any(best < -1e-6):
-        i = int(np.argmin(best))
-        raise InputError(f"point {i} lies outside every tie-simplex")  # pragma: no cover
-    weights = np.where(weights < 1e-10, 0.0, weights)
-    return simplex, weights / weights.sum(axis=1, keepdims=True)
+def _connected_sample(comp: np.ndarray, dia: Diagram, rounds: int = 20) -> np.ndarray:
+    """Drop the points the composition graph cuts off from their phase's or phase field's region.
+
+    The regions are connected on the simplex, but a point near the tip of a thin wedge
+    (a minor phase near a phase boundary) can have no neighbour in its own region. Such
+    points are dropped, like bad spots on a wafer, until every phase region and phase
+    field is one piece of the graph, so the truth obeys the connectivity rule it is audited by.
+    """
+    for _ in range(rounds):
+        simplex, w = barycentric(dia, comp)
+        present = np.zeros((comp.shape[0], int(dia.vertex_phase.max()) + 1), dtype=bool)
+        verts = dia.simplices[simplex]
+        for j in range(verts.shape[1]):
+            hit = w[:, j] > 0
+            present[np.flatnonzero(hit), dia.vertex_phase[verts[hit, j]]] = True
+        edges = composition_graph(comp)
+        drop: set[int] = set()
+        for region in broken_regions(present, edges):
+            drop.update(outside_main_region(region["points"], edges, comp.shape[0]).tolist())
+        if not drop:
+            return comp
+        comp = np.delete(comp, sorted(drop), axis=0)
+    raise InputError("could not sample the random system's phase regions connectedly")  # pragma: no cover
 
 
 def _smooth_field(x: np.ndarray, rng: np.random.Generator, terms: int = 3, scale: float = 2.5) -> np.ndarray:
@@ -377,11 +257,24 @@ def _smooth_field(x: np.ndarray, rng: np.random.Generator, terms: int = 3, scale
 
 
 def _resolve(
-    preset: str | Preset, points: int | None, q_points: int | None, system: str | None, sampling: str | None
-) -> Preset:
+    preset: str | Preset | None,
+    points: int | None,
+    q_points: int | None,
+    system: str | None,
+    sampling: str | None,
+    chem_seed: np.random.SeedSequence,
+    knob_seed: np.random.SeedSequence,
+) -> tuple[Preset, ChemicalSystem]:
+    """The knobs and the chemical system; a random system and its knobs come from the seeds."""
+    if system is not None and system not in SYSTEMS and system != RANDOM:
+        choices = ", ".join([*SYSTEMS, RANDOM])
+        raise InputError(f"unknown system {system!r}; choose from {choices}", where="system")
     if isinstance(preset, Preset):
         p = preset
+    elif preset is None and system == RANDOM:
+        p = draw_preset(np.random.default_rng(knob_seed))
     else:
+        preset = "standard" if preset is None else preset
         if preset not in PRESETS:
             raise InputError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}", where="preset")
         p = PRESETS[preset]
@@ -395,8 +288,6 @@ def _resolve(
             raise InputError(f"q_points must be at least 2, got {q_points}", where="q_points")
         changes["q_points"] = int(q_points)
     if system is not None:
-        if system not in SYSTEMS:
-            raise InputError(f"unknown system {system!r}; choose from {', '.join(SYSTEMS)}", where="system")
         changes["system"] = system
     if sampling is not None:
         changes["sampling"] = sampling
@@ -405,11 +296,20 @@ def _resolve(
         raise InputError(f"sampling must be 'grid' or 'random', got {p.sampling!r}", where="sampling")
     if p.noise not in ("poisson", "gaussian"):
         raise InputError(f"noise must be 'poisson' or 'gaussian', got {p.noise!r}", where="noise")
-    return p
+    if p.system == RANDOM:
+        return p, draw_system(np.random.default_rng(chem_seed))
+    if p.system not in SYSTEMS:
+        raise InputError(f"unknown system {p.system!r}; choose from {', '.join([*SYSTEMS, RANDOM])}", where="system")
+    return p, SYSTEMS[p.system]
+
+
+def _phase(system: ChemicalSystem, label: str) -> Phase:
+    """A phase of the system: its own (a random system's) or a built-in one."""
+    return system.phases[label] if label in system.phases else builtin_phase(label)
 
 
 def generate(
-    preset: str | Preset = "standard",
+    preset: str | Preset | None = None,
     *,
     points: int | None = None,
     q_points: int | None = None,
@@ -421,16 +321,21 @@ def generate(
 
     Parameters
     ----------
-    preset : {"easy", "standard", "hard"} or Preset
-        The difficulty (see :data:`PRESETS`).
+    preset : {"easy", "standard", "hard"} or Preset, optional
+        The difficulty (see :data:`PRESETS`). Default: ``"standard"``, or, with
+        ``system="random"``, measurement conditions drawn from the seed (see
+        ``draw_preset``: 100-1,000 points, signal-to-noise 10-100, eta 0-1, ...).
     points : int, optional
         Number of sample points (default: the preset's).
     q_points : int, optional
         Number of Q grid points (default: the preset's, 800 over 15–75 nm⁻¹).
     seed : int
         Random seed; the same seed gives the same library, bit for bit.
-    system : {"ternary", "quaternary"}, optional
-        Override the preset's chemical system.
+    system : {"ternary", "quaternary", "random"}, optional
+        Override the preset's chemical system. ``"random"`` draws a whole system from the
+        seed: 3 or 4 cation elements, stable phases from structure prototypes, solid
+        solutions, look-alike distractors, substrate and impurity (see
+        :func:`drnets.synth._random_system.draw_system`).
     sampling : {"grid", "random"}, optional
         Override the preset's composition sampling.
 
@@ -442,23 +347,28 @@ def generate(
     truth : Truth
         Fractions, shifts, amplitudes, widths and the rest of the answer.
     """
-    p = _resolve(preset, points, q_points, system, sampling)
-    sysm = SYSTEMS[p.system]
+    # Independent streams, so that changing one knob leaves the other draws alone; the
+    # last draws a random system and its knobs.
+    seqs = np.random.SeedSequence(int(seed)).spawn(8)
+    chem_seed, knob_seed, sample_seed = seqs[7].spawn(3)
+    p, sysm = _resolve(preset, points, q_points, system, sampling, chem_seed, knob_seed)
     elements = sysm.elements
     m = len(elements)
-    # Independent streams, so that changing one knob leaves the other draws alone.
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(8)]
-    r_comp, r_width, r_thick, r_tex, r_bg, r_noise, r_sub, _spare = streams
+    r_comp, r_width, r_thick, r_tex, r_bg, r_noise, r_sub = (np.random.default_rng(s) for s in seqs[:7])
 
     # --- compositions and the diagram -----------------------------------------------
     if p.sampling == "grid":
         comp = _grid_compositions(m, p.points, r_comp)
     else:
         comp = _random_compositions(m, p.points, r_comp)
+    dia = build_diagram(sysm)
+    if p.system == RANDOM:
+        if p.sampling == "grid":
+            comp = _jitter_grid(comp, np.random.default_rng(sample_seed))
+        comp = _connected_sample(comp, dia)
     n = comp.shape[0]
     x = simplex_coordinates(comp)
-    dia = _diagram(sysm)
-    simplex, w = _barycentric(dia, comp)
+    simplex, w = barycentric(dia, comp)
     verts = dia.simplices[simplex]  # (N, M)
     n_stable = len(sysm.stable)
     phase_frac = np.zeros((n, n_stable))
@@ -478,7 +388,7 @@ def generate(
     cand = stable_labels + distractors + ([substrate] if substrate else [])
     labels = sorted(cand)
     col = {lbl: i for i, lbl in enumerate(labels)}
-    phases = PhaseLibrary([builtin_phase(lbl) for lbl in labels], elements, source=f"drnets.synth {p.name} seed {seed}")
+    phases = PhaseLibrary([_phase(sysm, lbl) for lbl in labels], elements, source=f"drnets.synth {p.name} seed {seed}")
     n_p = len(labels)
 
     # --- per-phase widths, per-point intensity --------------------------------------
@@ -536,7 +446,7 @@ def generate(
     if imp_label:
         k = elements.index(sysm.impurity_element)
         imp_amp = unit * p.impurity * thick * np.clip((comp[:, k] - 0.4) / 0.6, 0.0, 1.0)
-        imp = builtin_phase(imp_label)
+        imp = _phase(sysm, imp_label)
         imp_w = np.asarray(p.width, dtype=float) * 1.3
         clean += imp_amp[:, None] * render_peaks(q, imp.q[None, :], imp.intensity[None, :], imp_w, p.eta)
 
@@ -598,6 +508,11 @@ def generate(
             "points": "0-based, in library order",
         },
     }
+    if p.system == RANDOM:
+        # The drawn system's phases that are in this library (candidates and impurity).
+        shown = set(labels) | ({imp_label} if imp_label else set())
+        meta["system_details"] = {"phases": {k: v for k, v in sysm.extra["phases"].items() if k in shown}}
+        meta["points_dropped"] = int(p.points - n)
     truth = Truth(
         labels,
         fractions,
@@ -644,7 +559,7 @@ Points are 0-based, in library order.
 
 def write_synthetic(
     out_dir: str | os.PathLike[str],
-    preset: str | Preset = "standard",
+    preset: str | Preset | None = None,
     *,
     points: int | None = None,
     q_points: int | None = None,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..core import Phase
+
 
 @dataclass(frozen=True)
 class StablePhase:
@@ -33,6 +35,12 @@ class StablePhase:
 
 @dataclass(frozen=True)
 class ChemicalSystem:
+    """Elements, stable phases, distractors, substrate and impurity of a library.
+
+    ``phases`` holds the stick patterns of labels that are not built-in (a random
+    system's); ``extra`` is JSON-ready detail written to the truth's ``meta.json``.
+    """
+
     name: str
     elements: tuple[str, ...]
     stable: tuple[StablePhase, ...]
@@ -41,6 +49,7 @@ class ChemicalSystem:
     impurity: str = "Mg(OH)2_brucite"
     impurity_element: str = "Mg"
     extra: dict = field(default_factory=dict)
+    phases: dict[str, Phase] = field(default_factory=dict)
 
 
 _TERNARY_STABLE = (
@@ -85,3 +94,6 @@ QUATERNARY = ChemicalSystem(
 )
 
 SYSTEMS = {"ternary": TERNARY, "quaternary": QUATERNARY}
+
+#: The system key that draws a whole chemical system from the seed (``_random_system``).
+RANDOM = "random"
