@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from drnets.core import InputError, cation_fractions, parse_formula
+from drnets.core import ELEMENTS, InputError, cation_fractions, check_elements, parse_formula
 
 
 @pytest.mark.parametrize(
@@ -23,7 +23,9 @@ def test_parse_formula(formula, expected):
         assert got[k] == pytest.approx(v)
 
 
-@pytest.mark.parametrize("bad", ["", "Xx2O", "(Fe2O3", "Fe2O3)", "2Fe", "Fe2O3$"])
+@pytest.mark.parametrize(
+    "bad", ["", "Xx2O", "(Fe2O3", "Fe2O3)", "2Fe", "Fe2O3$", "Fe" + "9" * 400 + "O", "(Fe2000)2000O"]
+)
 def test_parse_formula_rejects(bad):
     with pytest.raises(InputError):
         parse_formula(bad)
@@ -35,3 +37,29 @@ def test_cation_fractions_ignore_oxygen_and_flag_foreign():
     assert foreign == []
     frac, foreign = cation_fractions("SnO2", ("Bi", "Cu", "V"))
     assert frac.sum() == 0 and foreign == ["Sn"]
+
+
+@pytest.mark.parametrize(
+    "symbols, message",
+    [
+        (["Al", "Xx", "Zn"], "unknown element symbol 'Xx' (did you mean 'Xe'?)"),
+        (["MG"], "unknown element symbol 'MG' (did you mean 'Mg'?)"),
+        (["Alu"], "unknown element symbol 'Alu' (did you mean 'Al'?)"),
+        (["Q"], "unknown element symbol 'Q'"),
+    ],
+)
+def test_unknown_element_symbols_get_the_closest(symbols, message):
+    with pytest.raises(InputError) as err:
+        check_elements(symbols, source="f.txt", where="line 3")
+    assert str(err.value) == f"f.txt: line 3: {message}"
+
+
+def test_all_symbols_and_placeholders_pass():
+    assert len(ELEMENTS) == 118 and ELEMENTS[0] == "H" and ELEMENTS[-1] == "Og"
+    check_elements(ELEMENTS)
+    check_elements(["E1", "E2", "E12"])  # the names drnets gives unnamed elements
+
+
+def test_formula_suggests_the_symbol():
+    with pytest.raises(InputError, match=r"unknown element 'M' in formula 'MGO' \(did you mean 'Mg'\?\)"):
+        parse_formula("MGO")

@@ -30,8 +30,10 @@ def test_drnets_folder_matches_instance_and_sticks(alfe_instance):
 def test_load_parent_folder_and_elements(tmp_path):
     ds = load(shared_path("al-li-fe"))  # the parent holding drnets/
     assert ds.library.n_points == 231 and len(ds.phases) == 159
-    ds2 = read_drnets(shared_path("al-li-fe", "drnets"), elements=["X1", "X2", "X3"])
-    assert ds2.library.elements == ("X1", "X2", "X3")
+    ds2 = read_drnets(shared_path("al-li-fe", "drnets"), elements=["E1", "E2", "E3"])
+    assert ds2.library.elements == ("E1", "E2", "E3")
+    with pytest.raises(InputError, match="elements: unknown element symbol 'X1'"):
+        read_drnets(shared_path("al-li-fe", "drnets"), elements=["X1", "X2", "X3"])
     with pytest.raises(InputError, match="2 elements given"):
         read_drnets(shared_path("al-li-fe", "drnets"), elements=["A", "B"])
 
@@ -47,8 +49,11 @@ def test_write_drnets_round_trip(tmp_path, alfe_instance):
     assert ds2.phases.labels == ds.phases.labels
     for a, b in zip(ds.phases, ds2.phases):
         np.testing.assert_allclose(a.q, b.q, atol=1e-4)
-    # no elements given and no instance.txt beside it: generic names
+    assert read_drnets(out).library.elements == ("Al", "Li", "Fe")  # from drnets' own elements.npy
+    # no elements given, no elements.npy and no instance.txt beside it: generic names, and a warning
+    (out / "elements.npy").unlink()
     assert read_drnets(out).library.elements == ("E1", "E2", "E3")
+    assert read_drnets(out).warnings[0].startswith("element names unknown (called E1, E2, E3)")
 
 
 class _Evil:

@@ -43,7 +43,7 @@ def _make(folder, unit="q_nm", n=3, header="", suffix=".xy", wavelength=1.5406):
 )
 def test_units_and_grid(tmp_path, unit, header, suffix, kwargs):
     folder = _make(tmp_path / "f", unit=unit, header=header, suffix=suffix)
-    lib = read_xy_folder(folder, **kwargs)
+    lib = read_xy_folder(folder, resample=True, **kwargs)
     assert lib.elements == ("Fe", "Ni") and lib.n_points == 3
     assert lib.q[0] == pytest.approx(15.2, abs=1e-6) and lib.q[-1] <= 44.8 + 1e-6
     assert lib.q[-1] > 44.6
@@ -96,7 +96,7 @@ def test_errors(tmp_path):
     (folder / "compositions.csv").write_bytes(before["compositions.csv"])
     (folder / "s2.xy").write_text("50 1\n60 1\n")
     with pytest.raises(InputError, match="share no Q range"):
-        read_xy_folder(folder)
+        read_xy_folder(folder, resample=True)
     (folder / "s2.xy").write_text("15 1 2 3\n16 1 2 3\n")
     with pytest.raises(InputError, match="s2.xy: line 1: 4 columns"):
         read_xy_folder(folder)

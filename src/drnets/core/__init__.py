@@ -2,7 +2,7 @@
 
 from ._dataset import Dataset
 from ._errors import InputError
-from ._formula import cation_fractions, parse_formula
+from ._formula import ELEMENTS, cation_fractions, check_elements, parse_formula, placeholder_elements
 from ._forward import (
     FWHM_PER_SIGMA,
     WINDOW_SIGMAS,
@@ -22,6 +22,7 @@ from .constants import WEAK_EVIDENCE
 
 __all__ = [
     "Dataset",
+    "ELEMENTS",
     "FWHM_PER_SIGMA",
     "InputError",
     "Library",
@@ -40,4 +41,6 @@ __all__ = [
     "render_profile",
     "render_solution",
     "sigma_at",
+    "check_elements",
+    "placeholder_elements",
 ]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._errors import InputError
+from ._formula import placeholder_elements
 from ._library import Library
 from ._phases import PhaseLibrary
 from ._solution import Solution
+from .constants import MAX_SHIFT
 
 
 @dataclass(eq=False)
@@ -28,6 +30,10 @@ class Dataset:
         A user-supplied Gibbs limit per point.
     solution : Solution, optional
         A solution, when the file holds one.
+    warnings : list of str, optional
+        One line per thing a scientist should know about the input; those the contents
+        themselves show (undeclared substrates, phases outside the Q range, resampled
+        patterns, unnamed elements) are added on construction.
     """
 
     library: Library
@@ -35,6 +41,7 @@ class Dataset:
     mask: np.ndarray | None = None
     max_phases: np.ndarray | None = None
     solution: Solution | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = self.library.n_points
@@ -50,8 +57,59 @@ class Dataset:
             p = len(self.phases) if self.phases is not None else self.mask.shape[-1]
             if self.mask.shape != (n, p):
                 raise InputError(f"mask has shape {self.mask.shape}, expected ({n}, {p})", source=src, where="mask")
+            if not self.mask.any():
+                raise InputError("the mask allows no phase at any point (all zero)", source=src, where="mask")
         if self.max_phases is not None:
             mp = np.asarray(self.max_phases, dtype=float).ravel()
             if mp.shape != (n,) or not np.all(np.isfinite(mp)) or np.any(mp < 0) or np.any(mp != np.round(mp)):
                 raise InputError(f"max_phases must be {n} non-negative integers", source=src, where="max_phases")
+            if mp.max() > _MAX_PHASES_LIMIT:
+                raise InputError(f"max_phases {mp.max():g} is not a number of phases", source=src, where="max_phases")
             self.max_phases = mp.astype(int)
+        found = _library_warnings(self.library)
+        if self.max_phases is not None and self.phases is not None and self.max_phases.max() > len(self.phases):
+            # a limit above the number of phases limits nothing: clamp it so that no one sizes arrays by it
+            p = len(self.phases)
+            found.append(
+                f"max_phases above the number of phases ({p}) at {int(np.sum(self.max_phases > p))} of {n} points "
+                f"(up to {self.max_phases.max()}): taken as {p}"
+            )
+            self.max_phases = np.minimum(self.max_phases, len(self.phases))
+        if self.phases is not None:
+            found += self.phases.warnings + _unseen_phases(self.library, self.phases)
+        self.warnings = list(self.warnings) + [w for w in found if w not in self.warnings]
+
+
+# Beyond any phase library: a larger limit is a corrupted value, not a choice.
+_MAX_PHASES_LIMIT = 1e6
+
+
+def _library_warnings(library: Library) -> list[str]:
+    out = []
+    m = library.n_elements
+    if list(library.elements) == placeholder_elements(m):
+        out.append(
+            f"element names unknown (called {', '.join(library.elements)}): no phase composition can be "
+            "matched to them, so every phase counts as a substrate"
+        )
+    resampled = library.metadata.get("resampled")
+    if resampled is not None and np.any(resampled):
+        q = library.q
+        out.append(
+            f"{int(np.sum(resampled))} of {library.n_points} patterns were resampled onto the common Q grid "
+            f"{q[0]:g}-{q[-1]:g} nm⁻¹ ({q.size} points)"
+        )
+    return out
+
+
+def _unseen_phases(library: Library, phases: PhaseLibrary) -> list[str]:
+    """Phases whose sticks all lie outside the Q range even at the largest shift."""
+    lo, hi = float(library.q[0]), float(library.q[-1])
+    out = []
+    for p in phases:
+        if not np.any((p.q >= lo / (1 + MAX_SHIFT)) & (p.q <= hi / (1 - MAX_SHIFT))):  # divided: no overflow
+            out.append(
+                f"phase {p.label!r}: all {p.q.size} sticks ({p.q[0]:g}-{p.q[-1]:g} nm⁻¹) lie outside the Q range "
+                f"{lo:g}-{hi:g} nm⁻¹ even at the largest shift (±{MAX_SHIFT:.0%}): it can never be seen"
+            )
+    return out

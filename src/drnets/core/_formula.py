@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import defaultdict
+from collections.abc import Sequence
+from os import PathLike
 
 import numpy as np
 
 from ._errors import InputError
 
-# All element symbols; used to validate tokens so that "Xx2O" fails loudly.
-_ELEMENTS = frozenset(
+# The 118 element symbols, by atomic number.
+ELEMENTS = tuple(
     """H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge
     As Se Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu
     Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu
-    Am Cm Bk Cf Es Fm Md No Lr Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl Mc Lv Ts Og D""".split()
+    Am Cm Bk Cf Es Fm Md No Lr Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl Mc Lv Ts Og""".split()
 )
+_ELEMENT_SET = frozenset(ELEMENTS)
+# Formulas may also name deuterium (an anion here, like H).
+_FORMULA_SYMBOLS = _ELEMENT_SET | {"D"}
+# Names drnets gives elements it was not told (a DRNets folder without instance.txt).
+_PLACEHOLDER = re.compile(r"E\d+")
+
+# No formula unit holds this many atoms of one element: a larger count is a damaged number.
+_MAX_COUNT = 1e6
 
 # Anions that are not system elements (the cation-fraction convention of phase mapping).
 ANIONS = frozenset({"O", "N", "F", "Cl", "S", "Se", "Br", "I", "H", "D", "C"})
@@ -60,14 +71,21 @@ def parse_formula(formula: str) -> dict[str, float]:
         pos = m.end()
         el, num, opening, closing, _space = m.groups()
         if el:
-            if el not in _ELEMENTS:
-                raise InputError(f"unknown element {el!r} in formula {formula!r}")
+            if el not in _FORMULA_SYMBOLS:
+                # "MGO" tokenises as M, G, O: suggest from the two letters "MG"
+                raise InputError(
+                    f"unknown element {el!r} in formula {formula!r}{_did_you_mean(text[m.start() : m.start() + 2])}"
+                )
             stack[-1][el] += 1.0
             last = ("el", el)
         elif num:
             if last is None:
                 raise InputError(f"number without element in formula {formula!r}")
             n = float(num)
+            if n > _MAX_COUNT:
+                raise InputError(
+                    f"count {num[:12]}{'...' if len(num) > 12 else ''} in formula {formula!r} is not a number of atoms"
+                )
             kind, what = last
             if kind == "el":
                 stack[-1][what] += n - 1.0  # type: ignore[index]
@@ -88,6 +106,8 @@ def parse_formula(formula: str) -> dict[str, float]:
     if len(stack) != 1:
         raise InputError(f"unbalanced parenthesis in formula {formula!r}")
     counts = {k: v for k, v in stack[0].items() if v > 0}
+    if any(v > _MAX_COUNT for v in counts.values()):  # nested multipliers: (Fe1000)1000
+        raise InputError(f"formula {formula!r} counts more than {_MAX_COUNT:g} atoms of an element")
     if not counts:
         raise InputError(f"formula {formula!r} has no atoms")
     return counts
@@ -118,3 +138,43 @@ def cation_fractions(formula: str, elements: tuple[str, ...] | list[str]) -> tup
         frac /= total
     foreign = [e for e in counts if e not in elements and e not in ANIONS]
     return frac, foreign
+
+
+def placeholder_elements(m: int) -> list[str]:
+    """The names ``E1 .. EM`` given to M elements whose symbols are not known."""
+    return [f"E{k + 1}" for k in range(m)]
+
+
+def _did_you_mean(symbol: str) -> str:
+    """``" (did you mean 'Mg'?)"``: the closest of the 118 symbols (case first, then spelling)."""
+    for guess in (symbol.capitalize(), symbol[:2].capitalize()):
+        if guess in _ELEMENT_SET:
+            return f" (did you mean {guess!r}?)"
+    lower = {e.lower(): e for e in ELEMENTS}
+    close = difflib.get_close_matches(symbol.lower(), list(lower), n=1, cutoff=0.4)
+    return f" (did you mean {lower[close[0]]!r}?)" if close else ""
+
+
+def check_elements(
+    symbols: Sequence[str], *, source: str | PathLike[str] | None = None, where: str | None = None
+) -> None:
+    """Refuse system element names that are not element symbols.
+
+    Symbols are case-sensitive (``MG`` is not magnesium); the names ``E1 .. EM`` that
+    drnets gives unknown elements are accepted.
+
+    Parameters
+    ----------
+    symbols : sequence of str
+        The system's element names.
+    source, where : optional
+        The file and the line or key, for the message.
+
+    Raises
+    ------
+    InputError
+        Naming the first unknown symbol and the closest valid one.
+    """
+    for s in symbols:
+        if s not in _ELEMENT_SET and not _PLACEHOLDER.fullmatch(s):
+            raise InputError(f"unknown element symbol {s!r}{_did_you_mean(s)}", source=source, where=where)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import InputError
-from .constants import COMPOSITION_SUM_TOLERANCE
+from .constants import COMPOSITION_SUM_TOLERANCE, MAX_INTENSITY
 
 
 @dataclass(eq=False)
@@ -44,9 +44,9 @@ class Library:
             raise InputError("no elements", source=src, where="Elements")
         if len(set(self.elements)) != len(self.elements):
             raise InputError(f"duplicate element in {list(self.elements)}", source=src, where="Elements")
-        comp = np.array(self.compositions, dtype=float)
-        q = np.array(self.q, dtype=float).ravel()
-        pat = np.array(self.patterns, dtype=float)
+        comp = _real(self.compositions, src, "compositions")
+        q = _real(self.q, src, "Q").ravel()
+        pat = _real(self.patterns, src, "patterns")
         if comp.ndim != 2 or comp.shape[1] != len(self.elements):
             raise InputError(
                 f"compositions have shape {comp.shape}, expected (N, {len(self.elements)})",
@@ -65,6 +65,8 @@ class Library:
         if q.size < 2:
             raise InputError("the Q grid needs at least 2 points", source=src, where="Q")
         _finite(q, src, "Q")
+        if q[0] < 0:
+            raise InputError(f"negative Q {q[0]:g} (Q is a magnitude in nm⁻¹)", source=src, where="Q")
         if np.any(np.diff(q) <= 0):
             i = int(np.argmax(np.diff(q) <= 0))
             raise InputError(
@@ -76,7 +78,8 @@ class Library:
         if np.any(comp < -1e-9):
             i = int(np.argwhere(comp < -1e-9)[0, 0])
             raise InputError(f"negative composition at point {i}", source=src, where="compositions")
-        sums = comp.sum(axis=1)
+        with np.errstate(over="ignore"):  # an overflowing sum is reported as not 1 below
+            sums = comp.sum(axis=1)
         bad = np.abs(sums - 1.0) > COMPOSITION_SUM_TOLERANCE
         if np.any(bad):
             i = int(np.argmax(bad))
@@ -86,6 +89,14 @@ class Library:
             i, j = (int(v) for v in np.argwhere(pat < 0)[0])
             raise InputError(
                 f"negative intensity {pat[i, j]:g} at point {i}, Q index {j}", source=src, where="patterns"
+            )
+        if np.any(pat > MAX_INTENSITY):
+            i, j = (int(v) for v in np.argwhere(pat > MAX_INTENSITY)[0])
+            raise InputError(
+                f"intensity {pat[i, j]:g} at point {i}, Q index {j} is over {MAX_INTENSITY:g}, too large to compute "
+                "with: rescale the patterns",
+                source=src,
+                where="patterns",
             )
         for key, val in list(self.metadata.items()):
             val = np.asarray(val)
@@ -123,3 +134,11 @@ def _finite(a: np.ndarray, src: str, where: str) -> None:
     if not np.all(np.isfinite(a)):
         idx = np.argwhere(~np.isfinite(a))[0]
         raise InputError(f"non-finite value at index {tuple(int(i) for i in idx)}", source=src, where=where)
+
+
+def _real(a: object, src: str, where: str) -> np.ndarray:
+    """A float copy of an array of real numbers (not text, complex numbers or objects)."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"expected real numbers, got {arr.dtype} values", source=src, where=where)
+    return np.array(arr, dtype=float)

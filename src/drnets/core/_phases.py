@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._errors import InputError
-from ._formula import cation_fractions
+from ._formula import cation_fractions, placeholder_elements
 
 
 @dataclass(eq=False)
@@ -78,21 +78,35 @@ class PhaseLibrary:
         The system's elements; each phase's composition is its cation fractions over them.
     source : str, optional
         Where the phases were read from.
+    substrates : sequence of str, optional
+        Labels declared substrate (e.g. an FTO or sapphire substrate): allowed at every
+        point whatever their formula holds.
 
     Attributes
     ----------
     compositions : ndarray of shape (P, M)
-        Cation fractions over ``elements``; a row of zeros marks a phase with none of the
-        system's elements (a substrate, see ``is_substrate``).
+        Cation fractions over ``elements``; a row of zeros marks a substrate (declared, or
+        a phase with none of the system's elements), see ``is_substrate``.
     foreign : list of list of str
         Cations per phase outside the system (e.g. Sn in an SnO2 substrate).
+    warnings : list of str
+        One line per phase taken for a substrate without being declared one.
+
+    Raises
+    ------
+    InputError
+        On an empty library, a repeated label, an unknown substrate label, or a phase
+        that mixes system elements with cations outside the system and is not declared
+        a substrate.
     """
 
     phases: list[Phase]
     elements: tuple[str, ...]
     source: str | None = None
+    substrates: Sequence[str] = ()
     compositions: np.ndarray = field(init=False)
     foreign: list[list[str]] = field(init=False)
+    warnings: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
         src = self.source or "phases"
@@ -105,12 +119,36 @@ class PhaseLibrary:
             if p.label in seen:
                 raise InputError(f"duplicate phase label {p.label!r}", source=src)
             seen.add(p.label)
-        comps, foreign = [], []
+        declared = {str(s) for s in self.substrates}
+        unknown = sorted(declared - seen)
+        if unknown:
+            raise InputError(f"substrate {unknown[0]!r} is not a phase label", source=src, where="substrates")
+        self.substrates = tuple(p.label for p in self.phases if p.label in declared)
+        comps, foreign, self.warnings = [], [], []
+        unnamed = list(self.elements) == placeholder_elements(len(self.elements))  # one warning says so, not P
         for p in self.phases:
+            where = f"phase {p.label!r}"
             try:
                 c, f = cation_fractions(p.formula, self.elements)
             except InputError as err:
-                raise InputError(err.problem, source=src, where=f"phase {p.label!r}") from None
+                raise InputError(err.problem, source=src, where=where) from None
+            if p.label in self.substrates:
+                c = np.zeros_like(c)
+            elif f and c.sum() > 0:
+                # its composition would silently leave out the foreign cations
+                raise InputError(
+                    f"formula {p.formula!r} holds {', '.join(f)}, outside the system {'-'.join(self.elements)}: "
+                    "fix the "
+                    "formula or declare the phase a substrate (role 'substrate' in the stick table, or substrates=)",
+                    source=src,
+                    where=where,
+                )
+            elif c.sum() == 0 and not unnamed:
+                self.warnings.append(
+                    f"phase {p.label!r} ({p.formula}) holds none of the elements {'-'.join(self.elements)}: "
+                    "taken for a "
+                    "substrate allowed at every point (declare it a substrate to confirm)"
+                )
             comps.append(c)
             foreign.append(f)
         self.compositions = np.array(comps).reshape(len(self.phases), len(self.elements))
@@ -142,9 +180,11 @@ class PhaseLibrary:
 
     @property
     def is_substrate(self) -> np.ndarray:
-        """Boolean (P,): phases that hold none of the system's elements."""
+        """Boolean (P,): phases declared substrate or holding none of the system's elements."""
         return self.compositions.sum(axis=1) == 0
 
     def subset(self, indices: np.ndarray | list[int]) -> PhaseLibrary:
         """A library of the given phases only."""
-        return PhaseLibrary([self.phases[int(i)] for i in indices], self.elements, self.source)
+        kept = [self.phases[int(i)] for i in indices]
+        declared = [p.label for p in kept if p.label in self.substrates]
+        return PhaseLibrary(kept, self.elements, self.source, declared)

@@ -44,3 +44,11 @@ COMPARISON_THRESHOLDS = (0.001, 0.02)
 
 #: Evidence (in per-phase costs) under which a present phase counts as weakly supported.
 WEAK_EVIDENCE = 1.0
+
+#: Largest relative lattice shift the solver tries by default (Q scales 1 ± MAX_SHIFT); the
+#: readers warn about phases whose sticks stay outside a library's Q range even at it.
+MAX_SHIFT = 0.08
+
+#: Largest intensity a library may hold: beyond it sums of squares overflow float64 (real
+#: counts are many orders below; rescale the patterns).
+MAX_INTENSITY = 1e100

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ..core import InputError, Phase, PhaseLibrary
+from ._text import read_text
 
 _NEED = "reading CIF files needs pymatgen: pip install 'drnets[cif]'"
+# The reflections to compute grow with the cell volume: a corrupted length must not hang the reader.
+_MAX_CELL_VOLUME = 1e6
+_CELL_LENGTH = re.compile(r"\s*_cell_length_([abc])\s+(\S+)", re.IGNORECASE)
 
 
 def _two_theta_range(q_range: tuple[float, float] | None, wavelength: float) -> tuple[float, float] | None:
@@ -29,6 +35,7 @@ def read_cif_folder(
     *,
     wavelength: float = 1.5406,
     q_range: tuple[float, float] | None = None,
+    substrates: Sequence[str] = (),
 ) -> PhaseLibrary:
     """Compute candidate phases' stick patterns from the CIF files in a folder.
 
@@ -42,6 +49,8 @@ def read_cif_folder(
         X-ray wavelength in Å used for the powder pattern (default Cu Kα1).
     q_range : (float, float), optional
         Keep reflections with Q (nm⁻¹) in this range; default all reflections.
+    substrates : sequence of str, optional
+        Labels (file stems) declared substrate: allowed at every point.
 
     Returns
     -------
@@ -53,8 +62,8 @@ def read_cif_folder(
     Raises
     ------
     InputError
-        When pymatgen is missing, the folder holds no CIF file, a file cannot be parsed,
-        or a phase has no reflection in ``q_range``.
+        When pymatgen is missing, the folder holds no CIF file, a file cannot be parsed or
+        gives a cell length that is not positive, or a phase has no reflection in ``q_range``.
     """
     try:
         from pymatgen.analysis.diffraction.xrd import XRDCalculator
@@ -78,6 +87,7 @@ def read_cif_folder(
     tt_range = _two_theta_range(q_range, float(wavelength))
     phases = []
     for f in files:
+        _check_cell_lengths(f)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -86,6 +96,12 @@ def read_cif_folder(
             except Exception as err:  # pymatgen raises many kinds on malformed CIFs
                 msg = str(err).splitlines()[0] if str(err) else type(err).__name__
                 raise InputError(f"cannot read CIF ({msg})", source=f) from None
+            if not structure.lattice.volume <= _MAX_CELL_VOLUME:
+                raise InputError(
+                    f"cell volume {structure.lattice.volume:.3g} Å³ is over {_MAX_CELL_VOLUME:g} Å³: its powder "
+                    "pattern would take too long to compute",
+                    source=f,
+                )
             try:
                 pattern = calc.get_pattern(structure, scaled=True, two_theta_range=tt_range)
                 sg = structure.get_space_group_info()[0]
@@ -114,4 +130,29 @@ def read_cif_folder(
             )
         except InputError as err:
             raise InputError(err.problem, source=f, where=err.where) from None
-    return PhaseLibrary(phases, tuple(elements), source=str(folder))
+    try:
+        return PhaseLibrary(phases, tuple(elements), source=str(folder), substrates=substrates)
+    except InputError as err:
+        files_by_where = {f"phase {f.stem!r}": f for f in files}
+        raise InputError(err.problem, source=files_by_where.get(err.where or "", folder), where=err.where) from None
+
+
+def _check_cell_lengths(path: Path) -> None:
+    """Refuse a cell length that is not a positive number (pymatgen silently takes its absolute value)."""
+    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
+        m = _CELL_LENGTH.match(line)
+        if m is None:
+            continue
+        value = m.group(2).split("(", 1)[0]  # drop a standard uncertainty, 4.2(3)
+        try:
+            length = float(value)
+        except ValueError:
+            if value in (".", "?"):  # CIF's "inapplicable" and "unknown"
+                continue
+            raise InputError(
+                f"cell length {m.group(1)} {m.group(2)!r} is not a number", source=path, where=f"line {lineno}"
+            ) from None
+        if not (np.isfinite(length) and length > 0):
+            raise InputError(
+                f"cell length {m.group(1)} = {m.group(2)} Å: must be positive", source=path, where=f"line {lineno}"
+            )

@@ -12,15 +12,26 @@ import io
 import os
 import pickle
 import re
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.lib.format as npformat
 
-from ..core import Dataset, InputError, Library, Phase, PhaseLibrary
+from ..core import (
+    Dataset,
+    InputError,
+    Library,
+    Phase,
+    PhaseLibrary,
+    cation_fractions,
+    check_elements,
+    placeholder_elements,
+)
 from ._atomic import atomic_path
+from ._text import read_text
 
 _FILES = ("Q", "XRD", "composition", "bases_name", "bases_comp", "sticks_lib")
 _LABEL = re.compile(r"^\d+\+")
@@ -68,37 +79,49 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         raise InputError("refused to unpickle a persistent id: only numpy arrays are allowed")
 
 
-def _read_pickled_npy(path: Path) -> np.ndarray:
-    """Read an object-dtype ``.npy`` file with the restricted unpickler."""
+def _read_npy(path: Path, *, objects: bool = False) -> np.ndarray:
+    """Read a ``.npy`` file; an object array (``objects=True`` only) through the restricted unpickler.
+
+    The header is checked against the file's size before anything is allocated, so that a
+    damaged shape cannot ask for terabytes.
+    """
+    if not path.exists():
+        raise InputError("missing file", source=path)
     try:
         with open(path, "rb") as fh:
-            version = npformat.read_magic(fh)
-            if version == (1, 0):
-                shape, fortran, dtype = npformat.read_array_header_1_0(fh)
-            elif version == (2, 0):
-                shape, fortran, dtype = npformat.read_array_header_2_0(fh)
-            else:
-                raise InputError(f"unsupported .npy version {version}", source=path)
-            if not dtype.hasobject:
-                count = int(np.prod(shape)) if shape else 1
-                arr = np.fromfile(fh, dtype=dtype, count=count)
-                if arr.size != count:
-                    raise InputError(f"truncated file: {arr.size} of {count} values", source=path)
-                return arr.reshape(shape, order="F" if fortran else "C")
             try:
-                arr = _NumpyOnlyUnpickler(fh).load()
-            except InputError as err:
-                raise InputError(err.problem, source=path) from None
-            except RecursionError:
-                raise InputError("malformed pickle payload (nested too deeply)", source=path) from None
-            except Exception as err:  # any unpickling failure of a malformed file
-                raise InputError(f"malformed pickle payload ({type(err).__name__}: {err})", source=path) from None
-    except InputError:
-        raise
+                version = npformat.read_magic(fh)
+                if version not in ((1, 0), (2, 0)):
+                    raise InputError(f"unsupported .npy version {version}", source=path)
+                read_header = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")  # a damaged header's SyntaxWarning is an error here, not a message
+                    shape, fortran, dtype = read_header(fh)
+            except InputError:
+                raise
+            except Exception as err:  # numpy's header parser raises many kinds on damaged bytes
+                raise InputError(
+                    f"not a .npy file ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})",
+                    source=path,
+                ) from None
+            if dtype.hasobject:
+                if not objects:
+                    raise InputError("holds Python objects (a pickle), expected numbers or text", source=path)
+                arr = _unpickle(fh, path)
+            else:
+                count = int(np.prod(shape, dtype=object)) if shape else 1
+                left = os.fstat(fh.fileno()).st_size - fh.tell()
+                if dtype.itemsize == 0:
+                    raise InputError(f"dtype {dtype} holds nothing", source=path)
+                if count * dtype.itemsize > left:
+                    raise InputError(
+                        f"truncated file: the header says {count} values, the file holds {left} bytes", source=path
+                    )
+                arr = np.fromfile(fh, dtype=dtype, count=count).reshape(shape, order="F" if fortran else "C")
+                if arr.dtype.kind == "U" and not _valid_text(arr):
+                    raise InputError("holds characters that are not Unicode (damaged text)", source=path)
     except OSError as err:
         raise InputError(err.strerror or "cannot read", source=path) from None
-    except ValueError as err:  # bad magic or header
-        raise InputError(f"not a .npy file ({err})", source=path) from None
     if not isinstance(arr, np.ndarray):
         raise InputError(f"payload is a {type(arr).__name__}, not an array", source=path)
     if arr.shape != tuple(shape):
@@ -106,13 +129,21 @@ def _read_pickled_npy(path: Path) -> np.ndarray:
     return arr
 
 
-def _load_npy(path: Path) -> np.ndarray:
-    if not path.exists():
-        raise InputError("missing file", source=path)
+def _valid_text(arr: np.ndarray) -> bool:
+    """Every code point of a numpy text array is a Unicode scalar (no surrogate, none beyond U+10FFFF)."""
+    codes = np.frombuffer(np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("=")).tobytes(), dtype=np.uint32)
+    return not np.any((codes > 0x10FFFF) | ((codes >= 0xD800) & (codes <= 0xDFFF)))
+
+
+def _unpickle(fh: io.BufferedIOBase, path: Path) -> Any:
     try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        raise InputError(f"cannot read .npy file ({err})", source=path) from None
+        return _NumpyOnlyUnpickler(fh).load()
+    except InputError as err:
+        raise InputError(err.problem, source=path) from None
+    except RecursionError:
+        raise InputError("malformed pickle payload (nested too deeply)", source=path) from None
+    except Exception as err:  # any unpickling failure of a malformed file
+        raise InputError(f"malformed pickle payload ({type(err).__name__}: {err})", source=path) from None
 
 
 def _folder(path: Path) -> Path:
@@ -129,15 +160,67 @@ def _elements_from_instance(folder: Path, m: int) -> list[str] | None:
     if not inst.is_file():
         return None
     try:
-        with open(inst, encoding="utf-8") as fh:
-            for line in fh:
-                key, _, value = line.strip().partition("=")
-                if key.strip() == "Elements":
-                    names = [v.strip() for v in value.split(",") if v.strip()]
-                    return names if len(names) == m else None
-    except (OSError, UnicodeDecodeError):
+        text = read_text(inst)
+    except InputError:
         return None
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        key, _, value = line.strip().partition("=")
+        if key.strip() == "Elements":
+            names = [v.strip() for v in value.split(",") if v.strip()]
+            if len(names) != m:
+                return None
+            check_elements(names, source=inst, where=f"line {lineno} (Elements)")
+            return names
     return None
+
+
+def _strings_npy(path: Path, count: int) -> list[str]:
+    """A 1-D array of ``count`` strings (drnets' own ``elements.npy`` and ``bases_formula.npy``)."""
+    arr = np.asarray(_read_npy(path))
+    if arr.dtype.kind not in "US" or arr.shape != (count,):
+        raise InputError(f"shape {arr.shape} dtype {arr.dtype}, expected {count} strings", source=path)
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in arr]
+
+
+def _elements(folder: Path, m: int, given: list[str] | tuple[str, ...] | None) -> list[str]:
+    if given is not None:
+        elements = [str(e) for e in given]
+        if len(elements) != m:
+            raise InputError(
+                f"{len(elements)} elements given for {m} composition columns", source=folder, where="elements"
+            )
+        check_elements(elements, source=folder, where="elements")
+        return elements
+    if (folder / "elements.npy").exists():
+        elements = _strings_npy(folder / "elements.npy", m)
+        check_elements(elements, source=folder / "elements.npy")
+        return elements
+    return _elements_from_instance(folder, m) or placeholder_elements(m)
+
+
+def _declared_substrates(
+    labels: list[str], formulas: list[str], bases_comp: np.ndarray, elements: list[str]
+) -> list[str]:
+    """Phases whose formula holds system elements but whose ``bases_comp`` row is zero: the folder
+    says they bring none of the system's elements, i.e. they are substrates."""
+    out = []
+    for label, formula, row in zip(labels, formulas, bases_comp):
+        if not np.any(row):
+            try:
+                fractions, _ = cation_fractions(formula, elements)
+            except InputError:
+                continue  # the phase library reports the formula
+            if fractions.sum() > 0:
+                out.append(label)
+    return out
+
+
+def _substrate_notes(declared: list[str]) -> list[str]:
+    return [
+        f"phase {label!r}: its bases_comp row is zero although its formula holds system elements: taken for a "
+        "declared substrate, allowed at every point"
+        for label in declared
+    ]
 
 
 def _label(name: str) -> str:
@@ -145,7 +228,9 @@ def _label(name: str) -> str:
     return s[:-4] if s.endswith(".txt") else s
 
 
-def read_drnets(path: str | os.PathLike[str], *, elements: list[str] | tuple[str, ...] | None = None) -> Dataset:
+def read_drnets(
+    path: str | os.PathLike[str], *, elements: list[str] | tuple[str, ...] | None = None, substrates: Sequence[str] = ()
+) -> Dataset:
     """Read a DRNets npy folder.
 
     Parameters
@@ -153,15 +238,20 @@ def read_drnets(path: str | os.PathLike[str], *, elements: list[str] | tuple[str
     path : path-like
         The folder holding ``XRD.npy``, or its parent holding ``drnets/``.
     elements : sequence of str, optional
-        The M system elements (not stored in the folder). Default: the ``Elements=`` line
-        of ``instance.txt`` beside the npy folder, else ``E1 .. EM``.
+        The M system elements. Default: drnets' own ``elements.npy`` in the folder, else
+        the ``Elements=`` line of ``instance.txt`` beside the npy folder, else ``E1 .. EM``
+        (a warning says so).
+    substrates : sequence of str, optional
+        Phase labels declared substrate; phases whose ``bases_comp`` row is zero although
+        their formula holds system elements are declared too.
 
     Returns
     -------
     Dataset
         The library, the phases (label = ``bases_name`` without its ``i+`` prefix and
-        ``.txt``; formula = label up to the first ``_``), ``sample_indicator`` as the mask
-        and ``degree_of_freedom`` as ``max_phases``.
+        ``.txt``; formula from drnets' own ``bases_formula.npy``, else the label up to the
+        first ``_``), ``sample_indicator`` as the mask and ``degree_of_freedom`` as
+        ``max_phases``.
 
     Raises
     ------
@@ -170,22 +260,13 @@ def read_drnets(path: str | os.PathLike[str], *, elements: list[str] | tuple[str
         anything but numpy arrays.
     """
     folder = _folder(Path(path))
-    arrays = {k: _load_npy(folder / f"{k}.npy") for k in _FILES if k != "sticks_lib"}
-    sticks = _read_pickled_npy(folder / "sticks_lib.npy") if (folder / "sticks_lib.npy").exists() else None
-    if sticks is None:
-        raise InputError("missing file", source=folder / "sticks_lib.npy")
+    arrays = {k: _read_npy(folder / f"{k}.npy") for k in _FILES if k != "sticks_lib"}
+    sticks = _read_npy(folder / "sticks_lib.npy", objects=True)
     xrd, comp = arrays["XRD"], arrays["composition"]
     if comp.ndim != 2:
         raise InputError(f"composition has shape {comp.shape}, expected (N, M)", source=folder / "composition.npy")
     n, m = comp.shape
-    if elements is not None:
-        elements = [str(e) for e in elements]
-        if len(elements) != m:
-            raise InputError(
-                f"{len(elements)} elements given for {m} composition columns", source=folder, where="elements"
-            )
-    else:
-        elements = _elements_from_instance(folder, m) or [f"E{k + 1}" for k in range(m)]
+    elements = _elements(folder, m, elements)
     src = str(folder)
 
     def fix(err: InputError, name: str) -> InputError:
@@ -203,9 +284,19 @@ def read_drnets(path: str | os.PathLike[str], *, elements: list[str] | tuple[str
     p = names.size
     if sticks.ndim != 1 or sticks.size != p:
         raise InputError(f"{sticks.size} stick arrays for {p} phase names", source=folder / "sticks_lib.npy")
+    bases_comp = arrays["bases_comp"]
+    if bases_comp.shape != (p, m) or bases_comp.dtype.kind not in "biuf":
+        raise InputError(
+            f"shape {bases_comp.shape} dtype {bases_comp.dtype}, expected ({p}, {m}) numbers",
+            source=folder / "bases_comp.npy",
+        )
+    labels = [_label(name.decode("utf-8", "replace") if isinstance(name, bytes) else name) for name in names]
+    if (folder / "bases_formula.npy").exists():
+        formulas, formula_file = _strings_npy(folder / "bases_formula.npy", p), "bases_formula.npy"
+    else:
+        formulas, formula_file = [label.split("_", 1)[0] for label in labels], "bases_name.npy"
     phases = []
-    for i, (name, st) in enumerate(zip(names, sticks)):
-        label = _label(name.decode() if isinstance(name, bytes) else name)
+    for i, (label, st) in enumerate(zip(labels, sticks)):
         st = np.asarray(st)
         if st.dtype.kind not in "fiu" or st.ndim != 2 or st.shape[1] < 2:
             raise InputError(
@@ -214,20 +305,21 @@ def read_drnets(path: str | os.PathLike[str], *, elements: list[str] | tuple[str
                 where=f"phase {label!r}",
             )
         try:
-            phases.append(Phase(label, label.split("_", 1)[0], st[:, 0], st[:, 1]))
+            phases.append(Phase(label, formulas[i], st[:, 0], st[:, 1]))
         except InputError as err:
             raise InputError(err.problem, source=folder / "sticks_lib.npy", where=err.where) from None
+    by_zero_row = _declared_substrates(labels, formulas, bases_comp, elements)
     try:
-        plib = PhaseLibrary(phases, tuple(elements), source=src)
+        plib = PhaseLibrary(phases, tuple(elements), source=src, substrates=[*by_zero_row, *substrates])
+        plib.warnings += _substrate_notes([s for s in by_zero_row if s not in substrates])
     except InputError as err:
-        raise InputError(err.problem, source=folder / "bases_name.npy", where=err.where) from None
-    bases_comp = arrays["bases_comp"]
-    if bases_comp.shape != (p, m):
-        raise InputError(f"shape {bases_comp.shape}, expected ({p}, {m})", source=folder / "bases_comp.npy")
+        from_names = formula_file == "bases_name.npy" and (err.where or "").startswith("phase ")
+        hint = " (without bases_formula.npy a formula is the phase name up to its first '_')" if from_names else ""
+        raise InputError(err.problem + hint, source=folder / formula_file, where=err.where) from None
 
     mask = max_phases = None
     if (folder / "sample_indicator.npy").exists():
-        mask = _load_npy(folder / "sample_indicator.npy")
+        mask = _read_npy(folder / "sample_indicator.npy")
         if mask.shape != (n, p) or mask.dtype.kind not in "biuf" or not np.all(np.isfinite(mask)):
             raise InputError(
                 f"shape {mask.shape} dtype {mask.dtype}, expected ({n}, {p}) numbers",
@@ -235,12 +327,12 @@ def read_drnets(path: str | os.PathLike[str], *, elements: list[str] | tuple[str
             )
         mask = mask != 0
     if (folder / "degree_of_freedom.npy").exists():
-        max_phases = _load_npy(folder / "degree_of_freedom.npy")
+        max_phases = _read_npy(folder / "degree_of_freedom.npy")
         if max_phases.dtype.kind not in "biuf":
             raise InputError(f"dtype {max_phases.dtype} is not numeric", source=folder / "degree_of_freedom.npy")
         max_phases = max_phases.ravel()
     if (folder / "edges.npy").exists():
-        edges = _load_npy(folder / "edges.npy")
+        edges = _read_npy(folder / "edges.npy")
         if edges.shape != (n, n):
             raise InputError(f"shape {edges.shape}, expected ({n}, {n})", source=folder / "edges.npy")
     try:
@@ -255,8 +347,11 @@ def write_drnets(dataset: Dataset, folder: str | os.PathLike[str]) -> list[Path]
 
     ``Q``, ``XRD`` and the sticks are written as float32 (as DRNets stores them), the
     rest as float64. Without phases only ``Q``, ``XRD``, ``composition``,
-    ``degree_of_freedom`` and ``edges`` are written. The mask defaults to the element
-    rule and ``degree_of_freedom`` to the Gibbs limits. Each file is written atomically.
+    ``degree_of_freedom``, ``edges`` and ``elements`` are written. The mask defaults to
+    the element rule and ``degree_of_freedom`` to the Gibbs limits. Two files DRNets does
+    not read keep what its layout cannot: ``elements.npy`` (the element names) and
+    ``bases_formula.npy`` (each phase's formula). Declared substrates get a zero
+    ``bases_comp`` row. Each file is written atomically.
 
     Parameters
     ----------
@@ -288,8 +383,10 @@ def write_drnets(dataset: Dataset, folder: str | os.PathLike[str]) -> list[Path]
         adj[edges[:, 0], edges[:, 1]] = adj[edges[:, 1], edges[:, 0]] = 1.0
     out["edges"] = adj
     sticks = None
+    out["elements"] = np.array(lib.elements)  # drnets' own: DRNets keeps the names elsewhere
     if ph is not None:
         out["bases_name"] = np.array([f"{i}+{p.label}.txt" for i, p in enumerate(ph)])
+        out["bases_formula"] = np.array([p.formula for p in ph])  # drnets' own: labels need not start with one
         out["bases_comp"] = ph.compositions.astype(np.float64)
         mask = dataset.mask if dataset.mask is not None else allowed_mask(lib, ph)
         out["sample_indicator"] = np.asarray(mask, dtype=np.float64)

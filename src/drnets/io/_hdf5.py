@@ -6,8 +6,8 @@ Layout (format version 1)::
     /library          attrs: elements, source; datasets compositions, q, patterns
     /library/metadata datasets m0, m1, ... each with attrs name (the key) and kind
     /phases           attrs: elements, source; groups p00000, p00001, ... in order, each
-                      with attrs label, formula[, space_group, cell] and datasets q,
-                      intensity[, hkl]
+                      with attrs label, formula[, space_group, cell, role="substrate"]
+                      and datasets q, intensity[, hkl]
     /mask, /max_phases
     /solution         attrs: audit, metadata (JSON); datasets labels, fractions, shifts,
                       amplitudes, widths[, reconstruction, residuals, max_phases, mask, edges]
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ import numpy as np
 
 from ..core import Dataset, InputError, Library, Phase, PhaseLibrary, Solution
 from ._atomic import atomic_path
+
+# What h5py and the HDF5 library raise on a damaged or foreign file (RuntimeError: a corrupt B-tree).
+_DAMAGED = (KeyError, ValueError, TypeError, OSError, RuntimeError, AttributeError, IndexError, OverflowError)
 
 FORMAT = "drnets"
 VERSION = 1
@@ -117,6 +121,8 @@ def write_hdf5(dataset: Dataset, path: str | os.PathLike[str]) -> None:
                         one.attrs["cell"] = np.asarray(p.cell, dtype=float)
                     if p.space_group is not None:
                         one.attrs["space_group"] = str(p.space_group)
+                    if p.label in ph.substrates:
+                        one.attrs["role"] = "substrate"
             if dataset.mask is not None:
                 f.create_dataset("mask", data=np.asarray(dataset.mask, dtype=bool))
             if dataset.max_phases is not None:
@@ -160,13 +166,15 @@ def _group_sort_key(name: str) -> tuple[int, str]:
     return (int(digits), name) if digits.isdigit() else (1 << 62, name)
 
 
-def read_hdf5(path: str | os.PathLike[str]) -> Dataset:
+def read_hdf5(path: str | os.PathLike[str], *, substrates: Sequence[str] = ()) -> Dataset:
     """Read the native HDF5 file.
 
     Parameters
     ----------
     path : path-like
         A file written by :func:`write_hdf5`.
+    substrates : sequence of str, optional
+        Phase labels declared substrate, besides those the file declares.
 
     Returns
     -------
@@ -183,7 +191,7 @@ def read_hdf5(path: str | os.PathLike[str]) -> Dataset:
     path = Path(path)
     try:
         f = h5py.File(path, "r")
-    except (OSError, ValueError) as err:
+    except _DAMAGED as err:
         raise InputError(
             f"not an HDF5 file ({str(err).splitlines()[0] if str(err) else 'unreadable'})", source=path
         ) from None
@@ -213,7 +221,7 @@ def read_hdf5(path: str | os.PathLike[str]) -> Dataset:
             phases = None
             if "phases" in f:
                 pg = f["phases"]
-                plist = []
+                plist, declared = [], list(substrates)
                 for name in sorted(pg, key=_group_sort_key):
                     where = f"/phases/{name}"
                     one = pg[name]
@@ -230,8 +238,12 @@ def read_hdf5(path: str | os.PathLike[str]) -> Dataset:
                             space_group=_text(sgsym) if sgsym is not None else None,
                         )
                     )
+                    if _text(one.attrs.get("role", "phase")) == "substrate":
+                        declared.append(plist[-1].label)
                 where = "/phases"
-                phases = PhaseLibrary(plist, tuple(_strings(pg.attrs["elements"])), source=str(path))
+                phases = PhaseLibrary(
+                    plist, tuple(_strings(pg.attrs["elements"])), source=str(path), substrates=declared
+                )
             where = "/mask"
             mask = f["mask"][()] if "mask" in f else None
             where = "/max_phases"
@@ -253,6 +265,6 @@ def read_hdf5(path: str | os.PathLike[str]) -> Dataset:
             return Dataset(library, phases, mask, max_phases, solution)
     except InputError as err:
         raise InputError(err.problem, source=path, where=err.where or where) from None
-    except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as err:
+    except _DAMAGED as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"malformed drnets file ({msg})", source=path, where=where) from None

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import InputError, Library
+from ..core import InputError, Library, check_elements
+from ..core.constants import MAX_INTENSITY
 from ._atomic import atomic_text
+from ._text import parse_float, read_text, refuse_cut, unended_line
 
 _META_KEYS = ("X", "Y", "sample_no", "plate_id", "pattern_fn")
 
 
 def _parse_lines(path: Path) -> dict[str, tuple[int, str]]:
     """Map each key to (line number, raw value string)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise InputError(f"not a text file ({err.reason})", source=path) from None
+    text = read_text(path)
+    unended = unended_line(text)
     entries: dict[str, tuple[int, str]] = {}
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -35,6 +35,9 @@ def _parse_lines(path: Path) -> dict[str, tuple[int, str]]:
                 f"key {key!r} repeated (first on line {entries[key][0]})", source=path, where=f"line {lineno}"
             )
         entries[key] = (lineno, value.strip())
+        items = [v.strip() for v in value.split(",")]
+        if lineno == unended and len(items) > 1:
+            refuse_cut(items[-1], min(len(v) for v in items[:-1]), source=path, where=f"line {lineno} ({key})")
     return entries
 
 
@@ -47,7 +50,7 @@ def _numbers(path: Path, entries: dict, key: str, n: int | None = None) -> np.nd
     if items and items[-1].strip() == "":
         items = items[:-1]  # tolerate a trailing comma
     try:
-        arr = np.array([float(v) for v in items], dtype=float)
+        arr = np.array([parse_float(v) for v in items], dtype=float)
     except ValueError:
         bad = next(v for v in items if not _is_float(v))
         raise InputError(f"non-numeric value {bad.strip()!r}", source=path, where=where) from None
@@ -62,7 +65,7 @@ def _numbers(path: Path, entries: dict, key: str, n: int | None = None) -> np.nd
 
 def _is_float(v: str) -> bool:
     try:
-        float(v)
+        parse_float(v)
         return True
     except ValueError:
         return False
@@ -99,7 +102,8 @@ def read_instance(path: str | os.PathLike[str]) -> Library:
     Parameters
     ----------
     path : path-like
-        The ``instance.txt`` file.
+        The ``instance.txt`` file: UTF-8 (with or without a byte-order mark) or Latin-1,
+        any line ends.
 
     Returns
     -------
@@ -115,6 +119,7 @@ def read_instance(path: str | os.PathLike[str]) -> Library:
     m = _integer(path, entries, "M")
     n = _integer(path, entries, "N")
     elements = _names(path, entries, "Elements")
+    check_elements(elements, source=path, where=f"line {entries['Elements'][0]} (Elements)")
     if len(elements) != m:
         raise InputError(
             f"{len(elements)} elements listed but M={m}", source=path, where=f"line {entries['Elements'][0]} (Elements)"
@@ -145,7 +150,8 @@ def read_instance(path: str | os.PathLike[str]) -> Library:
             if len(vals) != n:
                 raise InputError(f"{len(vals)} values, expected {n}", source=path, where=f"line {lineno} ({key})")
             metadata[key] = np.array(vals, dtype=str)
-    _check_library_values(path, entries, comp, comp_keys, q, patterns)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values are reported as errors, not warned about
+        _check_library_values(path, entries, comp, comp_keys, q, patterns)
     return Library(
         elements=tuple(elements), compositions=comp, q=q, patterns=patterns, metadata=metadata, source=str(path)
     )
@@ -174,14 +180,20 @@ def _check_library_values(path, entries, comp, comp_keys, q, patterns) -> None:
             source=path,
             where=f"line {entries[comp_keys[j]][0]} ({comp_keys[j]})",
         )
-    neg = np.argwhere(patterns < 0)
-    if neg.size:
-        i, j = (int(v) for v in neg[0])
-        raise InputError(
-            f"negative intensity {patterns[i, j]:g} at position {j + 1}",
-            source=path,
-            where=f"line {entries[f'I{i + 1}'][0]} (I{i + 1})",
-        )
+    for bad, problem in (
+        (patterns < 0, "negative intensity {v:g} at position {j}"),
+        (
+            patterns > MAX_INTENSITY,
+            f"intensity {{v:g}} at position {{j}} is over {MAX_INTENSITY:g}: rescale the patterns",
+        ),
+    ):
+        if bad.any():
+            i, j = (int(v) for v in np.argwhere(bad)[0])
+            raise InputError(
+                problem.format(v=patterns[i, j], j=j + 1),
+                source=path,
+                where=f"line {entries[f'I{i + 1}'][0]} (I{i + 1})",
+            )
 
 
 def write_instance(library: Library, path: str | os.PathLike[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,9 @@ from ..core import Dataset, InputError, PhaseLibrary
 from ._formats import format_of
 
 
-def read_phases(path: str | os.PathLike[str], elements: tuple[str, ...] | list[str], **kwargs) -> PhaseLibrary:
+def read_phases(
+    path: str | os.PathLike[str], elements: tuple[str, ...] | list[str], *, substrates: Sequence[str] = (), **kwargs
+) -> PhaseLibrary:
     """Read candidate phases from a stick CSV or a folder of CIF files.
 
     Parameters
@@ -20,6 +23,8 @@ def read_phases(path: str | os.PathLike[str], elements: tuple[str, ...] | list[s
         A ``phase,formula,q,intensity`` CSV or a folder of ``.cif`` files.
     elements : sequence of str
         The system's elements.
+    substrates : sequence of str, optional
+        Phase labels declared substrate (allowed at every point).
     **kwargs
         Passed to the CIF reader (``wavelength``, ``q_range``).
     """
@@ -29,10 +34,10 @@ def read_phases(path: str | os.PathLike[str], elements: tuple[str, ...] | list[s
     if path.is_dir():
         from ._cif import read_cif_folder
 
-        return read_cif_folder(path, elements, **kwargs)
+        return read_cif_folder(path, elements, substrates=substrates, **kwargs)
     from ._sticks_csv import read_sticks_csv
 
-    return read_sticks_csv(path, elements)
+    return read_sticks_csv(path, elements, substrates=substrates)
 
 
 def load(
@@ -40,6 +45,8 @@ def load(
     *,
     phases: str | os.PathLike[str] | None = None,
     mask: str | os.PathLike[str] | None = None,
+    substrates: Sequence[str] = (),
+    resample: bool = False,
     **kwargs,
 ) -> Dataset:
     """Read a library (and what travels with it) from any supported input.
@@ -53,12 +60,18 @@ def load(
         A stick CSV or CIF folder; replaces any phases the input holds.
     mask : path-like, optional
         A CSV of the allowed-phase mask (``point`` then one 0/1 column per phase label).
+    substrates : sequence of str, optional
+        Phase labels declared substrate: allowed at every point whatever their formula.
+    resample : bool
+        Pattern folders: interpolate patterns on different Q grids onto the range they
+        share (recorded as ``resampled`` metadata and a warning) instead of refusing them.
     **kwargs
         Format-specific options (e.g. ``x_unit``, ``wavelength`` for pattern folders).
 
     Returns
     -------
     Dataset
+        With ``warnings``: one line per thing to report about the input.
     """
     path = Path(path)
     if not path.exists():
@@ -71,21 +84,23 @@ def load(
     elif kind == "drnets":
         from ._drnets import read_drnets
 
-        ds = read_drnets(path)
+        ds = read_drnets(path, substrates=() if phases is not None else substrates)
     elif kind == "hdf5":
         from ._hdf5 import read_hdf5
 
-        ds = read_hdf5(path)
+        ds = read_hdf5(path, substrates=() if phases is not None else substrates)
     elif kind == "xy":
         from ._xy import read_xy_folder
 
-        ds = Dataset(read_xy_folder(path, **kwargs))
+        ds = Dataset(read_xy_folder(path, resample=resample, **kwargs))
     elif kind == "sticks":
         raise InputError("this is a stick table; pass it as the phases, with a library as the input", source=path)
     else:  # pragma: no cover - format_of covers all
         raise InputError("unknown input format", source=path)
+    if phases is None and substrates and ds.phases is None:
+        raise InputError("substrates are declared but there are no phases", source=path, where="substrates")
     if phases is not None:
-        ph = read_phases(phases, ds.library.elements)
+        ph = read_phases(phases, ds.library.elements, substrates=substrates)
         keep_mask = ds.mask if (ds.phases is not None and ds.phases.labels == ph.labels) else None
         ds = Dataset(ds.library, ph, keep_mask, ds.max_phases, None)
     if mask is not None:
@@ -104,15 +119,17 @@ def load(
 def read_mask_csv(path: str | os.PathLike[str], n_points: int, labels: list[str]) -> np.ndarray:
     """Read an allowed-phase mask CSV (``point`` then 0/1 columns by phase label)."""
     import csv
+    import io
+
+    from ._text import read_text
 
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
+        rows = list(csv.reader(io.StringIO(read_text(path))))
     except OSError as err:
         raise InputError(err.strerror or "cannot read", source=path) from None
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise InputError(f"not a CSV text file ({err})", source=path) from None
+    except csv.Error as err:
+        raise InputError(f"not a CSV file ({err})", source=path) from None
     if not rows or rows[0][:1] != ["point"]:
         raise InputError("expected a header starting with 'point'", source=path, where="line 1")
     header = rows[0][1:]
@@ -140,4 +157,6 @@ def read_mask_csv(path: str | os.PathLike[str], n_points: int, labels: list[str]
         seen.add(i)
     if len(seen) != n_points:
         raise InputError(f"mask covers {len(seen)} of {n_points} points", source=path)
+    if not out.any():
+        raise InputError("the mask allows no phase at any point (all zero)", source=path)
     return out

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from ..core import InputError, Library
+from ..core import InputError, Library, check_elements
 from ._atomic import atomic_text
+from ._text import parse_float, read_text, refuse_cut, unended_line
 
 PATTERN_SUFFIXES = (".xy", ".xye", ".chi", ".csv")
 _UNITS = ("auto", "q_nm", "q_A", "twotheta")
@@ -28,14 +31,12 @@ def _natural(s: str) -> list:
 
 def _read_pattern(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
     """Two numeric columns (a third, the error, is ignored) and the header text."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise InputError(f"not a text file ({err.reason})", source=path) from None
-    except OSError as err:
-        raise InputError(err.strerror or "cannot read", source=path) from None
+    text = read_text(path)
     header: list[str] = []
     rows: list[tuple[float, float]] = []
+    lines: list[int] = []  # the line number of each row
+    shortest: list[int] = []  # per column, the fewest characters a number above had
+    unended = unended_line(text)
     ncols = None
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -46,7 +47,7 @@ def _read_pattern(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
             continue
         fields = [f for f in _SPLIT.split(line) if f]
         try:
-            vals = [float(f) for f in fields]
+            vals = [parse_float(f) for f in fields]
         except ValueError:
             vals = None
         if not rows and (vals is None or len(vals) < 2) and len(header) < 8:
@@ -62,10 +63,23 @@ def _read_pattern(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
         ncols = len(vals)
         if not all(np.isfinite(vals[:2])):
             raise InputError("non-finite value", source=path, where=where)
+        if lineno == unended and len(rows) >= 2:
+            for f, n in zip(fields, shortest):
+                refuse_cut(f, n, source=path, where=where)
+        shortest = [min(a, len(f)) for a, f in zip(shortest, fields)] if shortest else [len(f) for f in fields]
         rows.append((vals[0], vals[1]))
+        lines.append(lineno)
     if len(rows) < 2:
         raise InputError(f"{len(rows)} data rows, need at least 2", source=path)
     data = np.array(rows, dtype=float)
+    step = np.sign(np.diff(data[:, 0]))
+    if np.any(step == 0):
+        i = 1 + int(np.argmax(step == 0))
+        raise InputError(f"repeated x value {data[i, 0]:g}", source=path, where=f"line {lines[i]}")
+    if np.any(step != step[0]):  # files run up or down in x, never both ways: rows were lost or moved
+        raise InputError(
+            "x values are out of order", source=path, where=f"line {lines[1 + int(np.argmax(step != step[0]))]}"
+        )
     return data[:, 0], data[:, 1], "\n".join(header)
 
 
@@ -86,18 +100,13 @@ def _to_q(x: np.ndarray, unit: str, wavelength: float | None) -> np.ndarray:
 
 def _read_compositions(path: Path) -> tuple[list[str], dict[str, tuple[np.ndarray, int]]]:
     try:
-        fh = open(path, newline="", encoding="utf-8")
-    except OSError as err:
-        raise InputError(f"compositions CSV: {err.strerror or 'cannot open'}", source=path) from None
-    with fh:
-        try:
-            lines = [
-                (i, r)
-                for i, r in enumerate(csv.reader(fh), start=1)
-                if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")
-            ]
-        except (csv.Error, UnicodeDecodeError) as err:
-            raise InputError(f"not a CSV file ({err})", source=path) from None
+        lines = [
+            (i, r)
+            for i, r in enumerate(csv.reader(io.StringIO(read_text(path))), start=1)
+            if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")
+        ]
+    except csv.Error as err:
+        raise InputError(f"not a CSV file ({err})", source=path) from None
     if not lines:
         raise InputError("empty compositions file", source=path)
     lineno, header = lines[0]
@@ -107,6 +116,7 @@ def _read_compositions(path: Path) -> tuple[list[str], dict[str, tuple[np.ndarra
     elements = header[1:]
     if any(not e for e in elements) or len(set(elements)) != len(elements):
         raise InputError(f"empty or duplicate element column in {elements}", source=path, where=f"line {lineno}")
+    check_elements(elements, source=path, where=f"line {lineno}")
     out: dict[str, tuple[np.ndarray, int]] = {}
     for lineno, row in lines[1:]:
         where = f"line {lineno}"
@@ -118,7 +128,7 @@ def _read_compositions(path: Path) -> tuple[list[str], dict[str, tuple[np.ndarra
         if name in out:
             raise InputError(f"sample {name!r} repeated (first on line {out[name][1]})", source=path, where=where)
         try:
-            comp = np.array([float(v) for v in row[1:]])
+            comp = np.array([parse_float(v) for v in row[1:]])
         except ValueError:
             raise InputError("non-numeric composition", source=path, where=where) from None
         if not np.all(np.isfinite(comp)) or np.any(comp < 0):
@@ -138,6 +148,7 @@ def read_xy_folder(
     x_unit: str = "auto",
     wavelength: float | None = None,
     q_grid: np.ndarray | None = None,
+    resample: bool = False,
 ) -> Library:
     """Read a folder of 1-D pattern files and their compositions.
 
@@ -158,19 +169,25 @@ def read_xy_folder(
     wavelength : float, optional
         X-ray wavelength in Å, needed for 2θ (Q = 4π sin θ / λ).
     q_grid : array-like, optional
-        The common Q grid in nm⁻¹ (ascending, inside every pattern's range). Default: the
-        range all patterns share, at the finest median step among them.
+        A Q grid in nm⁻¹ (ascending, inside every pattern's range) to interpolate every
+        pattern onto.
+    resample : bool
+        Without a ``q_grid``, patterns must share one grid (a file with another range or
+        row count is refused: it is often a cut-off file). True interpolates them onto the
+        range they all share, at the finest median step among them.
 
     Returns
     -------
     Library
-        Points in the order of the compositions CSV; metadata ``sample`` and ``file``.
+        Points in the order of the compositions CSV; metadata ``sample`` and ``file``, and
+        ``resampled`` (True for the points interpolated onto another grid) when any was.
 
     Raises
     ------
     InputError
-        On a malformed file, a file without a composition, 2θ without a wavelength, or
-        patterns that share no Q range.
+        On a malformed or cut-off file, a file without a composition or a composition
+        without a file, 2θ without a wavelength, patterns on different grids (unless
+        resampled), or patterns that share no Q range.
     """
     folder = Path(path)
     if not folder.is_dir():
@@ -204,7 +221,12 @@ def read_xy_folder(
     for stem, f in by_stem.items():
         if stem not in comps:
             raise InputError(f"no composition for sample {stem!r} in {comp_path.name}", source=f)
-    order = [s for s in comps if s in by_stem]
+    for stem, (_, lineno) in comps.items():
+        if stem not in by_stem:
+            raise InputError(
+                f"sample {stem!r} has no pattern file in {folder}", source=comp_path, where=f"line {lineno}"
+            )
+    order = list(comps)
     raw = {s: _read_pattern(by_stem[s]) for s in order}
 
     unit = x_unit
@@ -229,29 +251,21 @@ def read_xy_folder(
         f = by_stem[s]
         if unit == "twotheta" and (np.any(x <= 0) or np.any(x >= 180)):
             raise InputError("2θ values must lie in (0, 180) degrees", source=f)
-        q = _to_q(x, unit, wavelength)
+        with np.errstate(over="ignore"):
+            q = _to_q(x, unit, wavelength)
+        if not np.all(np.isfinite(q)):
+            raise InputError(f"x value {float(x[~np.isfinite(q)][0]):g} is too large to convert to Q", source=f)
         idx = np.argsort(q, kind="stable")
         q, y = q[idx], y[idx]
+        if q[0] < 0:
+            raise InputError(f"negative Q {q[0]:g} nm⁻¹ (from x = {x[idx][0]:g})", source=f)
         if np.any(np.diff(q) <= 0):
             raise InputError(f"repeated x value {x[idx][int(np.argmax(np.diff(q) <= 0))]:g}", source=f)
         if np.any(y < 0):
             raise InputError(f"negative intensity {float(y.min()):g}", source=f)
         qs[s] = (q, y)
 
-    lo = max(float(q[0]) for q, _ in qs.values())
-    hi = min(float(q[-1]) for q, _ in qs.values())
-    if q_grid is None:
-        if hi <= lo:
-            raise InputError(
-                f"the patterns share no Q range (latest start {lo:g}, earliest end {hi:g} nm⁻¹)", source=folder
-            )
-        step = min(float(np.median(np.diff(q))) for q, _ in qs.values())
-        npts = int(np.floor((hi - lo) / step * (1 + 1e-9))) + 1
-        grid = lo + step * np.arange(npts)
-        grid = grid[grid <= hi + 1e-9 * max(1.0, abs(hi))]
-        if grid.size < 2:
-            raise InputError("the shared Q range holds fewer than 2 grid points", source=folder)
-    else:
+    if q_grid is not None:
         grid = np.asarray(q_grid, dtype=float).ravel()
         if grid.size < 2 or not np.all(np.isfinite(grid)) or np.any(np.diff(grid) <= 0):
             raise InputError(
@@ -264,10 +278,66 @@ def read_xy_folder(
                     source=by_stem[s],
                     where="q_grid",
                 )
-    patterns = np.stack([np.interp(grid, q, y) for q, y in qs.values()])
+    elif resample:
+        grid = _shared_grid(qs, folder)
+    else:
+        grid = _one_grid(qs, by_stem)
+    resampled = np.array([not _same_grid(q, grid) for q, _ in qs.values()])
+    patterns = np.stack([np.interp(grid, q, y) if r else y for (q, y), r in zip(qs.values(), resampled)])
     comp = np.stack([comps[s][0] for s in order])
     metadata = {"sample": np.array(order, dtype=str), "file": np.array([by_stem[s].name for s in order], dtype=str)}
+    if resampled.any():
+        metadata["resampled"] = resampled
     return Library(tuple(elements), comp, grid, patterns, metadata=metadata, source=str(folder))
+
+
+def _same_grid(q: np.ndarray, grid: np.ndarray) -> bool:
+    """The same grid to within a thousandth of its smallest step."""
+    return q.size == grid.size and bool(np.all(np.abs(q - grid) <= 1e-3 * float(np.min(np.diff(grid)))))
+
+
+def _describe(q: np.ndarray) -> str:
+    return f"{q.size} points, {q[0]:g}-{q[-1]:g} nm⁻¹"
+
+
+def _one_grid(qs: dict[str, tuple[np.ndarray, np.ndarray]], by_stem: dict[str, Path]) -> np.ndarray:
+    """The grid every pattern shares; the first file off the most common grid is refused."""
+    keys = {s: (q.size, round(float(q[0]), 4), round(float(q[-1]), 4)) for s, (q, _) in qs.items()}
+    common = Counter(keys.values()).most_common(1)[0][0]
+    ref = next(s for s, k in keys.items() if k == common)
+    grid = qs[ref][0]
+    for s, (q, _) in qs.items():
+        if not _same_grid(q, grid):
+            raise InputError(
+                f"Q grid ({_describe(q)}) differs from the other files' ({_describe(grid)}, e.g. {by_stem[ref].name}): "
+                "a short or cut-off file? Pass resample=True to interpolate all patterns onto the range they share",
+                source=by_stem[s],
+            )
+    return grid
+
+
+def _shared_grid(qs: dict[str, tuple[np.ndarray, np.ndarray]], folder: Path) -> np.ndarray:
+    """The range all patterns share, at the finest median step among them."""
+    lo = max(float(q[0]) for q, _ in qs.values())
+    hi = min(float(q[-1]) for q, _ in qs.values())
+    if hi <= lo:
+        raise InputError(
+            f"the patterns share no Q range (latest start {lo:g}, earliest end {hi:g} nm⁻¹)", source=folder
+        )
+    step = min(float(np.median(np.diff(q))) for q, _ in qs.values())
+    npts = int(np.floor((hi - lo) / step * (1 + 1e-9))) + 1
+    longest = max(q.size for q, _ in qs.values())
+    if npts > 4 * longest:  # a file with a few very close x values: its median step is no grid step
+        raise InputError(
+            f"resampling at the finest step {step:g} nm⁻¹ would make {npts} points (the longest file has "
+            f"{longest}): pass q_grid",
+            source=folder,
+        )
+    grid = lo + step * np.arange(npts)
+    grid = grid[grid <= hi + 1e-9 * max(1.0, abs(hi))]
+    if grid.size < 2:
+        raise InputError("the shared Q range holds fewer than 2 grid points", source=folder)
+    return grid
 
 
 def _safe_name(s: str) -> str:
