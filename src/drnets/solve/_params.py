@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import InputError
-from ..core.constants import PHASE_THRESHOLD, SHIFT_TOLERANCE
+from ..core.constants import MAX_SHIFT, PHASE_THRESHOLD, SHIFT_TOLERANCE
 from ._atoms import WIDTH_SCALES
 
 
@@ -105,7 +105,7 @@ class Params:
     """The solver's knobs (see :func:`parameter_table` for the table as text)."""
 
     max_shift: float = knob(
-        0.08, "Largest relative lattice shift (multiplicative Q scale 1 ± max_shift).", low=1e-4, high=0.5
+        MAX_SHIFT, "Largest relative lattice shift (multiplicative Q scale 1 ± max_shift).", low=1e-4, high=0.5
     )
     shift_step: float | None = knob(
         None,
