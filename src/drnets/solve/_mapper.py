@@ -113,11 +113,13 @@ class PhaseMapper(Params):
         self.history_ = pb.history
         state = State.empty(pb.n, int(pb.search_limits.max()), pb.q.size)
         keep = pb.allowed.copy()
-        print_ = fingerprint(
-            library, phases, pb.allowed, pb.limits, {k: v for k, v in params.recorded().items() if k not in _RUN_ONLY}
-        )
         start = 0
         checkpoint = None if self.checkpoint is None else Path(self.checkpoint)
+        # Hashing the patterns costs a pass over them: only a run that keeps a checkpoint needs it.
+        print_ = ""
+        if checkpoint is not None:
+            kept = {k: v for k, v in params.recorded().items() if k not in _RUN_ONLY}
+            print_ = fingerprint(library, phases, pb.allowed, pb.limits, kept)
         if resume and checkpoint is not None and checkpoint.exists():
             state, keep, start, pen = load_checkpoint(checkpoint, print_)
             pb = pb.with_costs(pen)  # the per-phase costs the finished rounds used
