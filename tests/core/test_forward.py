@@ -87,3 +87,34 @@ def test_solver_synth_and_report_draw_the_same_profile():
         np.testing.assert_allclose(report[p], synth, rtol=0, atol=1e-5, err_msg=phase.label)
         np.testing.assert_allclose(atoms.phase(p)[0, 0].numpy(), synth, rtol=0, atol=1e-5, err_msg=phase.label)
         np.testing.assert_allclose(dictionary[p, 0].numpy(), synth, rtol=0, atol=1e-5, err_msg=phase.label)
+
+
+def test_pseudo_voigt_profiles_agree_across_renderers():
+    """With a Lorentzian share the windows widen; the cut tails stay under LORENTZ_TAIL of a peak."""
+    ds, _ = generate("easy", points=5, q_points=700, seed=0)
+    q, phases = ds.library.q, ds.phases
+    widths, eta, n_p = np.array([0.18, 0.31]), 0.5, len(ds.phases)
+    sq, si = padded_sticks(phases, q[0], q[-1], 0.05)
+    atoms = Atoms(q, sq, si, np.array([1.0]), widths, widths=(1.0,), dtype=torch.float64, eta=eta)
+    solution = Solution(
+        labels=phases.labels,
+        fractions=np.full((1, n_p), 1.0 / n_p),
+        shifts=np.ones((1, n_p)),
+        amplitudes=np.ones((1, n_p)),
+        widths=np.tile(widths, (n_p, 1)),
+        eta=eta,
+    )
+    report = render_contributions(solution, phases, q, 0)
+    for p, phase in enumerate(phases):
+        synth = render_peaks(q, phase.q[None, :], phase.intensity[None, :], widths, eta)[0]
+        gauss = render_peaks(q, phase.q[None, :], phase.intensity[None, :], widths)[0]
+        assert np.abs(synth - gauss).max() > 0.05  # the shape matters at this share
+        np.testing.assert_allclose(report[p], synth, rtol=0, atol=0.02, err_msg=phase.label)
+        np.testing.assert_allclose(atoms.phase(p)[0, 0].numpy(), synth, rtol=0, atol=0.02, err_msg=phase.label)
+
+
+def test_window_widens_with_the_lorentzian_share():
+    from drnets.core import WINDOW_SIGMAS, window_sigmas
+
+    assert window_sigmas(0.0) == WINDOW_SIGMAS
+    assert WINDOW_SIGMAS < window_sigmas(0.3) < window_sigmas(1.0)

@@ -14,13 +14,18 @@ from ._forward import (
     render_profile,
     render_solution,
     sigma_at,
+    window_sigmas,
 )
 from ._library import Library
 from ._phases import Phase, PhaseLibrary
 from ._solution import Solution
+from ._texture import march_dollase, plane_cosines, reciprocal_rows
 from .constants import WEAK_EVIDENCE
 
 __all__ = [
+    "march_dollase",
+    "plane_cosines",
+    "reciprocal_rows",
     "Dataset",
     "ELEMENTS",
     "FWHM_PER_SIGMA",
@@ -31,6 +36,7 @@ __all__ = [
     "Solution",
     "WEAK_EVIDENCE",
     "WINDOW_SIGMAS",
+    "window_sigmas",
     "cation_fractions",
     "gaussian",
     "max_normalized",

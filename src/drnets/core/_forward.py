@@ -29,6 +29,8 @@ from ._solution import Solution
 
 #: Peaks are evaluated within this many sigmas of their centre (windowed rendering).
 WINDOW_SIGMAS = 5.0
+#: A pseudo-Voigt's Lorentzian tail is drawn out to where it falls below this share of the peak.
+LORENTZ_TAIL = 0.005
 #: FWHM of a Gaussian in units of its sigma.
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 #: Smallest sigma (nm⁻¹) a peak is drawn with in float64; keeps a zero width from dividing by 0.
@@ -89,6 +91,15 @@ def peak_shape(z: Any, eta: float = 0.0) -> Any:
     return shape
 
 
+def window_sigmas(eta: float = 0.0) -> float:
+    """Half width of a peak's window in Gaussian sigmas: :data:`WINDOW_SIGMAS` for a Gaussian,
+    wider for a pseudo-Voigt, out to where its Lorentzian part falls to :data:`LORENTZ_TAIL`."""
+    if eta <= 0:
+        return WINDOW_SIGMAS
+    hw = 0.5 * FWHM_PER_SIGMA
+    return max(WINDOW_SIGMAS, hw * math.sqrt(eta / LORENTZ_TAIL))
+
+
 def max_normalized(profiles: np.ndarray) -> np.ndarray:
     """Each profile (along the last axis) divided by its maximum; profiles without a positive maximum become 0."""
     m = profiles.max(axis=-1, keepdims=True)
@@ -145,8 +156,9 @@ def render_profile(
     widths: np.ndarray | tuple[float, float] = (0.25, 0.25),
     texture: np.ndarray | None = None,
     normalize: bool = True,
+    eta: float = 0.0,
 ) -> np.ndarray:
-    """Draw one phase on the grid ``q``: Gaussians within :data:`WINDOW_SIGMAS` sigmas of their centres.
+    """Draw one phase on the grid ``q``: peaks within :func:`window_sigmas` sigmas of their centres.
 
     Parameters
     ----------
@@ -162,6 +174,8 @@ def render_profile(
         Per-reflection intensity factors.
     normalize : bool
         Divide by the profile's maximum on the grid (0 stays 0).
+    eta : float
+        Lorentzian share of the pseudo-Voigt peaks (0: Gaussian).
 
     Returns
     -------
@@ -173,11 +187,12 @@ def render_profile(
     heights = phase.intensity * (1.0 if texture is None else np.asarray(texture, dtype=float))
     sig = np.maximum(sigma_at(centres, widths, q[0], q[-1]), MIN_SIGMA)
     out = np.zeros_like(q)
-    lo = np.searchsorted(q, centres - WINDOW_SIGMAS * sig)
-    hi = np.searchsorted(q, centres + WINDOW_SIGMAS * sig)
+    half = window_sigmas(eta)
+    lo = np.searchsorted(q, centres - half * sig)
+    hi = np.searchsorted(q, centres + half * sig)
     for c, h, s, a, b in zip(centres, heights, sig, lo, hi):
         if b > a and h > 0:
-            out[a:b] += h * gaussian((q[a:b] - c) / s)
+            out[a:b] += h * peak_shape((q[a:b] - c) / s, eta)
     return max_normalized(out) if normalize else out
 
 
@@ -194,7 +209,11 @@ def render_contributions(solution: Solution, phases: PhaseLibrary, q: np.ndarray
         s = solution.shifts[point, p]
         ws = 1.0 if solution.width_scale is None else float(solution.width_scale[point, p])
         out[p] = solution.amplitudes[point, p] * render_profile(
-            phases[int(p)], q, shift=1.0 if not np.isfinite(s) else float(s), widths=solution.widths[p] * ws
+            phases[int(p)],
+            q,
+            shift=1.0 if not np.isfinite(s) else float(s),
+            widths=solution.widths[p] * ws,
+            eta=solution.eta,
         )
     return out
 

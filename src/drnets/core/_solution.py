@@ -27,6 +27,8 @@ class Solution:
         Peak height of each phase's contribution in the pattern's units.
     widths : ndarray of shape (P, 2)
         Gaussian peak sigma in nm⁻¹ at the low and high ends of the Q grid (linear in Q).
+    eta : float
+        Lorentzian share of the pseudo-Voigt peaks the answer was fitted with (0: Gaussian).
     width_scale : ndarray of shape (N, P), optional
         Per-point multiplier of each phase's peak width (1 where absent or not fitted).
     reconstruction : ndarray of shape (N, L), optional
@@ -58,6 +60,7 @@ class Solution:
     amplitudes: np.ndarray
     widths: np.ndarray
     width_scale: np.ndarray | None = None
+    eta: float = 0.0
     reconstruction: np.ndarray | None = None
     background: np.ndarray | None = None
     residuals: np.ndarray | None = None

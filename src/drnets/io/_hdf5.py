@@ -141,6 +141,7 @@ def write_hdf5(dataset: Dataset, path: str | os.PathLike[str]) -> None:
                             data=np.asarray(val),
                             compression="gzip" if name in ("reconstruction", "background") else None,
                         )
+                sg.attrs["eta"] = float(sol.eta)
                 sg.attrs["audit"] = json.dumps(sol.audit, default=_json_default)
                 sg.attrs["metadata"] = json.dumps(sol.metadata, default=_json_default)
 
@@ -257,6 +258,7 @@ def read_hdf5(path: str | os.PathLike[str], *, substrates: Sequence[str] = ()) -
                     kw[name] = sg[name][()] if name in sg else None
                 solution = Solution(
                     labels=_strings(sg["labels"][()]),
+                    eta=float(sg.attrs.get("eta", 0.0)),
                     audit=json.loads(_text(sg.attrs.get("audit", "{}"))),
                     metadata=json.loads(_text(sg.attrs.get("metadata", "{}"))),
                     **kw,

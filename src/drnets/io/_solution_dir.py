@@ -122,6 +122,7 @@ def _build_summary(
         },
         "parameters": meta.get("parameters", {}),
         "widths": np.asarray(solution.widths, dtype=float).tolist(),
+        "eta": float(solution.eta),
         "audit": audit,
     }
     if residuals is not None and residuals.size:
@@ -306,6 +307,7 @@ class SolutionDir:
             sh,
             amp,
             np.array(widths),
+            eta=float(self.summary.get("eta", 0.0)),
             evidence=ev,
             audit=self.summary.get("audit", {}),
             metadata=self.summary.get("metadata", {}),

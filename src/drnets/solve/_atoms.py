@@ -51,6 +51,12 @@ class Atoms:
     device, dtype : torch placement.
     budget_bytes : int
         Largest cache; beyond it blocks are recomputed when needed.
+    eta : float
+        Lorentzian share of the pseudo-Voigt peaks (0: Gaussian); the broader widths are
+        still Gaussian convolutions of the rendered one (Voigt-like tails are kept).
+    texture : list of (T, K) arrays or None, optional
+        Per phase, the intensity factors of its texture variants (see
+        :func:`~drnets.solve._texture.texture_factors`); None: no texture is fitted.
     """
 
     def __init__(
@@ -65,7 +71,12 @@ class Atoms:
         device: str = "cpu",
         dtype: torch.dtype = torch.float32,
         budget_bytes: int = 1_500_000_000,
+        eta: float = 0.0,
+        texture: list[np.ndarray | None] | None = None,
     ) -> None:
+        self.eta = float(eta)
+        self.texture = texture
+        self._tex_cache: dict[tuple[int, int, int], np.ndarray] = {}
         self.q = np.asarray(q, dtype=float)
         self.sq, self.si = sq, si
         self.shifts = np.asarray(shifts, dtype=float)
@@ -77,7 +88,7 @@ class Atoms:
         self.qt = torch.as_tensor(self.q, dtype=dtype, device=device)
         self.n_phases, self.n_shifts, self.n_widths = sq.shape[0], self.shifts.size, len(self.widths)
         self.n_q = self.q.size
-        self._w = window_size(self.q, max(self.sigma_lo, self.sigma_hi))
+        self._w = window_size(self.q, max(self.sigma_lo, self.sigma_hi), eta=self.eta)
         dq = float(np.median(np.diff(self.q))) if self.q.size > 1 else 1.0
         self._kernels = []
         for w in self.widths:
@@ -128,6 +139,7 @@ class Atoms:
                 device=self.device,
             ),
             self._w,
+            self.eta,
         )  # (c*S, L)
         outs = []
         for ker in self._kernels:
@@ -169,6 +181,30 @@ class Atoms:
         """Profiles (S, W, L) of one phase (a view, no copy)."""
         self._ensure(np.array([p]))
         return self._all[int(p)] if self._dense else self._cache[int(p)]
+
+    def texture_rows(self, p: int, shift_idx: int, width_idx: int) -> np.ndarray | None:
+        """Max-normalised profiles (T, L) of phase ``p``'s texture variants at one grid shift
+        and width, as NumPy; None when the phase has none."""
+        if self.texture is None or self.texture[int(p)] is None:
+            return None
+        key = (int(p), int(shift_idx), int(width_idx))
+        if key not in self._tex_cache:
+            if len(self._tex_cache) > 50_000:
+                self._tex_cache.clear()
+            fac = self.texture[int(p)]
+            cen = np.broadcast_to(self.sq[int(p)] * self.shifts[int(shift_idx)], fac.shape)
+            sig = decoder_sigma(cen, (self.sigma_lo, self.sigma_hi), self.q, self.widths[int(width_idx)])
+            w = window_size(self.q, max(self.sigma_lo, self.sigma_hi) * self.widths[int(width_idx)], eta=self.eta)
+            y = render_windows(
+                self.qt,
+                torch.as_tensor(np.ascontiguousarray(cen), dtype=self.dtype, device=self.device),
+                torch.as_tensor(self.si[int(p)][None, :] * fac, dtype=self.dtype, device=self.device),
+                torch.as_tensor(sig, dtype=self.dtype, device=self.device),
+                w,
+                self.eta,
+            )
+            self._tex_cache[key] = max_normalized_torch(y).cpu().numpy()
+        return self._tex_cache[key]
 
     def rows_numpy(self, p: int, shift_idx: list[int]) -> np.ndarray:
         """Profiles (len(shift_idx), W, L) of one phase at the given shifts, as NumPy.

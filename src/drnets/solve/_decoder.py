@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..core import WINDOW_SIGMAS, PhaseLibrary, gaussian, sigma_at
+from ..core import PhaseLibrary, peak_shape, sigma_at, window_sigmas
 
 #: Smallest sigma (nm⁻¹) the decoder draws a peak with (it runs in float32).
 MIN_DECODER_SIGMA = 1e-4
@@ -32,9 +32,9 @@ def max_normalized_torch(profiles: torch.Tensor) -> torch.Tensor:
     return torch.where(m > 0, profiles / m.clamp_min(1e-30), profiles)
 
 
-def window_size(q: np.ndarray, sigma_max: float, shift_max: float = 0.0) -> int:
-    """Largest number of grid points inside any window of +-WINDOW_SIGMAS sigma."""
-    half = WINDOW_SIGMAS * sigma_max
+def window_size(q: np.ndarray, sigma_max: float, shift_max: float = 0.0, eta: float = 0.0) -> int:
+    """Largest number of grid points inside any peak window (see :func:`~drnets.core.window_sigmas`)."""
+    half = window_sigmas(eta) * sigma_max
     lo = np.searchsorted(q, q - half)
     hi = np.searchsorted(q, q + half)
     return int((hi - lo).max()) + 2
@@ -46,8 +46,9 @@ def render_windows(
     heights: torch.Tensor,
     sigma: torch.Tensor,
     width: int,
+    eta: float = 0.0,
 ) -> torch.Tensor:
-    """Sum of :func:`~drnets.core.gaussian` peaks on the grid, each evaluated in its window only.
+    """Sum of :func:`~drnets.core.peak_shape` peaks on the grid, each evaluated in its window only.
 
     Parameters
     ----------
@@ -55,7 +56,9 @@ def render_windows(
     centres, heights, sigma : tensors (B, K)
         Peak positions, heights (0 for padding) and sigmas.
     width : int
-        Window length in grid points (see :func:`window_size`).
+        Window length in grid points (see :func:`window_size`, with the same ``eta``).
+    eta : float
+        Lorentzian share of the pseudo-Voigt peaks (0: Gaussian).
 
     Returns
     -------
@@ -63,27 +66,33 @@ def render_windows(
     """
     b, k = centres.shape
     n_q = q.shape[0]
-    lo = torch.searchsorted(q, (centres - WINDOW_SIGMAS * sigma).detach().contiguous())
+    lo = torch.searchsorted(q, (centres - window_sigmas(eta) * sigma).detach().contiguous())
     idx = lo.unsqueeze(-1) + torch.arange(width, device=q.device)
     valid = idx < n_q
     idx = idx.clamp_max(n_q - 1)
     z = (q[idx] - centres.unsqueeze(-1)) / sigma.unsqueeze(-1)
-    val = heights.unsqueeze(-1) * gaussian(z) * valid
+    val = heights.unsqueeze(-1) * peak_shape(z, eta) * valid
     out = torch.zeros(b, n_q, dtype=centres.dtype, device=q.device)
     out.scatter_add_(1, idx.reshape(b, -1), val.reshape(b, -1))
     return out
 
 
+def reachable_sticks(phases: PhaseLibrary, q_lo: float, q_hi: float, max_shift: float) -> list[np.ndarray]:
+    """Per phase, which sticks can reach the grid at some shift (bool (K_p,) each)."""
+    lo, hi = q_lo / (1 + max_shift) - 1.0, q_hi / (1 - max_shift) + 1.0
+    return [(p.q >= lo) & (p.q <= hi) for p in phases]
+
+
 def padded_sticks(phases: PhaseLibrary, q_lo: float, q_hi: float, max_shift: float) -> tuple[np.ndarray, np.ndarray]:
-    """Sticks of every phase padded to one length; only those that can reach the grid.
+    """Sticks of every phase padded to one length; only those that can reach the grid
+    (:func:`reachable_sticks`), in that order.
 
     Returns
     -------
     sq, si : ndarray (P, K)
         Positions and intensities (0 for padding; padding positions are set inside the grid).
     """
-    lo, hi = q_lo / (1 + max_shift) - 1.0, q_hi / (1 - max_shift) + 1.0
-    keep = [(p.q >= lo) & (p.q <= hi) for p in phases]
+    keep = reachable_sticks(phases, q_lo, q_hi, max_shift)
     k = max(1, max(int(m.sum()) for m in keep))
     sq = np.full((len(phases), k), 0.5 * (q_lo + q_hi))
     si = np.zeros((len(phases), k))

@@ -6,7 +6,6 @@ import numpy as np
 from scipy.optimize import nnls
 
 from ._problem import Problem
-from ._search import group_fit
 from ._state import State
 
 
@@ -25,9 +24,7 @@ def evidence(pb: Problem, state: State) -> np.ndarray:
         for j in js:
             rest = js[js != j]
             if rest.size:
-                without = group_fit(
-                    x, state.phase[i, rest], state.shift[i, rest], pb.atoms, pb.params.shape_offsets, pb.basis
-                )["rss"]
+                without = pb.fit_point(i, state.phase[i, rest], state.shift[i, rest])["rss"]
             elif pb.basis is not None:
                 without = nnls(pb.basis, x)[1] ** 2
             else:

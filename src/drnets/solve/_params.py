@@ -121,6 +121,24 @@ class Params:
         high=10.0,
         kind="sigma",
     )
+    eta: float | None = knob(
+        0.0,
+        "Lorentzian share of the pseudo-Voigt peaks (0: Gaussian, 1: Lorentzian); None: estimated from isolated peaks.",
+        low=0.0,
+        high=1.0,
+        kind="optional number",
+    )
+    texture: bool = knob(
+        False,
+        "Fit preferred orientation (March-Dollase variants) in the final fits of phases with hkl and a cell.",
+        kind="flag",
+    )
+    texture_cost: float = knob(
+        1.0,
+        "Cost of fitting one phase's texture at a point, in per-phase costs.",
+        low=0.0,
+        high=1e6,
+    )
     width_scales: tuple[float, ...] = knob(
         WIDTH_SCALES,
         "Peak-width multipliers (of the base sigma) a phase may take at a point.",

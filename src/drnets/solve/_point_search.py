@@ -14,7 +14,7 @@ import torch
 from ._cost import penalty_weights
 from ._problem import Problem
 from ._screen import Pool
-from ._search import best_subsets, coordinate_descent, group_fit
+from ._search import best_subsets, coordinate_descent
 from ._state import State
 
 
@@ -110,7 +110,7 @@ def search(pb: Problem, points: np.ndarray, pools: list[Pool], state: State) -> 
                 if not np.isfinite(total[r, bi]):
                     break
                 js = np.flatnonzero(used[r, bi])
-                g = group_fit(pb.xraw[i], m_ph[r, bi, js], s_i[r, bi, js], atoms, p.shape_offsets, pb.basis)
+                g = pb.fit_point(i, m_ph[r, bi, js], s_i[r, bi, js])
                 keep_j = g["height"] > 0
                 sc = g["rss"] + pb.cost(
                     i, m_ph[r, bi, js][keep_j], g["height"][keep_j], g["shift"][keep_j], m_w[r, bi, js][keep_j]

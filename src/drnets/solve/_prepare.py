@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..core import InputError, Library, PhaseLibrary
+from ..core import FWHM_PER_SIGMA, InputError, Library, PhaseLibrary, peak_shape
 from ..structure import adjacency_lists, allowed_mask, composition_graph, gibbs_limits
 from ._atoms import Atoms, background_basis
-from ._decoder import padded_sticks
+from ._decoder import padded_sticks, reachable_sticks
 from ._params import Params
 from ._problem import Problem
+from ._texture import texture_factors
 
 
 def pick_device(device: str | None) -> str:
@@ -86,6 +87,63 @@ def estimate_widths(
     return float(max(lo, floor)), float(max(hi, floor))
 
 
+def _fw_ratio(eta: float, level: float) -> float:
+    """Full width at ``level`` of the peak height over the FWHM, for a pseudo-Voigt of Lorentzian share ``eta``."""
+    from scipy.optimize import brentq
+
+    hw = 0.5 * FWHM_PER_SIGMA
+    return brentq(lambda z: float(peak_shape(np.array(z), eta)) - level, 0.0, 1e4) / hw
+
+
+def estimate_eta(q: np.ndarray, patterns: np.ndarray, *, level: float = 0.2, rel_height: float = 0.25) -> float:
+    """Lorentzian share of the peaks (pseudo-Voigt), from the shape of isolated peaks.
+
+    A Gaussian's full width at a fifth of its height is 1.52 times its FWHM, a
+    Lorentzian's 2.0 times. Each prominent peak that falls monotonically on both sides
+    down to ``level`` and is near-symmetric there gives that ratio; the median over the
+    library, inverted, is the share. ``patterns`` should be background-free (a background
+    widens the foot). Fewer than 5 usable peaks, or a ratio at or below a Gaussian's, give 0.
+    """
+    from scipy.optimize import brentq
+
+    x = patterns / np.maximum(patterns.max(axis=1, keepdims=True), 1e-30)
+    ratios = []
+    for row in x:
+        top = np.flatnonzero((row[1:-1] > row[:-2]) & (row[1:-1] >= row[2:]) & (row[1:-1] > rel_height)) + 1
+        for i in top:
+            h = row[i]
+            cut = []
+            for frac in (0.5, level):
+                lo, hi = i, i
+                while lo > 0 and row[lo] > frac * h:
+                    lo -= 1
+                while hi < row.size - 1 and row[hi] > frac * h:
+                    hi += 1
+                # a shoulder or a neighbour inside the window spoils the shape
+                if row[lo] > frac * h or row[hi] > frac * h:
+                    break
+                if np.any(np.diff(row[lo : i + 1]) < -0.02 * h) or np.any(np.diff(row[i : hi + 1]) > 0.02 * h):
+                    break
+                ql = q[lo] + (frac * h - row[lo]) * (q[lo + 1] - q[lo]) / max(row[lo + 1] - row[lo], 1e-12)
+                qh = q[hi - 1] + (row[hi - 1] - frac * h) * (q[hi] - q[hi - 1]) / max(row[hi - 1] - row[hi], 1e-12)
+                cut.append((ql, qh))
+            if len(cut) < 2:
+                continue
+            (a0, a1), (b0, b1) = cut
+            if abs((b1 - q[i]) - (q[i] - b0)) > 0.3 * (b1 - b0):
+                continue
+            ratios.append((b1 - b0) / max(a1 - a0, 1e-12))
+    if len(ratios) < 5:
+        return 0.0
+    r = float(np.median(ratios))
+    r0, r1 = _fw_ratio(0.0, level), _fw_ratio(1.0, level)
+    if r <= r0:
+        return 0.0
+    if r >= r1:
+        return 1.0
+    return float(brentq(lambda e: _fw_ratio(e, level) - r, 0.0, 1.0))
+
+
 def estimate_sigma(q: np.ndarray, patterns: np.ndarray) -> float:
     """One Gaussian sigma for the whole grid (the mean of :func:`estimate_widths`)."""
     return float(np.mean(estimate_widths(q, patterns)))
@@ -151,6 +209,14 @@ def prepare(
     else:
         sig = np.array(estimate_widths(q, library.patterns))
     sigma = (float(sig[0]), float(sig[1]))
+    if params.eta is not None:
+        eta = float(params.eta)
+    else:
+        # Shapes are read off the patterns less a background; a share under 0.05 is a
+        # Gaussian within what the estimate can tell (and keeps the narrow windows).
+        foot = estimate_background(q, library.patterns, params.background_width * max(sigma))
+        eta = estimate_eta(q, library.patterns - foot)
+        eta = 0.0 if eta < 0.05 else round(eta, 3)
     # The search sees the patterns less a rough background (a wide grey opening); the
     # final fits see the measured patterns with a smooth background fitted jointly.
     if params.background == "auto":
@@ -184,6 +250,10 @@ def prepare(
         tuple(params.width_scales),
         device=dev,
         budget_bytes=int(params.memory_budget_gb * 1e9),
+        eta=eta,
+        texture=texture_factors(phases, reachable_sticks(phases, q[0], q[-1], params.max_shift), sq.shape[1])
+        if params.texture
+        else None,
     )
     x = torch.as_tensor(xn, dtype=torch.float32, device=dev)
     xx = (xn * xn).sum(1)
@@ -195,6 +265,7 @@ def prepare(
         p_n=p_n,
         q=q,
         sigma=sigma,
+        eta=eta,
         shifts=shifts,
         atoms=atoms,
         x=x,

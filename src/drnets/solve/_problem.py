@@ -34,6 +34,8 @@ class Problem:
         The Q grid.
     sigma : (float, float)
         Base peak sigma at both ends of the grid.
+    eta : float
+        Lorentzian share of the pseudo-Voigt peaks (0: Gaussian).
     shifts : ndarray (S,)
         The shift grid.
     atoms : Atoms
@@ -76,6 +78,7 @@ class Problem:
     p_n: int
     q: np.ndarray
     sigma: tuple[float, float]
+    eta: float
     shifts: np.ndarray
     atoms: Atoms
     x: torch.Tensor
@@ -98,6 +101,25 @@ class Problem:
     def with_costs(self, pen: np.ndarray) -> Problem:
         """The same problem with other per-phase costs."""
         return replace(self, pen=pen)
+
+    def fit_point(
+        self, i: int, phases: np.ndarray, shift_idx: np.ndarray, offsets: tuple[int, ...] | None = None
+    ) -> dict[str, Any]:
+        """The final fit of point i's measured pattern by ``phases`` around their grid shifts
+        (:func:`~drnets.solve._search.group_fit`; ``offsets`` default to ``shape_offsets``),
+        texture variants included where the parameters ask for them."""
+        from ._search import group_fit
+
+        p = self.params
+        return group_fit(
+            self.xraw[i],
+            phases,
+            shift_idx,
+            self.atoms,
+            p.shape_offsets if offsets is None else offsets,
+            self.basis,
+            texture_cost=float(self.pen[i]) * p.texture_cost if p.texture else None,
+        )
 
     def prior(self, shift: np.ndarray) -> np.ndarray:
         """Shift prior of each member, in units of the per-phase cost (see :func:`shift_prior`)."""

@@ -9,7 +9,6 @@ from ._cost import neighbour_share
 from ._point_search import search
 from ._problem import Problem
 from ._screen import restricted_pools, seed_pool
-from ._search import group_fit
 from ._state import State
 
 #: Fraction above which a point counts towards a phase's region when pruning.
@@ -67,7 +66,7 @@ def grow(pb: Problem, state: State, keep: np.ndarray) -> State:
         best = (float(r_cur @ r_cur) + cost(state.phase[i, js], state.coef[i, js], state.shift_val[i, js]), None)
         for ph, s_idx in offers.items():
             phs = np.append(state.phase[i, js], ph)
-            g = group_fit(pb.xraw[i], phs, np.append(state.shift[i, js], s_idx), atoms, p.shape_offsets, pb.basis)
+            g = pb.fit_point(i, phs, np.append(state.shift[i, js], s_idx))
             if not (g["height"] > 0).all():
                 continue
             sc = g["rss"] + cost(phs, g["height"], g["shift"])

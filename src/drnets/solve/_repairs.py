@@ -15,7 +15,6 @@ from ..structure import components, extra_components, outside_main_region, pinne
 from ._point_search import search
 from ._problem import Problem
 from ._screen import restricted_pools
-from ._search import group_fit
 from ._state import State, refit
 
 
@@ -102,7 +101,7 @@ def repair_fields(pb: Problem, state: State) -> State:
                 if sets[j] == sets[i] or not sets[j]:
                     continue
                 js = np.flatnonzero(state.present[j])
-                g = group_fit(pb.xraw[i], state.phase[j, js], state.shift[j, js], pb.atoms, p.shape_offsets, pb.basis)
+                g = pb.fit_point(i, state.phase[j, js], state.shift[j, js])
                 kj = g["height"] > 0
                 sc = g["rss"] + pb.cost(i, state.phase[j, js][kj], g["height"][kj], g["shift"][kj])
                 if kj.all() and (best is None or sc < best[0]):
@@ -141,7 +140,7 @@ def smooth_shifts(pb: Problem, state: State) -> State:
             js = np.flatnonzero(state.present[i])
             centre = state.shift[i, js].copy()
             centre[js == j] = pb.atoms.shift_index(med)
-            g = group_fit(pb.xraw[i], state.phase[i, js], centre, pb.atoms, (-1, 0, 1), pb.basis)
+            g = pb.fit_point(i, state.phase[i, js], centre, (-1, 0, 1))
             kj = g["height"] > 0
             sc = g["rss"] + pb.cost(i, state.phase[i, js][kj], g["height"][kj], g["shift"][kj])
             if kj.all() and (p.strict or sc - state.score[i] <= p.repair_tolerance * xx[i]):
@@ -248,7 +247,7 @@ def enforce_alloying(pb: Problem, state: State) -> State:
                     js = np.flatnonzero(state.present[i])
                     centre = state.shift[i, js].copy()
                     centre[js == j] = centre_idx
-                    g = group_fit(pb.xraw[i], state.phase[i, js], centre, pb.atoms, (0,), pb.basis)
+                    g = pb.fit_point(i, state.phase[i, js], centre, (0,))
                     kj = g["height"] > 0
                     if not kj.any():
                         continue

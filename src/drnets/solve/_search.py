@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ._atoms import Atoms
+from ._texture import TEXTURE_R
 
 
 def subsets_up_to(pool_size: int, k_max: int) -> list[np.ndarray]:
@@ -256,6 +257,7 @@ def group_fit(
     atoms: Atoms,
     offsets: tuple[int, ...] = (-3, 0, 3),
     basis: np.ndarray | None = None,
+    texture_cost: float | None = None,
 ) -> dict[str, np.ndarray | float]:
     """Non-negative fit of one pattern by each phase's local family of profiles.
 
@@ -265,6 +267,12 @@ def group_fit(
     shapes are mixtures of that kind.
 
     ``basis`` (L, B), if given, adds smooth non-negative background columns to the fit.
+    With ``texture_cost`` (in squared-residual units) phases with texture variants
+    (``atoms.texture``, see :mod:`~drnets.solve._texture`) may take them as further
+    columns, at the shift and width that carry most of their part in the plain fit: a fit
+    with every variant tells each phase's axis, a fit with those axes only is kept when
+    it lowers the residual by more than ``texture_cost`` per textured phase; ``rss`` then
+    includes those costs.
 
     Returns
     -------
@@ -276,7 +284,7 @@ def group_fit(
 
     k = len(phases)
     s_n, w_n = atoms.n_shifts, atoms.n_widths
-    cols, owner, sh, wd = [], [], [], []
+    cols, owner, sh, wd, grid = [], [], [], [], []
     for j in range(k):
         s_list = sorted({int(np.clip(shift_idx[j] + o, 0, s_n - 1)) for o in offsets})
         cols.append(atoms.rows_numpy(int(phases[j]), s_list).reshape(len(s_list) * w_n, -1))
@@ -285,10 +293,46 @@ def group_fit(
                 owner.append(j)
                 sh.append(atoms.shifts[s])
                 wd.append(atoms.widths[w])
+                grid.append((s, w))
     a = np.concatenate(cols).T.astype(float)
     n_b = 0 if basis is None else basis.shape[1]
-    full = a if basis is None else np.concatenate([a, basis], 1)
-    coef_all, r = nnls(full, x.astype(float), maxiter=50 * full.shape[1])
+
+    def solve(a: np.ndarray) -> tuple[np.ndarray, float]:
+        full = a if basis is None else np.concatenate([a, basis], 1)
+        return nnls(full, x.astype(float), maxiter=50 * full.shape[1])
+
+    coef_all, r = solve(a)
+    rss = float(r * r)
+    if texture_cost is not None and atoms.texture is not None:
+        variants = []  # (member, rows (T, L), anchor shift index, anchor width index)
+        own = np.array(owner)
+        for j in range(k):
+            c = coef_all[: a.shape[1]][own == j]
+            if c.max(initial=0.0) <= 0:
+                continue
+            s, w = grid[int(np.flatnonzero(own == j)[int(np.argmax(c))])]
+            rows = atoms.texture_rows(int(phases[j]), s, w)
+            if rows is not None:
+                variants.append((j, rows, s, w))
+        if variants:
+            # every variant at once tells each phase's axis (the pair of rows with most weight)
+            c_all, _ = solve(np.concatenate([a] + [v[1].T for v in variants], 1))
+            at, picked = a.shape[1], []
+            for j, rows, s, w in variants:
+                mass = c_all[at : at + len(rows)].reshape(-1, len(TEXTURE_R)).sum(1)
+                at += len(rows)
+                if mass.max() > 0:
+                    ax = int(np.argmax(mass))
+                    picked.append((j, rows[ax * len(TEXTURE_R) : (ax + 1) * len(TEXTURE_R)], s, w))
+            if picked:
+                a_t = np.concatenate([a] + [v[1].T for v in picked], 1)
+                c_t, r_t = solve(a_t)
+                if r_t * r_t + texture_cost * len(picked) < rss:
+                    a, coef_all, rss = a_t, c_t, float(r_t * r_t) + texture_cost * len(picked)
+                    for j, rows, s, w in picked:
+                        owner += [j] * len(rows)
+                        sh += [atoms.shifts[s]] * len(rows)
+                        wd += [atoms.widths[w]] * len(rows)
     coef = coef_all[: a.shape[1]]
     background = basis @ coef_all[a.shape[1] :] if n_b else np.zeros(x.size)
     owner, sh, wd = np.array(owner), np.array(sh), np.array(wd)
@@ -304,7 +348,7 @@ def group_fit(
         shift[j] = float((c * sh[m]).sum() / c.sum())
         width[j] = float((c * wd[m]).sum() / c.sum())
     return {
-        "rss": float(r * r),
+        "rss": rss,
         "height": height,
         "shift": shift,
         "width": width,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from ._problem import Problem
-from ._search import group_fit
 
 
 class State:
@@ -129,7 +128,7 @@ def refit(pb: Problem, state: State, points: np.ndarray) -> None:
             state.coef[i] = 0.0
             state.rec[i] = 0.0
             continue
-        g = group_fit(pb.xraw[i], state.phase[i, js], state.shift[i, js], pb.atoms, pb.params.shape_offsets, pb.basis)
+        g = pb.fit_point(i, state.phase[i, js], state.shift[i, js])
         kj = g["height"] > 0
         state.set_fit(
             i,

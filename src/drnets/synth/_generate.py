@@ -40,7 +40,18 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Dataset, InputError, Library, Phase, PhaseLibrary, Solution, gaussian, render_peaks
+from ..core import (
+    Dataset,
+    InputError,
+    Library,
+    Phase,
+    PhaseLibrary,
+    Solution,
+    gaussian,
+    march_dollase,
+    plane_cosines,
+    render_peaks,
+)
 from ..structure import broken_regions, composition_graph, outside_main_region, simplex_coordinates
 from ._diagram import Diagram, barycentric, build_diagram
 from ._presets import PRESETS, Preset, draw_preset
@@ -110,6 +121,7 @@ class Truth:
             shifts=self.shifts,
             amplitudes=self.amplitudes,
             widths=self.widths,
+            eta=float(self.eta),
             reconstruction=self.clean,
             metadata={
                 "synthetic_truth": True,
@@ -144,27 +156,11 @@ def builtin_phase(label: str) -> Phase:
     )
 
 
-def _reciprocal_rows(cell: tuple[float, ...]) -> np.ndarray:
-    """Rows a*, b*, c* of the reciprocal lattice of a cell (a, b, c, alpha, beta, gamma)."""
-    a, b, c, al, be, ga = cell
-    al, be, ga = (math.radians(v) for v in (al, be, ga))
-    va = np.array([a, 0.0, 0.0])
-    vb = np.array([b * math.cos(ga), b * math.sin(ga), 0.0])
-    cx = c * math.cos(be)
-    cy = c * (math.cos(al) - math.cos(be) * math.cos(ga)) / math.sin(ga)
-    vc = np.array([cx, cy, math.sqrt(max(c * c - cx * cx - cy * cy, 0.0))])
-    return np.linalg.inv(np.stack([va, vb, vc])).T
-
-
 def _cos_to_axis(phase: Phase, axis: tuple[int, int, int]) -> np.ndarray:
     """|cos| of the angle between each reflection's plane normal and the texture axis."""
     if phase.hkl is None or phase.cell is None:
         return np.ones(phase.q.size)
-    rec = _reciprocal_rows(phase.cell)
-    g = np.asarray(phase.hkl, dtype=float) @ rec
-    ga = np.asarray(axis, dtype=float) @ rec
-    cos = np.abs(g @ ga) / np.maximum(np.linalg.norm(g, axis=1) * np.linalg.norm(ga), 1e-12)
-    return np.clip(cos, 0.0, 1.0)
+    return plane_cosines(phase.hkl, phase.cell, axis)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -415,9 +411,9 @@ def generate(
     if p.texture > 0:
         for sp in sysm.stable:
             ph = phases[sp.label]
-            cos2 = _cos_to_axis(ph, sp.texture_axis) ** 2
+            cos = _cos_to_axis(ph, sp.texture_axis)
             r = np.exp(p.texture * _smooth_field(x, r_tex))[:, None]  # (N, 1)
-            texture[sp.label] = (r * r * cos2[None, :] + (1.0 - cos2[None, :]) / r) ** -1.5
+            texture[sp.label] = march_dollase(cos[None, :], r)
 
     # --- rendering ------------------------------------------------------------------------
     q = np.linspace(p.q_range[0], p.q_range[1], p.q_points)
