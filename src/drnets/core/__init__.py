@@ -18,9 +18,11 @@ from ._forward import (
 from ._library import Library
 from ._phases import Phase, PhaseLibrary
 from ._solution import Solution
+from ._wavelength import ANODES, Wavelength, anode_doublet, parse_wavelength
 from .constants import WEAK_EVIDENCE
 
 __all__ = [
+    "ANODES",
     "Dataset",
     "ELEMENTS",
     "FWHM_PER_SIGMA",
@@ -29,12 +31,15 @@ __all__ = [
     "Phase",
     "PhaseLibrary",
     "Solution",
+    "Wavelength",
     "WEAK_EVIDENCE",
     "WINDOW_SIGMAS",
+    "anode_doublet",
     "cation_fractions",
     "gaussian",
     "max_normalized",
     "parse_formula",
+    "parse_wavelength",
     "peak_shape",
     "render_contributions",
     "render_peaks",
