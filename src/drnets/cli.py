@@ -237,6 +237,8 @@ def convert(
     dropped = []
     if kind != "hdf5" and ds.solution is not None:
         dropped.append("the solution")
+    if kind != "hdf5" and ds.independent:
+        dropped.append("that the samples are independent (their placeholder compositions are written as if known)")
     if kind == "instance" and ds.mask is not None:
         dropped.append("the mask")
     if kind == "instance" and ds.max_phases is not None:

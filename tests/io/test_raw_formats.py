@@ -69,7 +69,7 @@ def test_one_file_loads_as_one_independent_sample(name):
 def test_a_folder_of_every_format_reads_as_one_library(tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()
-    for name, lam in FIXTURES.items():
+    for name in FIXTURES:
         if name != "fixture.nxs":  # another wavelength: see below
             stem, suffix = name.split(".")
             shutil.copy(RAW / name, folder / f"{stem.replace('fixture', 's')}_{suffix}.{suffix}")
@@ -219,3 +219,37 @@ def test_cut_or_damaged_files_give_an_input_error_or_a_checked_pattern(tmp_path,
         assert p.x.size == p.y.size >= 2 and np.all(np.isfinite(p.x)) and np.all(np.isfinite(p.y))
         outcomes.append("read")
     assert outcomes[: len(cuts) - 2].count("refused") == len(cuts) - 2  # a file cut short is never read as whole
+
+
+def _cli(argv: list[str]) -> tuple[int, str, str]:
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from drnets.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = run(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_command_line_reads_raw_files_and_asks_for_a_wavelength(tmp_path):
+    import json
+
+    code, out, err = _cli(["info", str(RAW / "fixture.xrdml"), "--json"])
+    assert code == 0, err
+    s = json.loads(out)
+    assert s["points"] == 1 and s["independent_samples"] and s["wavelength"].startswith("Cu Kα1 1.5406")
+    code, _, err = _cli(["info", str(RAW / "fixture.fxye")])
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "pass --wavelength" in lines[0] and "fixture.fxye" in lines[0]
+    code, out, err = _cli(["info", str(RAW / "fixture.fxye"), "--wavelength", "Co", "--json"])
+    assert code == 0 and json.loads(out)["wavelength"].startswith("Co Kα1 1.7889"), err
+    for bad in ("Xx", "1e20"):
+        code, _, err = _cli(["info", str(RAW / "fixture.fxye"), "--wavelength", bad])
+        assert code == 2 and err.startswith("error: --wavelength: ") and len(err.strip().splitlines()) == 1
+    code, _, err = _cli(["info", str(RAW / "fixture.xrdml"), "--wavelength", "Mo"])
+    assert code == 2 and "wavelength says Mo" in err and len(err.strip().splitlines()) == 1
+    code, _, err = _cli(["convert", str(RAW / "fixture.brml"), str(tmp_path / "one.h5"), "--max-phases", "2"])
+    assert code == 0, err
+    ds = load(tmp_path / "one.h5")
+    assert ds.independent and ds.library.wavelength == CU and ds.max_phases.tolist() == [2]

@@ -102,6 +102,13 @@ def _library_warnings(library: Library, independent: bool = False) -> list[str]:
             f"element names unknown (called {', '.join(library.elements)}): no phase composition can be "
             "matched to them, so every phase counts as a substrate"
         )
+    guessed = library.metadata.get("x_unit_guessed")
+    if guessed is not None and np.any(guessed != ""):
+        units = sorted({str(u) for u in guessed if u})
+        out.append(
+            f"{int(np.sum(guessed != ''))} of {library.n_points} pattern files state no x unit: read as "
+            f"{' and '.join(units)} by their range (pass --x-unit, or --wavelength for 2θ, to say otherwise)"
+        )
     resampled = library.metadata.get("resampled")
     if resampled is not None and np.any(resampled):
         q = library.q

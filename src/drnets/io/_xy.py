@@ -229,8 +229,9 @@ def read_xy_folder(
     -------
     Library
         Points in the order of the compositions CSV (else of the file names, numbers
-        sorted by value); metadata ``sample`` and ``file``, and ``resampled`` (True for
-        the points interpolated onto another grid) when any was; ``wavelength`` where the
+        sorted by value); metadata ``sample`` and ``file``, ``resampled`` (True for
+        the points interpolated onto another grid) when any was, ``x_unit_guessed`` (the Q
+        unit taken from the x range, '' where a file or ``x_unit`` said it) when any was; ``wavelength`` where the
         files state one or one is given.
 
     Raises
@@ -297,6 +298,7 @@ def read_xy_folder(
         order = list(by_stem)
     raw = {s: read_pattern(by_stem[s]) for s in order}
     units = _units(raw, by_stem, x_unit, given, folder)
+    guessed = [x_unit == "auto" and raw[s].unit is None and units[s] != "twotheta" for s in order]
     lam = _wavelength(raw, units, by_stem, given, folder)
 
     qs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -344,6 +346,8 @@ def read_xy_folder(
     metadata = {"sample": np.array(order, dtype=str), "file": np.array([by_stem[s].name for s in order], dtype=str)}
     if resampled.any():
         metadata["resampled"] = resampled
+    if any(guessed):  # told by the range alone: said in a note (Dataset.warnings)
+        metadata["x_unit_guessed"] = np.array([units[s] if g else "" for s, g in zip(order, guessed)], dtype=str)
     return Library(tuple(elements), comp, grid, patterns, metadata=metadata, source=str(folder), wavelength=lam)
 
 
