@@ -278,9 +278,15 @@ def solve_to_dir(
             source=str(dataset.library.source or ""),
         )
     independent = bool(getattr(dataset, "independent", False))
-    # Samples of unknown composition: no neighbours, and the composition rules have no composition to act on.
+    # Samples of unknown composition: no neighbours, the composition rules have no composition to act on,
+    # and a phase seen in one sample alone is no stray of a region (the library-wide pruning asks for 3).
     alone: dict[str, Any] = (
-        {"edges": np.zeros((0, 2), dtype=int), "composition_weight": 0.0, "composition_tolerance": None}
+        {
+            "edges": np.zeros((0, 2), dtype=int),
+            "composition_weight": 0.0,
+            "composition_tolerance": None,
+            "min_region_points": 1,
+        }
         if independent
         else {}
     )
