@@ -12,6 +12,8 @@ def test_anodes_are_doublets_at_half_intensity():
         assert w == anode_doublet(name) and w.anode == name and w.is_doublet
         assert w.lines == ((k1, 1.0), (k2, 0.5)) and 0 < k2 - k1 < 0.01
     assert parse_wavelength(" Cu ").kalpha1 == pytest.approx(1.5406, abs=1e-4)
+    (one, w1), (k2, w2) = parse_wavelength("Cu").q_lines
+    assert one == 1.0 and w1 == 1.0 and w2 == 0.5 and k2 == pytest.approx(1.544390 / 1.540562)
 
 
 def test_a_number_is_one_line():

@@ -75,6 +75,16 @@ class Wavelength:
             return ((self.kalpha1, 1.0), (float(self.kalpha2), self.ratio))  # type: ignore[arg-type]
         return ((self.kalpha1, 1.0),)
 
+    @property
+    def q_lines(self) -> tuple[tuple[float, float], ...]:
+        """``((Q factor, relative intensity), ...)`` of the lines on a Q axis converted with Kα1.
+
+        A reflection at Q (its true 4π sin θ / λ) shows at Q under Kα1 and, read with Kα1,
+        at Q × Kα2/Kα1 under Kα2 (same d-spacing, longer wavelength, larger 2θ): a decoder
+        renders each peak at these multiples of its position, at these intensities.
+        """
+        return tuple((lam / self.kalpha1, w) for lam, w in self.lines)
+
     def describe(self) -> str:
         """One line for messages and summaries, e.g. ``Cu Kα1 1.540593 Å + Kα2 1.544414 Å (0.5)``."""
         head = f"{self.anode} " if self.anode else ""
