@@ -299,9 +299,9 @@ def _two_theta_folder(lib: Path, folder: Path, wavelength: float) -> Path:
 def test_pattern_folder_options(lib, tmp_path):
     comps = _two_theta_folder(lib, tmp_path / "xy", 1.5406)
     folder = str(tmp_path / "xy")
-    code, _, err = _run(["info", folder])
-    assert code == 2
-    _one_error_line(err, "--compositions")
+    code, out, err = _run(["info", folder, "--json"])  # no compositions: independent samples, the unit guessed
+    assert code == 0 and json.loads(out)["points"] == 6 and json.loads(out)["independent_samples"], err
+    assert "state no x unit: read as q_nm by their range (pass --x-unit" in err
     code, _, err = _run(["info", folder, "--compositions", str(comps), "--x-unit", "two_theta"])
     assert code == 2
     _one_error_line(err, "--wavelength")

@@ -1,7 +1,7 @@
 """Reading a command's library: the input options that solve, info and convert share.
 
-The pattern-folder options (``--wavelength``, ``--x-unit``, ``--compositions``) and the
-phase options (``--substrate``, ``--resample``) become keywords of :func:`drnets.io.load`,
+The pattern options (``--wavelength``, ``--x-unit``, ``--compositions``), the phase
+options (``--substrate``, ``--resample``) and ``--max-phases`` become keywords of :func:`drnets.io.load`,
 passed only when given; a reader's message that names a keyword is shown with the option's
 name (:func:`as_cli_message`); what the reader noticed (``Dataset.warnings``) is shown as
 one-line notes (:func:`print_notes`).
@@ -28,14 +28,18 @@ LOAD_OPTIONS = {
     "compositions": "--compositions",
     "substrates": "--substrate",
     "resample": "--resample",
+    "max_phases": "--max-phases",
 }
-#: Wavelengths (Å) that X-rays or neutrons for diffraction have: beyond them the value is a slip
-#: (a 2θ axis read with 1e20 Å puts every pattern near Q = 0).
-WAVELENGTH_RANGE = (0.01, 100.0)
 #: ``--x-unit`` spellings and the pattern reader's names for them.
 X_UNITS = {"q_nm": "q_nm", "q_a": "q_A", "two_theta": "twotheta", "twotheta": "twotheta", "auto": "auto"}
 
-WavelengthOpt = typer.Option(None, "--wavelength", help="Pattern folders: X-ray wavelength in Å (needed for 2θ).")
+WavelengthOpt = typer.Option(
+    None,
+    "--wavelength",
+    metavar="Å|ANODE",
+    help="Pattern files: the X-ray wavelength in Å, or the tube's anode (Cu, Co, Mo, Cr, Fe, Ag) for its Kα1/Kα2 "
+    "doublet; needed for 2θ files that do not state theirs (never assumed).",
+)
 XUnitOpt = typer.Option(
     None,
     "--x-unit",
@@ -46,7 +50,14 @@ XUnitOpt = typer.Option(
 CompositionsOpt = typer.Option(
     None,
     "--compositions",
-    help="Pattern folders: compositions CSV (sample,<El1>,<El2>,...); default: compositions.csv in the folder.",
+    help="Pattern folders: compositions CSV (sample,<El1>,<El2>,...); default: compositions.csv in the folder; "
+    "without one the patterns are independent samples.",
+)
+MaxPhasesOpt = typer.Option(
+    None,
+    "--max-phases",
+    min=1,
+    help="The most phases at any point; for independent samples (patterns without compositions) the default is 3.",
 )
 SubstrateOpt = typer.Option(
     None,
@@ -73,11 +84,12 @@ def load_input(
     *,
     phases: str | os.PathLike[str] | None = None,
     mask: str | os.PathLike[str] | None = None,
-    wavelength: float | None = None,
+    wavelength: float | str | None = None,
     x_unit: str | None = None,
     compositions: str | os.PathLike[str] | None = None,
     substrates: Sequence[str] | None = None,
     resample: bool = False,
+    max_phases: int | None = None,
 ):
     """Read a command's input library with the options given (a solution folder reads as its ``solution.h5``).
 
@@ -100,12 +112,9 @@ def load_input(
         path = path / "solution.h5"
     kwargs: dict[str, Any] = {}
     if wavelength is not None:
-        lo, hi = WAVELENGTH_RANGE
-        if not lo <= wavelength <= hi:  # NaN fails too
-            raise InputError(
-                f"a diffraction wavelength lies between {lo:g} and {hi:g} Å, got {wavelength:g}", where="--wavelength"
-            )
-        kwargs["wavelength"] = wavelength
+        from .core import parse_wavelength
+
+        kwargs["wavelength"] = parse_wavelength(wavelength, where="--wavelength")
     if x_unit is not None:
         unit = X_UNITS.get(x_unit.strip().lower())
         if unit is None:
@@ -113,10 +122,10 @@ def load_input(
         kwargs["x_unit"] = unit
     if compositions is not None:
         kwargs["compositions"] = compositions
-    if kwargs and format_of(path) != "xy":
+    if kwargs and format_of(path) not in ("xy", "pattern"):
         given = ", ".join(LOAD_OPTIONS[k] for k in kwargs)
-        raise InputError(f"{given}: only for a folder of pattern files", source=str(path))
-    for keyword, value in (("substrates", list(substrates or ())), ("resample", resample)):
+        raise InputError(f"{given}: only for pattern files (a folder of them, or one)", source=str(path))
+    for keyword, value in (("substrates", list(substrates or ())), ("resample", resample), ("max_phases", max_phases)):
         if value:
             if not _load_takes(keyword):
                 raise InputError("this version's reader does not take it", where=LOAD_OPTIONS[keyword])

@@ -15,7 +15,16 @@ import typer
 from rich.console import Console
 
 from ._cli_checks import check_device, check_seed
-from ._cli_input import CompositionsOpt, ResampleOpt, SubstrateOpt, WavelengthOpt, XUnitOpt, load_input, print_notes
+from ._cli_input import (
+    CompositionsOpt,
+    MaxPhasesOpt,
+    ResampleOpt,
+    SubstrateOpt,
+    WavelengthOpt,
+    XUnitOpt,
+    load_input,
+    print_notes,
+)
 from .io._solution_dir import CHECKPOINT
 
 #: Exit status after an interrupted solve whose best answer so far was written (128 + SIGINT).
@@ -100,6 +109,7 @@ def run_solver(
     *,
     mask: np.ndarray | None = None,
     max_phases: np.ndarray | None = None,
+    edges: np.ndarray | None = None,
     device: str = "auto",
     seed: int = 0,
     console: Console | None = None,
@@ -109,7 +119,8 @@ def run_solver(
 ):
     """Fit a :class:`PhaseMapper` with a rich progress bar; returns the fitted mapper.
 
-    The progress bar is fed by the solver's ``callback(stage, done, total, info)``; a
+    ``edges`` (neighbour pairs) replaces the composition graph; an empty array makes the
+    points independent samples. The progress bar is fed by the solver's ``callback(stage, done, total, info)``; a
     solver that does not take a callback is run under a plain spinner. A KeyboardInterrupt
     inside the fit is the solver's to handle (it returns its best answer so far).
     """
@@ -117,7 +128,7 @@ def run_solver(
 
     if quiet or console is None:
         return _make_mapper(PhaseMapper, None, device=device, seed=seed, **params).fit(
-            library, phases, mask=mask, max_phases=max_phases, resume=resume
+            library, phases, mask=mask, max_phases=max_phases, resume=resume, **_edges(edges)
         )
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -147,13 +158,18 @@ def run_solver(
             progress.update(task, **kw)
 
         mapper = _make_mapper(PhaseMapper, callback, device=device, seed=seed, **params)
-        mapper.fit(library, phases, mask=mask, max_phases=max_phases, resume=resume)
+        mapper.fit(library, phases, mask=mask, max_phases=max_phases, resume=resume, **_edges(edges))
         if _interrupted(mapper.solution_):
             progress.update(task, description="interrupted", visible=True)
         else:  # finished: the bar is full whatever the last stage reported
             full = {"completed": seen["total"]} if seen["total"] else {}
             progress.update(task, description="done", visible=True, **full)
         return mapper
+
+
+def _edges(edges: np.ndarray | None) -> dict[str, Any]:
+    """The ``edges`` keyword of ``fit`` where the neighbours are not the composition graph (independent samples)."""
+    return {} if edges is None else {"edges": edges}
 
 
 def _make_mapper(cls, callback: Callable | None, **kwargs: Any):
@@ -261,6 +277,19 @@ def solve_to_dir(
             "no candidate phases: pass --phases (a stick CSV or a folder of CIF files)",
             source=str(dataset.library.source or ""),
         )
+    independent = bool(getattr(dataset, "independent", False))
+    # Samples of unknown composition: no neighbours, the composition rules have no composition to act on,
+    # and a phase seen in one sample alone is no stray of a region (the library-wide pruning asks for 3).
+    alone: dict[str, Any] = (
+        {
+            "edges": np.zeros((0, 2), dtype=int),
+            "composition_weight": 0.0,
+            "composition_tolerance": None,
+            "min_region_points": 1,
+        }
+        if independent
+        else {}
+    )
     try:
         checkpoint = Path(out) / CHECKPOINT
         mapper = run_solver(
@@ -268,6 +297,7 @@ def solve_to_dir(
             dataset.phases,
             mask=dataset.mask,
             max_phases=dataset.max_phases,
+            **alone,
             device=device,
             seed=seed,
             console=console,
@@ -282,7 +312,9 @@ def solve_to_dir(
         ) from None
     sol = mapper.solution_
     if not sol.audit:  # the audit at the solver's presence threshold, so every answer is audited alike
-        sol.audit = audit_solution(sol, dataset.library, dataset.phases, threshold=PHASE_THRESHOLD)
+        sol.audit = audit_solution(
+            sol, dataset.library, None if independent else dataset.phases, threshold=PHASE_THRESHOLD
+        )
     interrupted = _interrupted(sol)
     if interrupted:
         sol.metadata = dict(sol.metadata or {}, interrupted=True)
@@ -308,6 +340,7 @@ def solve_to_dir(
             mask=dataset.mask,
             max_phases=dataset.max_phases,
             extra_summary=extra,
+            independent=independent,
         )
     except KeyboardInterrupt:
         raise stop_interrupted(
@@ -335,11 +368,12 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         mask: Path | None = typer.Option(
             None, "--mask", help="Allowed-phase mask CSV (point, then one 0/1 column per phase)."
         ),
-        wavelength: float | None = WavelengthOpt,
+        wavelength: str | None = WavelengthOpt,
         x_unit: str | None = XUnitOpt,
         compositions: Path | None = CompositionsOpt,
         substrate: list[str] | None = SubstrateOpt,
         resample: bool = ResampleOpt,
+        max_phases: int | None = MaxPhasesOpt,
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
         seed: int = typer.Option(0, "--seed", "-s", help="Random seed (recorded with the answer)."),
         truth: Path | None = typer.Option(
@@ -382,6 +416,7 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
             compositions=compositions,
             substrates=substrate,
             resample=resample,
+            max_phases=max_phases,
         )
         if t_true is not None and ds.phases is not None:
             check_truth(t_true, ds.library.n_points, ds.phases.labels, truth)

@@ -11,7 +11,8 @@ from .structure import allowed_mask, composition_graph, gibbs_limits
 def summarize(ds: Dataset) -> dict:
     """Facts a scientist checks before solving: sizes, ranges, graph and limits."""
     lib = ds.library
-    edges = composition_graph(lib.compositions)
+    independent = bool(getattr(ds, "independent", False))
+    edges = np.zeros((0, 2), dtype=int) if independent else composition_graph(lib.compositions)
     degree = np.bincount(edges.ravel(), minlength=lib.n_points) if len(edges) else np.zeros(lib.n_points, int)
     limits = ds.max_phases if ds.max_phases is not None else gibbs_limits(lib.compositions)
     steps = np.diff(lib.q)
@@ -22,6 +23,7 @@ def summarize(ds: Dataset) -> dict:
         "composition_range": {
             e: [float(lib.compositions[:, k].min()), float(lib.compositions[:, k].max())]
             for k, e in enumerate(lib.elements)
+            if not independent  # a placeholder there, not a composition
         },
         "q_points": int(lib.q.size),
         "q_min": float(lib.q[0]),
@@ -34,6 +36,10 @@ def summarize(ds: Dataset) -> dict:
         "points_per_gibbs_limit": {int(k): int(v) for k, v in zip(*np.unique(limits, return_counts=True))},
         "metadata": sorted(lib.metadata),
     }
+    if independent:
+        out["independent_samples"] = True
+    if lib.wavelength is not None:
+        out["wavelength"] = lib.wavelength.describe()
     if ds.phases is not None:
         mask = allowed_mask(lib, ds.phases, override=ds.mask)
         out["phases"] = len(ds.phases)

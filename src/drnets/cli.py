@@ -16,6 +16,7 @@ from rich.table import Table
 
 from ._cli_input import (
     CompositionsOpt,
+    MaxPhasesOpt,
     ResampleOpt,
     SubstrateOpt,
     WavelengthOpt,
@@ -65,11 +66,12 @@ def _root(
 def info(
     path: Path = PathArg,
     phases: Path | None = PhasesOpt,
-    wavelength: float | None = WavelengthOpt,
+    wavelength: str | None = WavelengthOpt,
     x_unit: str | None = XUnitOpt,
     compositions: Path | None = CompositionsOpt,
     substrate: list[str] | None = SubstrateOpt,
     resample: bool = ResampleOpt,
+    max_phases: int | None = MaxPhasesOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Summarise a library (and its phases), or a solution folder, at a glance."""
@@ -84,6 +86,7 @@ def info(
         compositions=compositions,
         substrates=substrate,
         resample=resample,
+        max_phases=max_phases,
     )
     s = summarize(ds)
     run = read_summary(path) if Path(path).is_dir() and is_solution_dir(path) else None
@@ -103,8 +106,13 @@ def info(
         f"{s['q_points']} from {s['q_min']:g} to {s['q_max']:g} nm⁻¹, step {s['q_step']:.4g}"
         + ("" if s["q_step_uniform"] else " (non-uniform)"),
     )
+    if "wavelength" in s:
+        t.add_row("wavelength", s["wavelength"])
     t.add_row("max intensity", f"{s['intensity_max']:.4g}")
-    t.add_row("graph", f"{s['graph_edges']} edges, degree {s['graph_degree'][0]}–{s['graph_degree'][1]}")
+    if s.get("independent_samples"):
+        t.add_row("graph", "none: independent samples (no compositions)")
+    else:
+        t.add_row("graph", f"{s['graph_edges']} edges, degree {s['graph_degree'][0]}–{s['graph_degree'][1]}")
     t.add_row("points per Gibbs limit", ", ".join(f"{k}: {v}" for k, v in s["points_per_gibbs_limit"].items()))
     if "phases" in s:
         t.add_row("phases", f"{s['phases']} ({s['phases_allowed_somewhere']} allowed somewhere, mask: {s['mask']})")
@@ -193,11 +201,12 @@ def convert(
         ..., help="Output: .h5/.hdf5 (native), .txt (instance text + <stem>_sticks.csv) or a ...drnets folder."
     ),
     phases: Path | None = PhasesOpt,
-    wavelength: float | None = WavelengthOpt,
+    wavelength: str | None = WavelengthOpt,
     x_unit: str | None = XUnitOpt,
     compositions: Path | None = CompositionsOpt,
     substrate: list[str] | None = SubstrateOpt,
     resample: bool = ResampleOpt,
+    max_phases: int | None = MaxPhasesOpt,
     force: bool = typer.Option(
         False, "--force", help="Write a DRNets folder into a non-empty folder that is not an earlier one."
     ),
@@ -218,6 +227,7 @@ def convert(
         compositions=compositions,
         substrates=substrate,
         resample=resample,
+        max_phases=max_phases,
     )
     print_notes(ds, err_console)
     with removed_on_error(*outputs):
@@ -227,6 +237,8 @@ def convert(
     dropped = []
     if kind != "hdf5" and ds.solution is not None:
         dropped.append("the solution")
+    if kind != "hdf5" and ds.independent:
+        dropped.append("that the samples are independent (their placeholder compositions are written as if known)")
     if kind == "instance" and ds.mask is not None:
         dropped.append("the mask")
     if kind == "instance" and ds.max_phases is not None:

@@ -47,6 +47,16 @@ def test_reading_kinds(tmp_path):
     (tmp_path / "holder" / "drnets").mkdir(parents=True)
     (tmp_path / "holder" / "drnets" / "XRD.npy").write_bytes(b"")
     assert format_of(tmp_path / "holder") == "drnets"
+    for name in ("a.xy", "a.XRDML", "a.brml", "a.raw", "a.ras", "a.rasx", "a.fxye", "a.gsa", "a.nxs"):
+        assert format_of(tmp_path / name) == "pattern", name  # one pattern file
+    assert format_of(tmp_path / "a.dat") == "instance"  # a single .dat keeps its older meaning
+    import h5py
+
+    with h5py.File(tmp_path / "beamline.h5", "w") as f:
+        f["entry/data/I"] = [1.0, 2.0]
+    assert format_of(tmp_path / "beamline.h5") == "pattern"  # an HDF5 file that is not drnets': NeXus
+    assert format_of(tmp_path / "beamline.h5", for_writing=True) == "hdf5"
+    assert format_of(tmp_path / "missing.h5") == "hdf5"
 
 
 @pytest.mark.parametrize("name", ["x.json", "x.csv", "x"])

@@ -91,8 +91,10 @@ def test_errors(tmp_path):
     with pytest.raises(InputError, match="header"):
         read_xy_folder(folder)
     (folder / "compositions.csv").unlink()
-    with pytest.raises(InputError, match="no compositions CSV"):
-        read_xy_folder(folder)
+    with pytest.raises(InputError, match="no such compositions CSV"):
+        read_xy_folder(folder, compositions=folder / "missing.csv")
+    alone = read_xy_folder(folder, resample=True)  # no compositions: independent samples of a placeholder element
+    assert alone.elements == ("E1",) and alone.n_points == 3 and np.all(alone.compositions == 1)
     (folder / "compositions.csv").write_bytes(before["compositions.csv"])
     (folder / "s2.xy").write_text("50 1\n60 1\n")
     with pytest.raises(InputError, match="share no Q range"):

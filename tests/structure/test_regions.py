@@ -59,3 +59,18 @@ def test_composition_distance_is_zero_inside_the_cone():
     phases = np.array([[1.0, 0.0], [0.0, 1.0]])
     assert composition_distance(np.array([0.3, 0.7]), phases) < 1e-12
     assert composition_distance(np.array([0.3, 0.7]), phases[:1]) > 0.6
+
+
+def test_points_without_neighbours_break_no_region():
+    """Independent samples (no edges at all) hold phases at many points without a broken region; a point
+    without neighbours beside a connected library is no island either."""
+    present = np.ones((4, 2), bool)
+    none = np.zeros((0, 2), int)
+    assert extra_components(present, none) == 0 and broken_regions(present, none) == []
+    assert outside_main_region(np.arange(4), none, 4).size == 0
+    # Points 0-1 and 3-4 joined, point 2 alone: phase 0 at 0, 2, 4 is still two pieces (0 and 4), not three.
+    edges = np.array([[0, 1], [3, 4]])
+    present = np.zeros((5, 1), bool)
+    present[[0, 2, 4], 0] = True
+    assert extra_components(present, edges) == 1
+    assert outside_main_region(np.array([0, 2, 4]), edges, 5).tolist() == [4]

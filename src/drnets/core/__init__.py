@@ -20,9 +20,11 @@ from ._library import Library
 from ._phases import Phase, PhaseLibrary
 from ._solution import Solution
 from ._texture import march_dollase, plane_cosines, reciprocal_rows
+from ._wavelength import ANODES, Wavelength, anode_doublet, parse_wavelength
 from .constants import WEAK_EVIDENCE
 
 __all__ = [
+    "ANODES",
     "march_dollase",
     "plane_cosines",
     "reciprocal_rows",
@@ -34,13 +36,16 @@ __all__ = [
     "Phase",
     "PhaseLibrary",
     "Solution",
+    "Wavelength",
     "WEAK_EVIDENCE",
     "WINDOW_SIGMAS",
     "window_sigmas",
+    "anode_doublet",
     "cation_fractions",
     "gaussian",
     "max_normalized",
     "parse_formula",
+    "parse_wavelength",
     "peak_shape",
     "render_contributions",
     "render_peaks",

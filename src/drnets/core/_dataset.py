@@ -34,6 +34,10 @@ class Dataset:
         One line per thing a scientist should know about the input; those the contents
         themselves show (undeclared substrates, phases outside the Q range, resampled
         patterns, unnamed elements) are added on construction.
+    independent : bool
+        The points are separate samples of unknown composition (patterns read without
+        compositions): no point is another's neighbour, and the composition rules do not
+        apply; their compositions are a placeholder (every element present alike).
     """
 
     library: Library
@@ -42,6 +46,7 @@ class Dataset:
     max_phases: np.ndarray | None = None
     solution: Solution | None = None
     warnings: list[str] = field(default_factory=list)
+    independent: bool = False
 
     def __post_init__(self) -> None:
         n = self.library.n_points
@@ -66,7 +71,7 @@ class Dataset:
             if mp.max() > _MAX_PHASES_LIMIT:
                 raise InputError(f"max_phases {mp.max():g} is not a number of phases", source=src, where="max_phases")
             self.max_phases = mp.astype(int)
-        found = _library_warnings(self.library)
+        found = _library_warnings(self.library, self.independent)
         if self.max_phases is not None and self.phases is not None and self.max_phases.max() > len(self.phases):
             # a limit above the number of phases limits nothing: clamp it so that no one sizes arrays by it
             p = len(self.phases)
@@ -84,13 +89,25 @@ class Dataset:
 _MAX_PHASES_LIMIT = 1e6
 
 
-def _library_warnings(library: Library) -> list[str]:
+def _library_warnings(library: Library, independent: bool = False) -> list[str]:
     out = []
     m = library.n_elements
-    if list(library.elements) == placeholder_elements(m):
+    if independent:
+        out.append(
+            f"no compositions: the {library.n_points} pattern(s) are independent samples, each solved on its own "
+            "(no neighbours, no composition rule)"
+        )
+    elif list(library.elements) == placeholder_elements(m):
         out.append(
             f"element names unknown (called {', '.join(library.elements)}): no phase composition can be "
             "matched to them, so every phase counts as a substrate"
+        )
+    guessed = library.metadata.get("x_unit_guessed")
+    if guessed is not None and np.any(guessed != ""):
+        units = sorted({str(u) for u in guessed if u})
+        out.append(
+            f"{int(np.sum(guessed != ''))} of {library.n_points} pattern files state no x unit: read as "
+            f"{' and '.join(units)} by their range (pass --x-unit, or --wavelength for 2θ, to say otherwise)"
         )
     resampled = library.metadata.get("resampled")
     if resampled is not None and np.any(resampled):

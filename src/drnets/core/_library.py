@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import InputError
+from ._wavelength import Wavelength
 from .constants import COMPOSITION_SUM_TOLERANCE, MAX_INTENSITY
 
 
@@ -28,6 +29,9 @@ class Library:
         Per-point extras of length N, e.g. ``x``, ``y``, ``sample_no``, ``file``.
     source : str, optional
         Where the library was read from (used in messages and reports).
+    wavelength : Wavelength, optional
+        The radiation the patterns were measured with, where known (read from raw
+        diffractometer files or given by the user); Q was converted from 2θ with its Kα1.
     """
 
     elements: tuple[str, ...]
@@ -36,6 +40,7 @@ class Library:
     patterns: np.ndarray
     metadata: dict[str, np.ndarray] = field(default_factory=dict)
     source: str | None = None
+    wavelength: Wavelength | None = None
 
     def __post_init__(self) -> None:
         src = self.source or "library"
@@ -127,6 +132,7 @@ class Library:
             patterns=self.patterns[idx],
             metadata={k: v[idx] for k, v in self.metadata.items()},
             source=self.source,
+            wavelength=self.wavelength,
         )
 
 

@@ -3,7 +3,8 @@
 Layout (format version 1)::
 
     /                 attrs: format="drnets", version=1
-    /library          attrs: elements, source; datasets compositions, q, patterns
+    /library          attrs: elements, source[, wavelength (JSON: kalpha1, kalpha2, ratio, anode),
+                      independent (True: samples of unknown composition)]; datasets compositions, q, patterns
     /library/metadata datasets m0, m1, ... each with attrs name (the key) and kind
     /phases           attrs: elements, source; groups p00000, p00001, ... in order, each
                       with attrs label, formula[, space_group, cell, role="substrate"]
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Dataset, InputError, Library, Phase, PhaseLibrary, Solution
+from ..core import Dataset, InputError, Library, Phase, PhaseLibrary, Solution, Wavelength
 from ._atomic import atomic_path
 
 # What h5py and the HDF5 library raise on a damaged or foreign file (RuntimeError: a corrupt B-tree).
@@ -96,6 +97,10 @@ def write_hdf5(dataset: Dataset, path: str | os.PathLike[str]) -> None:
             g.attrs["elements"] = _str_array(lib.elements)
             if lib.source is not None:
                 g.attrs["source"] = str(lib.source)
+            if lib.wavelength is not None:  # only where known: files without one stay as they were
+                g.attrs["wavelength"] = json.dumps(lib.wavelength.to_dict())
+            if dataset.independent:
+                g.attrs["independent"] = True
             g.create_dataset("compositions", data=lib.compositions)
             g.create_dataset("q", data=lib.q)
             g.create_dataset("patterns", data=lib.patterns, compression="gzip", compression_opts=4, shuffle=True)
@@ -216,8 +221,21 @@ def read_hdf5(path: str | os.PathLike[str], *, substrates: Sequence[str] = ()) -
                     ds = g["metadata"][name]
                     metadata[_text(ds.attrs.get("name", name))] = _read_meta(ds)
             where = "/library"
+            lam = None
+            if "wavelength" in g.attrs:
+                where = "/library: wavelength"
+                w = json.loads(_text(g.attrs["wavelength"]))
+                lam = Wavelength(float(w["kalpha1"]), w.get("kalpha2"), float(w.get("ratio", 0.0)), w.get("anode"))
+                where = "/library"
+            independent = bool(g.attrs.get("independent", False))
             library = Library(
-                elements, g["compositions"][()], g["q"][()], g["patterns"][()], metadata=metadata, source=str(path)
+                elements,
+                g["compositions"][()],
+                g["q"][()],
+                g["patterns"][()],
+                metadata=metadata,
+                source=str(path),
+                wavelength=lam,
             )
             phases = None
             if "phases" in f:
@@ -264,7 +282,7 @@ def read_hdf5(path: str | os.PathLike[str], *, substrates: Sequence[str] = ()) -
                     **kw,
                 )
             where = "/"
-            return Dataset(library, phases, mask, max_phases, solution)
+            return Dataset(library, phases, mask, max_phases, solution, independent=independent)
     except InputError as err:
         raise InputError(err.problem, source=path, where=err.where or where) from None
     except _DAMAGED as err:

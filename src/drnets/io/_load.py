@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import Dataset, InputError, PhaseLibrary
+from ..core import Dataset, InputError, Library, PhaseLibrary, parse_formula
+from ..core._formula import ANIONS
 from ._formats import format_of
 
 
@@ -47,6 +48,7 @@ def load(
     mask: str | os.PathLike[str] | None = None,
     substrates: Sequence[str] = (),
     resample: bool = False,
+    max_phases: int | None = None,
     **kwargs,
 ) -> Dataset:
     """Read a library (and what travels with it) from any supported input.
@@ -54,8 +56,13 @@ def load(
     Parameters
     ----------
     path : path-like
-        An instance text file, a DRNets npy folder, a folder of 1-D pattern files, or a
-        native ``.h5`` file.
+        An instance text file, a DRNets npy folder, a native ``.h5`` file, a folder of 1-D
+        pattern files or one pattern file (any format of
+        :data:`drnets.io._formats.PATTERN_FORMATS`: text columns, ``.xrdml``, ``.brml``,
+        ``.raw``, ``.ras``, ``.rasx``, GSAS, NeXus). Patterns without compositions (one
+        file, or a folder without a compositions CSV) are independent samples: no
+        neighbours, every candidate phase allowed, at most ``max_phases`` phases each; the
+        system's elements are then the phases' cations.
     phases : path-like, optional
         A stick CSV or CIF folder; replaces any phases the input holds.
     mask : path-like, optional
@@ -65,8 +72,14 @@ def load(
     resample : bool
         Pattern folders: interpolate patterns on different Q grids onto the range they
         share (recorded as ``resampled`` metadata and a warning) instead of refusing them.
+    max_phases : int, optional
+        The most phases at any point (the Gibbs limit everywhere). Default: for
+        independent samples :data:`INDEPENDENT_MAX_PHASES`, else what the input holds or
+        the elements present.
     **kwargs
-        Format-specific options (e.g. ``x_unit``, ``wavelength`` for pattern folders).
+        Format-specific options (``x_unit``, ``wavelength``, ``compositions`` for
+        patterns). CIF phases are computed at the library's wavelength (its Kα1) where it
+        has one.
 
     Returns
     -------
@@ -76,7 +89,15 @@ def load(
     path = Path(path)
     if not path.exists():
         raise InputError("no such file or folder", source=path)
+    if max_phases is not None and not (isinstance(max_phases, int) and 1 <= max_phases <= _MAX_PHASES):
+        raise InputError(
+            f"max_phases must be a whole number from 1 to {_MAX_PHASES}, got {max_phases!r}", where="max_phases"
+        )
     kind = format_of(path)
+    if kind in ("xy", "pattern"):
+        return _load_patterns(path, phases, mask, substrates, resample, max_phases, kwargs)
+    if kwargs:
+        raise InputError(f"{', '.join(kwargs)}: only for pattern files", source=path)
     if kind == "instance":
         from ._instance import read_instance
 
@@ -89,10 +110,6 @@ def load(
         from ._hdf5 import read_hdf5
 
         ds = read_hdf5(path, substrates=() if phases is not None else substrates)
-    elif kind == "xy":
-        from ._xy import read_xy_folder
-
-        ds = Dataset(read_xy_folder(path, resample=resample, **kwargs))
     elif kind == "sticks":
         raise InputError("this is a stick table; pass it as the phases, with a library as the input", source=path)
     else:  # pragma: no cover - format_of covers all
@@ -100,9 +117,72 @@ def load(
     if phases is None and substrates and ds.phases is None:
         raise InputError("substrates are declared but there are no phases", source=path, where="substrates")
     if phases is not None:
-        ph = read_phases(phases, ds.library.elements, substrates=substrates)
+        ph = read_phases(phases, ds.library.elements, substrates=substrates, **_at(ds.library))
         keep_mask = ds.mask if (ds.phases is not None and ds.phases.labels == ph.labels) else None
-        ds = Dataset(ds.library, ph, keep_mask, ds.max_phases, None)
+        ds = Dataset(ds.library, ph, keep_mask, ds.max_phases, None, independent=ds.independent)
+    if max_phases is not None:
+        limits = np.full(ds.library.n_points, max_phases)
+        ds = Dataset(ds.library, ds.phases, ds.mask, limits, ds.solution, independent=ds.independent)
+    return _with_mask(ds, mask)
+
+
+#: The most phases an independent sample is searched with by default (``--max-phases``).
+INDEPENDENT_MAX_PHASES = 3
+# Beyond any phase library.
+_MAX_PHASES = 1000
+
+
+def _load_patterns(
+    path: Path,
+    phases: str | os.PathLike[str] | None,
+    mask: str | os.PathLike[str] | None,
+    substrates: Sequence[str],
+    resample: bool,
+    max_phases: int | None,
+    kwargs: dict,
+) -> Dataset:
+    """Pattern files: a library with compositions, or independent samples whose system is the phases'."""
+    from ._xy import has_compositions, read_xy_folder
+
+    if has_compositions(path, kwargs.get("compositions")):
+        lib = read_xy_folder(path, resample=resample, **kwargs)
+        ph = None if phases is None else read_phases(phases, lib.elements, substrates=substrates, **_at(lib))
+        limits = None if max_phases is None else np.full(lib.n_points, max_phases)
+        if phases is None and substrates:
+            raise InputError("substrates are declared but there are no phases", source=path, where="substrates")
+        return _with_mask(Dataset(lib, ph, None, limits), mask)
+    lib = read_xy_folder(path, resample=resample, **kwargs)
+    ph = None
+    if phases is not None:
+        # The system is what the candidates hold: read them over no element, then over their cations.
+        loose = read_phases(phases, lib.elements, **_at(lib))
+        elements = system_elements(loose)
+        if elements:
+            comp = np.full((lib.n_points, len(elements)), 1.0 / len(elements))
+            lib = Library(elements, comp, lib.q, lib.patterns, lib.metadata, lib.source, lib.wavelength)
+        ph = PhaseLibrary(loose.phases, lib.elements, source=loose.source, substrates=substrates)
+    elif substrates:
+        raise InputError("substrates are declared but there are no phases", source=path, where="substrates")
+    limit = INDEPENDENT_MAX_PHASES if max_phases is None else max_phases
+    # No mask: with every element present alike the element rule allows every phase.
+    return _with_mask(Dataset(lib, ph, None, np.full(lib.n_points, limit), independent=True), mask)
+
+
+def _at(library: Library) -> dict:
+    """The CIF reader's keywords for a library measured at a known wavelength."""
+    return {} if library.wavelength is None else {"wavelength": library.wavelength.kalpha1}
+
+
+def system_elements(phases: PhaseLibrary) -> tuple[str, ...]:
+    """The cations the phases' formulas hold, sorted: the system of samples of unknown composition."""
+    found: set[str] = set()
+    for p in phases:
+        found.update(e for e in parse_formula(p.formula) if e not in ANIONS)
+    return tuple(sorted(found))
+
+
+def _with_mask(ds: Dataset, mask: str | os.PathLike[str] | None) -> Dataset:
+    """The dataset with the mask CSV applied, where one is given."""
     if mask is not None:
         if ds.phases is None:
             raise InputError("a mask needs phases", source=mask)
@@ -112,6 +192,7 @@ def load(
             read_mask_csv(mask, ds.library.n_points, ds.phases.labels),
             ds.max_phases,
             ds.solution,
+            independent=ds.independent,
         )
     return ds
 

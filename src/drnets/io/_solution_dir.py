@@ -1,4 +1,4 @@
-"""The solution folder: fractions.csv, shifts.csv, evidence.csv, solution.h5 and summary.json.
+"""The solution folder: fractions.csv, shifts.csv, evidence.csv, solution.h5, summary.json (and points.csv).
 
 This module is the folder's one home: :func:`write_solution_dir` writes it and
 :func:`read_solution_dir` reads it back (a bare fractions CSV reads too). Every file is
@@ -24,6 +24,7 @@ from ..core.constants import WEAK_EVIDENCE
 from ._atomic import atomic_path, atomic_text
 from ._hdf5 import read_hdf5, write_hdf5
 from ._phase_table import PhaseTable, read_phase_table, write_phase_table
+from ._points_csv import POINTS, read_points_csv, write_points_csv
 
 #: The files of a solution folder, in the order they are written (evidence.csv follows where there is evidence).
 SOLUTION_FILES = ("fractions.csv", "shifts.csv", "solution.h5", "summary.json")
@@ -156,6 +157,7 @@ def write_solution_dir(
     mask: np.ndarray | None = None,
     max_phases: np.ndarray | None = None,
     extra_summary: Mapping[str, Any] | None = None,
+    independent: bool = False,
 ) -> list[Path]:
     """Write a solution folder, each file atomically.
 
@@ -172,6 +174,9 @@ def write_solution_dir(
     extra_summary : mapping, optional
         More entries for ``summary.json`` (e.g. ``comparison`` with a truth); they win over
         the computed ones.
+    independent : bool
+        The points are samples of unknown composition (kept in ``solution.h5``; no
+        composition columns in ``points.csv``).
 
     Returns
     -------
@@ -181,7 +186,9 @@ def write_solution_dir(
         ``solution.h5`` (library, phases, mask, limits and the full solution) and
         ``summary.json`` (audit, reconstruction errors, run facts, parameters) and, where
         the solution has it, ``evidence.csv`` (same columns: what each present phase buys,
-        in per-phase costs; below 1 the data alone do not support it).
+        in per-phase costs; below 1 the data alone do not support it); for a library read
+        from pattern files, ``points.csv`` (``point,name`` and the composition columns
+        where known: which file each point is).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -201,7 +208,10 @@ def write_solution_dir(
     if solution.evidence is not None:
         paths.append(out / EVIDENCE)
         _write_table(paths[-1], labels, where_present(solution.evidence))
-    write_hdf5(Dataset(library, phases, mask, max_phases, solution), paths[2])
+    if "file" in library.metadata:
+        paths.append(out / POINTS)
+        write_points_csv(paths[-1], library, compositions=not independent)
+    write_hdf5(Dataset(library, phases, mask, max_phases, solution, independent=independent), paths[2])
     summary = _build_summary(library, phases, solution, mask, max_phases, extra_summary)
     summary["files"] = [p.name for p in paths]
     with atomic_text(paths[3]) as fh:
@@ -260,6 +270,9 @@ class SolutionDir:
         ``summary.json`` ({} where there is none).
     h5 : Path or None
         ``solution.h5`` where the folder has one; :attr:`dataset` reads it.
+    points : tuple or None
+        ``points.csv`` where the folder has one: (names, elements, compositions or None),
+        see :func:`drnets.io._points_csv.read_points_csv`.
     """
 
     source: Path
@@ -268,6 +281,7 @@ class SolutionDir:
     evidence: PhaseTable | None = None
     summary: dict[str, Any] | None = None
     h5: Path | None = None
+    points: tuple[list[str], tuple[str, ...], np.ndarray | None] | None = None
 
     def __post_init__(self) -> None:
         self.summary = dict(self.summary or {})
@@ -348,6 +362,7 @@ def read_solution_dir(path: str | os.PathLike[str]) -> SolutionDir:
     fractions = table(FRACTIONS)
     if fractions is None and not h5.is_file():
         raise InputError(f"the folder holds neither {SOLUTION_H5} nor {FRACTIONS}", source=str(path))
+    points = read_points_csv(path / POINTS) if (path / POINTS).is_file() else None
     return SolutionDir(
-        path, fractions, table(SHIFTS), table(EVIDENCE), read_summary(path), h5 if h5.is_file() else None
+        path, fractions, table(SHIFTS), table(EVIDENCE), read_summary(path), h5 if h5.is_file() else None, points
     )

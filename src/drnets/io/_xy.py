@@ -1,4 +1,9 @@
-"""A folder of 1-D pattern files (``.xy``, ``.xye``, ``.chi``, ``.csv``) plus a compositions CSV."""
+"""A folder of 1-D pattern files, with or without a compositions CSV; and text-column pattern files.
+
+Every file is read by its format's backend (:func:`drnets.io._pattern.read_pattern`); this
+module turns the patterns into one library (x units to Q, one grid) and reads the
+text-column format itself (``.xy``, ``.xye``, ``.chi``, ``.csv``, ``.dat``).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import InputError, Library, check_elements
+from ..core import InputError, Library, Wavelength, check_elements, parse_wavelength
 from ._atomic import atomic_text
+from ._formats import PATTERN_FORMATS
+from ._pattern import Pattern, checked_pattern, read_pattern
 from ._text import parse_float, read_text, refuse_cut, unended_line
 
-PATTERN_SUFFIXES = (".xy", ".xye", ".chi", ".csv")
+#: Suffixes of the files a pattern folder's reader takes (every pattern format).
+PATTERN_SUFFIXES = tuple(PATTERN_FORMATS)
 _UNITS = ("auto", "q_nm", "q_A", "twotheta")
 _SPLIT = re.compile(r"[\s,;]+")
 _HINTS = (
@@ -23,13 +31,45 @@ _HINTS = (
     ("q_A", re.compile(r"(?<![a-z])(a|å|ang\w*)\s*(\^\s*\(?\s*-\s*1|-1|⁻¹)|1\s*/\s*(a|å|ang\w*)\b")),
     ("q_nm", re.compile(r"nm\s*(\^\s*\(?\s*-\s*1|-1|⁻¹)|1\s*/\s*nm\b")),
 )
+# A header line stating the wavelength in Å: "wavelength = 1.5406", "lambda: 0.7093 A".
+_WAVELENGTH_HINT = re.compile(
+    r"(?:wave\s*length|lambda|λ)\s*(?:\(\s*(?:a|å|angstroms?)\s*\))?\s*[=:]?\s*([0-9]*\.?[0-9]+)"
+)
 
 
 def _natural(s: str) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", s)]
 
 
-def _read_pattern(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
+def read_columns(path: str | os.PathLike[str]) -> Pattern:
+    """A text-column pattern file: x, intensity[, error] per row; ``#``, ``!`` or ``//`` comment lines and a
+    few header lines before the data are allowed.
+
+    The header text tells the x unit where it names one (``2theta``, ``A^-1``, ``nm^-1``)
+    and the wavelength where it states one in Å (``wavelength = 1.5406``).
+
+    Raises
+    ------
+    InputError
+        Naming the line of a non-numeric row, a wrong column count, a non-finite value, a
+        repeated or out-of-order x, or a number cut off on an unended last line.
+    """
+    path = Path(path)
+    x, y, header = _read_columns(path)
+    return checked_pattern(x, y, unit=_hint(header), wavelength=_wavelength_hint(header, path), source=path)
+
+
+def _wavelength_hint(header: str, path: Path) -> Wavelength | None:
+    m = _WAVELENGTH_HINT.search(header.lower())
+    if m is None:
+        return None
+    try:
+        return parse_wavelength(float(m.group(1)))
+    except (InputError, ValueError):
+        return None  # a header number that is no wavelength (e.g. 0) states nothing
+
+
+def _read_columns(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
     """Two numeric columns (a third, the error, is ignored) and the header text."""
     text = read_text(path)
     header: list[str] = []
@@ -146,28 +186,34 @@ def read_xy_folder(
     *,
     compositions: str | os.PathLike[str] | None = None,
     x_unit: str = "auto",
-    wavelength: float | None = None,
+    wavelength: float | str | Wavelength | None = None,
     q_grid: np.ndarray | None = None,
     resample: bool = False,
+    elements: tuple[str, ...] | list[str] | None = None,
 ) -> Library:
-    """Read a folder of 1-D pattern files and their compositions.
+    """Read a folder of 1-D pattern files, with their compositions where there are any.
 
     Parameters
     ----------
     path : path-like
-        A folder of ``.xy``, ``.xye``, ``.chi`` or ``.csv`` files: two or three numeric
-        columns (x, intensity[, error]); ``#`` comment lines and a header line are allowed.
-        The sample name is the file stem.
+        A single pattern file (one point), or a folder of pattern files of any supported
+        format (:data:`PATTERN_SUFFIXES`: text columns ``.xy/.xye/.chi/.csv/.dat``,
+        PANalytical ``.xrdml``, Bruker ``.brml`` and ``.raw``, Rigaku ``.ras`` and
+        ``.rasx``, GSAS ``.fxye/.gsa/.gss``, NeXus ``.nxs/.h5``). The sample name is the file stem.
     compositions : path-like, optional
         CSV ``sample,<El1>,<El2>,...``, one row per sample (fractions summing to 1).
-        Default: ``compositions.csv`` in the folder.
+        Default: ``compositions.csv`` in the folder; without one the patterns are
+        independent samples of unknown composition (see ``elements``).
     x_unit : {'auto', 'q_nm', 'q_A', 'twotheta'}
-        The x column: Q in nm⁻¹, Q in Å⁻¹, or 2θ in degrees. ``'auto'`` reads the unit
-        from the files' header text (e.g. ``2theta``, ``A^-1``, ``nm^-1``); without a
-        hint it takes 2θ when a wavelength is given, Å⁻¹ when every x is at most 12, and
-        nm⁻¹ otherwise.
-    wavelength : float, optional
-        X-ray wavelength in Å, needed for 2θ (Q = 4π sin θ / λ).
+        The x unit of files that do not state theirs (raw diffractometer files state 2θ):
+        Q in nm⁻¹, Q in Å⁻¹, or 2θ in degrees. ``'auto'`` reads it from text files' header
+        text (e.g. ``2theta``, ``A^-1``, ``nm^-1``); without a hint it takes 2θ when a
+        wavelength is given, Å⁻¹ when every x is at most 12, and nm⁻¹ otherwise. A unit
+        that contradicts the one a file states is refused.
+    wavelength : float, str or Wavelength, optional
+        The radiation, for files that do not state theirs: a number in Å or an anode name
+        (``'Cu'``: its Kα1/Kα2 doublet). 2θ is converted to Q with Kα1
+        (Q = 4π sin θ / λ). A file that states another wavelength is refused.
     q_grid : array-like, optional
         A Q grid in nm⁻¹ (ascending, inside every pattern's range) to interpolate every
         pattern onto.
@@ -175,40 +221,58 @@ def read_xy_folder(
         Without a ``q_grid``, patterns must share one grid (a file with another range or
         row count is refused: it is often a cut-off file). True interpolates them onto the
         range they all share, at the finest median step among them.
+    elements : sequence of str, optional
+        Without compositions: the system's elements (each point gets the same composition,
+        every element present). Default ``('E1',)``, a placeholder.
 
     Returns
     -------
     Library
-        Points in the order of the compositions CSV; metadata ``sample`` and ``file``, and
-        ``resampled`` (True for the points interpolated onto another grid) when any was.
+        Points in the order of the compositions CSV (else of the file names, numbers
+        sorted by value); metadata ``sample`` and ``file``, ``resampled`` (True for
+        the points interpolated onto another grid) when any was, ``x_unit_guessed`` (the Q
+        unit taken from the x range, '' where a file or ``x_unit`` said it) when any was; ``wavelength`` where the
+        files state one or one is given.
 
     Raises
     ------
     InputError
         On a malformed or cut-off file, a file without a composition or a composition
-        without a file, 2θ without a wavelength, patterns on different grids (unless
-        resampled), or patterns that share no Q range.
+        without a file, 2θ without a wavelength, files at different wavelengths, patterns
+        on different grids (unless resampled), or patterns that share no Q range.
     """
     folder = Path(path)
-    if not folder.is_dir():
+    single = folder.is_file() and folder.suffix.lower() in PATTERN_SUFFIXES
+    if not (single or folder.is_dir()):
         raise InputError("not a folder", source=folder)
     if x_unit not in _UNITS:
         raise InputError(f"x_unit must be one of {', '.join(_UNITS)}, got {x_unit!r}", source=folder, where="x_unit")
-    if wavelength is not None and not (np.isfinite(wavelength) and wavelength > 0):
-        raise InputError(f"wavelength must be positive, got {wavelength}", source=folder, where="wavelength")
-    comp_path = Path(compositions) if compositions is not None else folder / "compositions.csv"
-    if not comp_path.is_file():
-        raise InputError("no compositions CSV (sample,<El1>,<El2>,...); pass compositions=", source=comp_path)
-    files = sorted(
-        (
-            f
-            for f in folder.iterdir()
-            if f.is_file()
-            and f.suffix.lower() in PATTERN_SUFFIXES
-            and not f.name.startswith(".")
-            and f.resolve() != comp_path.resolve()
-        ),
-        key=lambda f: _natural(f.name),
+    given = None
+    if wavelength is not None:
+        try:
+            given = parse_wavelength(wavelength)
+        except InputError as err:
+            raise InputError(err.problem, source=folder, where="wavelength") from None
+    if compositions is not None:
+        comp_path: Path | None = Path(compositions)
+        if not comp_path.is_file():
+            raise InputError("no such compositions CSV (sample,<El1>,<El2>,...)", source=comp_path)
+    else:
+        comp_path = None if single or not (folder / "compositions.csv").is_file() else folder / "compositions.csv"
+    files = (
+        [folder]
+        if single
+        else sorted(
+            (
+                f
+                for f in folder.iterdir()
+                if f.is_file()
+                and f.suffix.lower() in PATTERN_SUFFIXES
+                and not f.name.startswith(".")
+                and (comp_path is None or f.resolve() != comp_path.resolve())
+            ),
+            key=lambda f: _natural(f.name),
+        )
     )
     if not files:
         raise InputError(f"no pattern files ({', '.join(PATTERN_SUFFIXES)})", source=folder)
@@ -217,42 +281,33 @@ def read_xy_folder(
         if f.stem in by_stem:
             raise InputError(f"two files for sample {f.stem!r}: {by_stem[f.stem].name} and {f.name}", source=folder)
         by_stem[f.stem] = f
-    elements, comps = _read_compositions(comp_path)
-    for stem, f in by_stem.items():
-        if stem not in comps:
-            raise InputError(f"no composition for sample {stem!r} in {comp_path.name}", source=f)
-    for stem, (_, lineno) in comps.items():
-        if stem not in by_stem:
-            raise InputError(
-                f"sample {stem!r} has no pattern file in {folder}", source=comp_path, where=f"line {lineno}"
-            )
-    order = list(comps)
-    raw = {s: _read_pattern(by_stem[s]) for s in order}
-
-    unit = x_unit
-    if unit == "auto":
-        hints = {s: _hint(h) for s, (_, _, h) in raw.items()}
-        found = {u for u in hints.values() if u}
-        if len(found) > 1:
-            raise InputError(f"files disagree on the x unit ({', '.join(sorted(found))}); pass x_unit", source=folder)
-        if found:
-            unit = found.pop()
-        elif wavelength is not None:
-            unit = "twotheta"
-        else:
-            unit = "q_A" if max(float(np.max(x)) for x, _, _ in raw.values()) <= 12 else "q_nm"
-    if unit == "twotheta" and wavelength is None:
-        raise InputError(
-            "x is 2θ (degrees): a wavelength in Å is needed to convert to Q", source=folder, where="wavelength"
-        )
+    if comp_path is not None:
+        elements, comps = _read_compositions(comp_path)
+        for stem, f in by_stem.items():
+            if stem not in comps:
+                raise InputError(f"no composition for sample {stem!r} in {comp_path.name}", source=f)
+        for stem, (_, lineno) in comps.items():
+            if stem not in by_stem:
+                raise InputError(
+                    f"sample {stem!r} has no pattern file in {folder}", source=comp_path, where=f"line {lineno}"
+                )
+        order = list(comps)
+    else:
+        elements = list(elements) if elements else ["E1"]
+        check_elements(elements, source=folder, where="elements")
+        order = list(by_stem)
+    raw = {s: read_pattern(by_stem[s]) for s in order}
+    units = _units(raw, by_stem, x_unit, given, folder)
+    guessed = [x_unit == "auto" and raw[s].unit is None and units[s] != "twotheta" for s in order]
+    lam = _wavelength(raw, units, by_stem, given, folder)
 
     qs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for s, (x, y, _) in raw.items():
-        f = by_stem[s]
+    for s, pat in raw.items():
+        f, x, y, unit = by_stem[s], pat.x, pat.y, units[s]
         if unit == "twotheta" and (np.any(x <= 0) or np.any(x >= 180)):
             raise InputError("2θ values must lie in (0, 180) degrees", source=f)
         with np.errstate(over="ignore"):
-            q = _to_q(x, unit, wavelength)
+            q = _to_q(x, unit, None if lam is None else lam.kalpha1)
         if not np.all(np.isfinite(q)):
             raise InputError(f"x value {float(x[~np.isfinite(q)][0]):g} is too large to convert to Q", source=f)
         idx = np.argsort(q, kind="stable")
@@ -284,11 +339,79 @@ def read_xy_folder(
         grid = _one_grid(qs, by_stem)
     resampled = np.array([not _same_grid(q, grid) for q, _ in qs.values()])
     patterns = np.stack([np.interp(grid, q, y) if r else y for (q, y), r in zip(qs.values(), resampled)])
-    comp = np.stack([comps[s][0] for s in order])
+    if comp_path is not None:
+        comp = np.stack([comps[s][0] for s in order])
+    else:  # unknown: every element present alike (the element rule then allows every phase)
+        comp = np.full((len(order), len(elements)), 1.0 / len(elements))
     metadata = {"sample": np.array(order, dtype=str), "file": np.array([by_stem[s].name for s in order], dtype=str)}
     if resampled.any():
         metadata["resampled"] = resampled
-    return Library(tuple(elements), comp, grid, patterns, metadata=metadata, source=str(folder))
+    if any(guessed):  # told by the range alone: said in a note (Dataset.warnings)
+        metadata["x_unit_guessed"] = np.array([units[s] if g else "" for s, g in zip(order, guessed)], dtype=str)
+    return Library(tuple(elements), comp, grid, patterns, metadata=metadata, source=str(folder), wavelength=lam)
+
+
+def has_compositions(path: str | os.PathLike[str], compositions: str | os.PathLike[str] | None = None) -> bool:
+    """Whether a pattern folder's points have compositions (a CSV given, or ``compositions.csv`` in the folder)."""
+    return compositions is not None or (Path(path).is_dir() and (Path(path) / "compositions.csv").is_file())
+
+
+def _units(
+    raw: dict[str, Pattern], by_stem: dict[str, Path], x_unit: str, given: Wavelength | None, folder: Path
+) -> dict[str, str]:
+    """Each file's x unit: the one it states, else ``x_unit``, else the folder's guess."""
+    stated = {s: p.unit for s, p in raw.items() if p.unit is not None}
+    if x_unit != "auto":
+        for s, u in stated.items():
+            if u != x_unit:
+                raise InputError(f"the file states x in {u}, x_unit says {x_unit}", source=by_stem[s], where="x_unit")
+        return dict.fromkeys(raw, x_unit)
+    found = set(stated.values())
+    if len(found) > 1:
+        raise InputError(f"files disagree on the x unit ({', '.join(sorted(found))}); pass x_unit", source=folder)
+    if found:
+        guess = found.pop()
+    elif given is not None or any(p.wavelength is not None for p in raw.values()):
+        guess = "twotheta"
+    else:
+        guess = "q_A" if max(float(np.max(p.x)) for p in raw.values()) <= 12 else "q_nm"
+    return {s: stated.get(s, guess) for s in raw}
+
+
+def _wavelength(
+    raw: dict[str, Pattern], units: dict[str, str], by_stem: dict[str, Path], given: Wavelength | None, folder: Path
+) -> Wavelength | None:
+    """The one wavelength of the folder: each file's own, else the given one; refused where they disagree."""
+    lam: Wavelength | None = None
+    lam_file = ""
+    for s, p in raw.items():
+        own = p.wavelength
+        if own is not None and given is not None and not own.same_as(given):
+            raise InputError(
+                f"the file states {own.describe()}, wavelength says {given.describe()}: drop wavelength to use the "
+                "file's, or fix the file",
+                source=by_stem[s],
+                where="wavelength",
+            )
+        this = own or given
+        if this is None:
+            if units[s] == "twotheta":
+                raise InputError(
+                    "x is 2θ (degrees) and the file states no wavelength: pass wavelength (a number in Å, or an "
+                    "anode: Cu, Co, Mo, Cr, Fe or Ag for its Kα1/Kα2 doublet)",
+                    source=by_stem[s],
+                    where="wavelength",
+                )
+            continue
+        if lam is None:
+            lam, lam_file = this, by_stem[s].name
+        elif not lam.same_as(this):
+            raise InputError(
+                f"measured with {this.describe()}, but {lam_file} with {lam.describe()}: read files of one "
+                "wavelength together",
+                source=by_stem[s],
+            )
+    return lam
 
 
 def _same_grid(q: np.ndarray, grid: np.ndarray) -> bool:

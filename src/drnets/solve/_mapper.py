@@ -84,6 +84,7 @@ class PhaseMapper(Params):
         *,
         mask: np.ndarray | None = None,
         max_phases: np.ndarray | None = None,
+        edges: np.ndarray | None = None,
         resume: bool = False,
     ) -> PhaseMapper:
         """Solve a library.
@@ -96,6 +97,10 @@ class PhaseMapper(Params):
             Allowed phases per point; default: the element rule.
         max_phases : ndarray (N,), optional
             Gibbs limit per point; default: elements present.
+        edges : ndarray (E, 2) of int, optional
+            Neighbour pairs; default: the composition graph. An empty array makes the
+            points independent samples (no neighbours: each is searched on its own, and
+            the connectivity and alloying rules have nothing to act on).
         resume : bool
             Continue from ``checkpoint`` (the rounds it holds are not searched again).
 
@@ -109,7 +114,7 @@ class PhaseMapper(Params):
         self._report("prepare", 0, total, {})
         torch.manual_seed(self.seed)
         params = Params(**super().get_params())
-        pb = prepare(library, phases, params, mask=mask, max_phases=max_phases)
+        pb = prepare(library, phases, params, mask=mask, max_phases=max_phases, edges=edges)
         self.history_ = pb.history
         state = State.empty(pb.n, int(pb.search_limits.max()), pb.q.size)
         keep = pb.allowed.copy()

@@ -178,6 +178,7 @@ def prepare(
     *,
     mask: np.ndarray | None = None,
     max_phases: np.ndarray | None = None,
+    edges: np.ndarray | None = None,
 ) -> Problem:
     """The problem to search: normalised patterns, profiles, costs, limits and neighbours.
 
@@ -190,6 +191,8 @@ def prepare(
         Allowed phases per point; default: the element rule.
     max_phases : ndarray (N,), optional
         Gibbs limit per point; default: elements present.
+    edges : ndarray (E, 2), optional
+        Neighbour pairs; default: the composition graph (empty: independent samples).
     """
     dev = pick_device(params.device)
     q = library.q
@@ -201,7 +204,7 @@ def prepare(
     limits = np.minimum(np.maximum(limits, 1), max(p_n, 1))
     # A substrate is not part of the system's equilibrium: it does not count in Gibbs.
     search_limits = limits + (allowed & phases.is_substrate[None, :]).sum(axis=1)
-    edges = composition_graph(library.compositions)
+    edges = composition_graph(library.compositions) if edges is None else np.asarray(edges, dtype=int).reshape(-1, 2)
     nbrs = adjacency_lists(edges, n)
 
     if params.sigma:

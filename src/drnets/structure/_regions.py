@@ -47,9 +47,21 @@ def components(points: np.ndarray, edges: np.ndarray, n_points: int) -> np.ndarr
     return connected_components(g, directed=False)[1]
 
 
-def outside_main_region(points: np.ndarray, edges: np.ndarray, n_points: int) -> np.ndarray:
-    """The ``points`` cut off from their largest connected piece (the first largest on a tie)."""
+def linked(points: np.ndarray, edges: np.ndarray, n_points: int) -> np.ndarray:
+    """The ``points`` that have a neighbour at all: a point with none (an independent sample) has no
+    region to be cut off from, so the connectivity rule does not see it (in a composition graph,
+    which joins every point of a library of two or more, every point has one)."""
     points = np.asarray(points, dtype=int)
+    edges = np.asarray(edges, dtype=int).reshape(-1, 2)
+    has = np.zeros(n_points, dtype=bool)
+    has[edges.ravel()] = True
+    return points[has[points]]
+
+
+def outside_main_region(points: np.ndarray, edges: np.ndarray, n_points: int) -> np.ndarray:
+    """The ``points`` cut off from their largest connected piece (the first largest on a tie);
+    points without any neighbour (see :func:`linked`) are never cut off."""
+    points = linked(points, edges, n_points)
     lab = components(points, edges, n_points)
     if lab.size == 0 or lab.max() < 1:
         return np.zeros(0, dtype=int)
@@ -73,7 +85,8 @@ def phase_fields(present: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]
 
 
 def broken_regions(present: np.ndarray, edges: np.ndarray) -> list[dict[str, np.ndarray | int]]:
-    """Connectivity rule: every phase's region and every phase field should be one piece.
+    """Connectivity rule: every phase's region and every phase field should be one piece
+    (points without any neighbour, see :func:`linked`, are no part of a piece).
 
     Returns
     -------
@@ -85,12 +98,13 @@ def broken_regions(present: np.ndarray, edges: np.ndarray) -> list[dict[str, np.
     n = present.shape[0]
     out: list[dict[str, np.ndarray | int]] = []
     for k in range(present.shape[1]):
-        pts = np.flatnonzero(present[:, k])
+        pts = linked(np.flatnonzero(present[:, k]), edges, n)
         c = int(components(pts, edges, n).max()) + 1 if pts.size else 0
         if c > 1:
             out.append({"phases": np.array([k]), "components": c, "points": pts})
     for phs, pts in phase_fields(present):
-        c = int(components(pts, edges, n).max()) + 1
+        pts = linked(pts, edges, n)
+        c = int(components(pts, edges, n).max()) + 1 if pts.size else 0
         if c > 1:
             out.append({"phases": phs, "components": c, "points": pts})
     return out
