@@ -31,6 +31,16 @@ class Phase:
         Lattice parameters a, b, c (Å) and alpha, beta, gamma (degrees).
     space_group : str, optional
         Space-group symbol.
+    cell_mass : float, optional
+        Mass of the unit cell in g/mol (Z·M) of the cell whose structure factors gave the
+        intensities (phases from CIFs): with ``cell`` and ``intensity_scale`` it gives weight
+        fractions (:mod:`drnets.core._weights`).
+    intensity_scale : float, optional
+        The strongest reflection's absolute intensity before the sticks were scaled to 1
+        (``|F|²`` times multiplicity and Lorentz-polarisation, in electrons² per cell).
+    rir : float, optional
+        Reference intensity ratio I/I(corundum) (a stick table's ``rir`` column): weight
+        fractions without a structure.
     """
 
     label: str
@@ -40,6 +50,9 @@ class Phase:
     hkl: np.ndarray | None = None
     cell: tuple[float, ...] | None = None
     space_group: str | None = None
+    cell_mass: float | None = None
+    intensity_scale: float | None = None
+    rir: float | None = None
 
     def __post_init__(self) -> None:
         q = np.asarray(self.q, dtype=float).ravel()
@@ -64,6 +77,11 @@ class Phase:
             self.hkl = hkl[order]
         if self.cell is not None:
             self.cell = tuple(float(c) for c in self.cell)
+        for name in ("cell_mass", "intensity_scale", "rir"):
+            v = getattr(self, name)
+            if v is not None and not (np.isfinite(float(v)) and float(v) > 0):
+                raise InputError(f"{name} must be a positive number, got {v!r}", where=f"phase {self.label!r}")
+            setattr(self, name, None if v is None else float(v))
 
 
 @dataclass(eq=False)

@@ -6,13 +6,26 @@ multiplied by ``(r**2 cos**2 a_k + sin**2 a_k / r) ** -1.5``, with ``a_k`` the a
 between its plane normal and the axis and ``r`` the March-Dollase parameter (1: random
 powder; below 1: plates along the axis; above 1: needles). The generator draws texture
 with it and the solver fits it.
+
+A reflection family holds every plane of the same spacing; for a powder its factor is the
+mean of the factor over the family's members (:func:`family_cosines`, found as the sign
+changes and permutations of the indices that keep the spacing, with the fourth
+Miller-Bravais index on hexagonal cells). The factor is normalised over the sphere, so the
+total diffracted intensity (and a weight fraction's scale factor) does not change with ``r``.
 """
 
 from __future__ import annotations
 
 import math
+from itertools import permutations, product
 
 import numpy as np
+
+
+#: The texture axes tried for each phase by the lab refinement (plane normals, Miller indices).
+TEXTURE_AXES = ((0, 0, 1), (1, 0, 0), (0, 1, 0), (1, 1, 0), (1, 1, 1))
+#: Bounds of the lab refinement's March-Dollase parameter: a factor of 8 (r**-3) at most.
+MARCH_BOUNDS = (0.5, 2.0)
 
 
 def reciprocal_rows(cell: tuple[float, ...]) -> np.ndarray:
@@ -44,3 +57,56 @@ def march_dollase(cos: np.ndarray, r: float | np.ndarray) -> np.ndarray:
     cos2 = np.asarray(cos, dtype=float) ** 2
     r = np.asarray(r, dtype=float)
     return (r * r * cos2 + (1.0 - cos2) / r) ** -1.5
+
+
+def _family(hkl: tuple[int, int, int], hexagonal: bool) -> np.ndarray:
+    h, k, ell = hkl
+    out = set()
+    if hexagonal:
+        for p in permutations((h, k, -h - k)):
+            for s in (1, -1):
+                for sl in (1, -1):
+                    out.add((s * p[0], s * p[1], sl * ell))
+    for p in permutations((h, k, ell)):
+        for s in product((1, -1), repeat=3):
+            out.add((s[0] * p[0], s[1] * p[1], s[2] * p[2]))
+    return np.array(sorted(out), dtype=float)
+
+
+def family_cosines(hkl: np.ndarray, cell: tuple[float, ...], axis: tuple[int, int, int]) -> np.ndarray:
+    """cos α of every member of each reflection family with the texture ``axis``: (K, M), NaN-padded.
+
+    Computed once per phase and axis; :func:`family_factors` then costs one vector operation per ``r``.
+    """
+    hkl = np.asarray(hkl, dtype=int).reshape(-1, 3)
+    basis = reciprocal_rows(cell)
+    hexagonal = abs(cell[5] - 120.0) < 0.5 and abs(cell[0] - cell[1]) < 1e-3 * cell[0]
+    ax = np.asarray(axis, dtype=float) @ basis
+    ax = ax / np.linalg.norm(ax)
+    rows = []
+    for row in hkl:
+        ref = np.linalg.norm(row.astype(float) @ basis)
+        if ref == 0:
+            rows.append(np.array([0.0]))
+            continue
+        fam = _family((int(row[0]), int(row[1]), int(row[2])), hexagonal) @ basis
+        norms = np.linalg.norm(fam, axis=1)
+        same = np.abs(norms - ref) <= 1e-6 * ref
+        rows.append(np.clip((fam[same] @ ax) / norms[same], -1.0, 1.0))
+    out = np.full((len(rows), max((len(v) for v in rows), default=1)), np.nan)
+    for i, v in enumerate(rows):
+        out[i, : len(v)] = v
+    return out
+
+
+def family_factors(cosines: np.ndarray, r: float) -> np.ndarray:
+    """March-Dollase factor (K,) of each family from its members' cos α (:func:`family_cosines`)."""
+    if r == 1.0:
+        return np.ones(cosines.shape[0])
+    return np.nanmean(march_dollase(np.nan_to_num(cosines), r) + 0 * cosines, axis=1)
+
+
+def family_texture(hkl: np.ndarray, cell: tuple[float, ...], axis: tuple[int, int, int], r: float) -> np.ndarray:
+    """March-Dollase factor (K,) of each reflection family ``hkl`` (K, 3) for texture ``axis`` and
+    parameter ``r``: the mean over the family's members of equal spacing (see the module doc)."""
+    return family_factors(family_cosines(hkl, cell, axis), r)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from importlib import metadata
 import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..core import InputError, Phase, PhaseLibrary
+from ._cif_cache import cache_key, load_entry, store_entry
 from ._text import read_text
 
 _NEED = "reading CIF files needs pymatgen: pip install 'drnets[cif]'"
@@ -57,7 +60,9 @@ def read_cif_folder(
     PhaseLibrary
         Sticks in Q nm⁻¹ (Q = 4π sin θ / λ × 10), intensities relative to the strongest,
         hkl (first of each peak's family; the 3-index form for hexagonal cells), cell
-        parameters, space-group symbol, and the reduced formula.
+        parameters, space-group symbol, the reduced formula, and the cell mass and the
+        strongest reflection's absolute intensity (for weight fractions). Conversions are
+        cached by content hash in the user's cache folder (:mod:`._cif_cache`).
 
     Raises
     ------
@@ -66,9 +71,8 @@ def read_cif_folder(
         gives a cell length that is not positive, or a phase has no reflection in ``q_range``.
     """
     try:
-        from pymatgen.analysis.diffraction.xrd import XRDCalculator
-        from pymatgen.io.cif import CifParser
-    except ImportError:
+        pymatgen_version = metadata.version("pymatgen")
+    except metadata.PackageNotFoundError:
         raise InputError(_NEED, source=path) from None
     folder = Path(path)
     if not folder.is_dir():
@@ -83,49 +87,22 @@ def read_cif_folder(
     files = sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() == ".cif")
     if not files:
         raise InputError("no .cif files", source=folder)
-    calc = XRDCalculator(wavelength=float(wavelength))
     tt_range = _two_theta_range(q_range, float(wavelength))
     phases = []
     for f in files:
-        _check_cell_lengths(f)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                structures = CifParser(f).parse_structures(primitive=False)
-                structure = structures[0]
-            except Exception as err:  # pymatgen raises many kinds on malformed CIFs
-                msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-                raise InputError(f"cannot read CIF ({msg})", source=f) from None
-            if not structure.lattice.volume <= _MAX_CELL_VOLUME:
-                raise InputError(
-                    f"cell volume {structure.lattice.volume:.3g} Å³ is over {_MAX_CELL_VOLUME:g} Å³: its powder "
-                    "pattern would take too long to compute",
-                    source=f,
-                )
-            try:
-                pattern = calc.get_pattern(structure, scaled=True, two_theta_range=tt_range)
-                sg = structure.get_space_group_info()[0]
-            except Exception as err:
-                raise InputError(f"cannot compute the powder pattern ({type(err).__name__}: {err})", source=f) from None
-        two_theta = np.asarray(pattern.x, dtype=float)
-        if two_theta.size == 0:
-            raise InputError(f"no reflections in Q range {q_range}", source=f)
-        q = 4.0 * np.pi * np.sin(np.deg2rad(two_theta) / 2.0) / float(wavelength) * 10.0
-        hkl = []
-        for fam in pattern.hkls:
-            h = tuple(int(v) for v in fam[0]["hkl"])
-            hkl.append((h[0], h[1], h[3]) if len(h) == 4 else h)
-        lat = structure.lattice
+        entry = _converted(f, float(wavelength), tt_range, q_range, pymatgen_version)
         try:
             phases.append(
                 Phase(
                     label=f.stem,
-                    formula=structure.composition.reduced_formula,
-                    q=q,
-                    intensity=np.asarray(pattern.y, dtype=float),
-                    hkl=np.array(hkl, dtype=int),
-                    cell=(*lat.abc, *lat.angles),
-                    space_group=str(sg),
+                    formula=str(entry["formula"]),
+                    q=entry["q"],
+                    intensity=entry["intensity"],
+                    hkl=entry["hkl"],
+                    cell=tuple(float(v) for v in entry["cell"]),
+                    space_group=str(entry["space_group"]),
+                    cell_mass=float(entry["cell_mass"]),
+                    intensity_scale=float(entry["intensity_scale"]),
                 )
             )
         except InputError as err:
@@ -135,6 +112,67 @@ def read_cif_folder(
     except InputError as err:
         files_by_where = {f"phase {f.stem!r}": f for f in files}
         raise InputError(err.problem, source=files_by_where.get(err.where or "", folder), where=err.where) from None
+
+
+def _converted(
+    f: Path, wavelength: float, tt_range: tuple[float, float] | None, q_range: tuple[float, float] | None, version: str
+) -> dict[str, Any]:
+    """One CIF's sticks and cell facts, from the content-hash cache (:mod:`._cif_cache`) or computed and cached."""
+    key = cache_key(f.read_bytes(), wavelength, tt_range, version)
+    entry = load_entry(key)
+    if entry is not None:
+        return entry
+    # pymatgen takes seconds to import: only a conversion that is not cached pays for it
+    try:
+        from pymatgen.analysis.diffraction.xrd import XRDCalculator
+        from pymatgen.io.cif import CifParser
+    except ImportError:
+        raise InputError(_NEED, source=f) from None
+
+    calc = XRDCalculator(wavelength=wavelength)
+
+    _check_cell_lengths(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            structures = CifParser(f).parse_structures(primitive=False)
+            structure = structures[0]
+        except Exception as err:  # pymatgen raises many kinds on malformed CIFs
+            msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise InputError(f"cannot read CIF ({msg})", source=f) from None
+        if not structure.lattice.volume <= _MAX_CELL_VOLUME:
+            raise InputError(
+                f"cell volume {structure.lattice.volume:.3g} Å³ is over {_MAX_CELL_VOLUME:g} Å³: its powder "
+                "pattern would take too long to compute",
+                source=f,
+            )
+        try:
+            # absolute intensities: their maximum is the phase's intensity scale (weight fractions need it)
+            pattern = calc.get_pattern(structure, scaled=False, two_theta_range=tt_range)
+            sg = structure.get_space_group_info()[0]
+        except Exception as err:
+            raise InputError(f"cannot compute the powder pattern ({type(err).__name__}: {err})", source=f) from None
+    two_theta = np.asarray(pattern.x, dtype=float)
+    if two_theta.size == 0:
+        raise InputError(f"no reflections in Q range {q_range}", source=f)
+    y = np.asarray(pattern.y, dtype=float)
+    hkl = []
+    for fam in pattern.hkls:
+        h = tuple(int(v) for v in fam[0]["hkl"])
+        hkl.append((h[0], h[1], h[3]) if len(h) == 4 else h)
+    lat = structure.lattice
+    entry = {
+        "formula": np.array(structure.composition.reduced_formula),
+        "q": 4.0 * np.pi * np.sin(np.deg2rad(two_theta) / 2.0) / wavelength * 10.0,
+        "intensity": y / max(float(y.max()), 1e-300),
+        "hkl": np.array(hkl, dtype=int).reshape(-1, 3),
+        "cell": np.array([*lat.abc, *lat.angles], dtype=float),
+        "space_group": np.array(str(sg)),
+        "cell_mass": np.array(float(structure.composition.weight)),
+        "intensity_scale": np.array(float(y.max())),
+    }
+    store_entry(key, entry)
+    return entry
 
 
 def _check_cell_lengths(path: Path) -> None:

@@ -1,0 +1,315 @@
+"""One measured lab pattern solved on its own: subset search on a grid, then refinement of the best few sets.
+
+:func:`solve_pattern` is the route for a single 2θ pattern measured with a known radiation:
+
+1. **Search.** The decoder's dictionary (:class:`~drnets.solve._atoms.Atoms`) holds every
+   candidate with its Kα2 line (sticks doubled at ``Q * λ2 / λ1``) on a grid of lattice
+   shifts and peak widths broad enough for nanocrystalline phases; a pool of the phases
+   that explain most on their own is searched exhaustively up to ``max_phases``
+   (:func:`~drnets.solve._search.best_subsets`) and the best sets get the coordinate
+   descent of the library search. The physics below adds no dimension to this search.
+2. **Refinement.** The best ``refine_top`` sets are refined continuously with the lab
+   forward model (:func:`~drnets.solve._refine.refine_set`: zero offset, displacement,
+   per-phase shifts, widths and texture), and the set with the lowest penalised misfit wins.
+3. **Support.** A phase stays only where its own reflections pay for it: leaving it out
+   must raise the misfit by ``support`` effective residual variances; the weakest
+   unsupported phase is dropped and the rest refined again.
+4. **Weight fractions** from the refined amplitudes (:mod:`drnets.core._weights`) with
+   standard errors propagated from the amplitudes' covariance.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from ..core import InputError, Phase, PhaseLibrary
+from ..core._radiation import Radiation
+from ..core._weights import mass_factors
+from ._atoms import Atoms, background_basis
+from ._prepare import estimate_background, estimate_widths
+from ._refine import Refinement, drop_one_rss, own_support, refine_set
+from ._search import best_subsets, coordinate_descent
+
+#: Peak-width multipliers of the lab search grid: nanocrystalline phases are many times broader than the instrument.
+LAB_WIDTH_SCALES = (1.0, 1.8, 3.2, 5.6, 10.0)
+
+
+@dataclass
+class PatternFit:
+    """The answer for one pattern.
+
+    Attributes
+    ----------
+    labels : list of str
+        Labels of the phases present.
+    indices : ndarray (k,)
+        Their positions in the phase library.
+    fractions : ndarray (k,)
+        Peak-height shares (the ``fractions.csv`` convention).
+    weight_fractions, weight_fraction_errors : ndarray (k,) or None
+        Weight fractions and their standard errors (None when the phases carry no
+        structure or RIR; ``weight_note`` says why).
+    weight_note : str
+        How the weight fractions were computed, or why there are none.
+    refinement : Refinement
+        The refined model (shifts, widths, texture, zero offset, displacement, profiles).
+    q, reconstruction : ndarray (L,)
+    candidates : list of (labels, penalised misfit)
+        The refined sets and their scores, best first.
+    wall_time_s : float
+    """
+
+    labels: list[str]
+    indices: np.ndarray
+    fractions: np.ndarray
+    weight_fractions: np.ndarray | None
+    weight_fraction_errors: np.ndarray | None
+    weight_note: str
+    refinement: Refinement
+    q: np.ndarray
+    reconstruction: np.ndarray
+    candidates: list[tuple[list[str], float]] = field(default_factory=list)
+    wall_time_s: float = 0.0
+
+
+def with_lines(phases: PhaseLibrary, radiation: Radiation) -> PhaseLibrary:
+    """The library with every stick repeated for each wavelength line (Kα2 at ``Q * λ2/λ1``, ratio ``ratio``)."""
+    if len(radiation.lines) == 1:
+        return phases
+    out = []
+    for p in phases:
+        qs = np.concatenate([p.q * f for f, _ in radiation.lines])
+        ints = np.concatenate([p.intensity * r for _, r in radiation.lines])
+        hkl = None if p.hkl is None else np.concatenate([p.hkl] * len(radiation.lines))
+        out.append(replace(p, q=qs, intensity=ints, hkl=hkl))
+    return PhaseLibrary(out, phases.elements, phases.source, phases.substrates)
+
+
+def _explained(atoms: Atoms, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Energy each phase explains of ``x`` on its own at its best grid shift and width, and that combination."""
+    energy = np.zeros(atoms.n_phases)
+    combo = np.zeros(atoms.n_phases, dtype=np.int64)
+    for p in range(atoms.n_phases):
+        g = atoms.phase(p).reshape(atoms.n_combos, -1) @ x
+        e = torch.where(g > 0, g * g / atoms.norm2(p), torch.zeros_like(g))
+        combo[p] = int(e.argmax())
+        energy[p] = float(e.max())
+    return energy, combo
+
+
+def _search_grid(q: np.ndarray, sigma: float) -> int:
+    """Decimation step of the search grid: about two grid points per sigma."""
+    dq = float(np.median(np.diff(q)))
+    return max(1, int(sigma / dq / 2.0))
+
+
+def weight_fraction_errors(
+    amplitudes: np.ndarray, cov: np.ndarray, areas: np.ndarray, factors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weight fractions (k,) and their standard errors from the amplitudes' covariance (delta method)."""
+    u = np.asarray(amplitudes, float) * np.asarray(areas, float) * np.asarray(factors, float)
+    tot = float(u.sum())
+    if tot <= 0:
+        return np.zeros_like(u), np.zeros_like(u)
+    w = u / tot
+    c = np.asarray(areas, float) * np.asarray(factors, float)
+    # dW_i/da_j = (δ_ij c_i - w_i c_j) / tot
+    jac = (np.diag(c) - w[:, None] * c[None, :]) / tot
+    var = np.einsum("ij,jk,ik->i", jac, cov, jac)
+    return w, np.sqrt(np.clip(var, 0, None))
+
+
+def solve_pattern(
+    q: np.ndarray,
+    y: np.ndarray,
+    phases: PhaseLibrary,
+    radiation: Radiation,
+    *,
+    max_phases: int = 3,
+    max_shift: float = 0.015,
+    pool_size: int = 12,
+    extra_pool: int = 4,
+    refine_top: int = 4,
+    support: float = 25.0,
+    texture: bool = True,
+    instrument: bool = True,
+    sigma: tuple[float, float] | None = None,
+) -> PatternFit:
+    """Solve one measured pattern (see the module doc).
+
+    Parameters
+    ----------
+    q, y : ndarray (L,)
+        Q grid (nm⁻¹, converted from 2θ with the radiation's first wavelength) and intensities.
+    phases : PhaseLibrary
+        Candidates with sticks at the radiation's wavelength (e.g. from CIFs).
+    radiation : Radiation
+    max_phases : int
+        Largest number of phases in the answer.
+    max_shift : float
+        Largest relative lattice shift (searched on a grid, then refined).
+    pool_size, extra_pool : int
+        Phases searched exhaustively: those that explain most on their own, and twice
+        ``extra_pool`` more that explain most of what the best set leaves.
+    refine_top : int
+        Sets refined with the lab model.
+    support : float
+        Misfit rise (in effective residual variances) a phase must cause when left out.
+    texture, instrument : bool
+        Refine preferred orientation, and the zero offset and sample displacement.
+    sigma : (float, float), optional
+        The instrument's Gaussian sigma at the grid ends; default estimated from the pattern.
+    """
+    t0 = time.perf_counter()
+    q = np.asarray(q, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if q.shape != y.shape or q.size < 16:
+        raise InputError(f"a pattern needs matching q and y of 16 points or more, got {q.shape} and {y.shape}")
+    sig = estimate_widths(q, y[None]) if sigma is None else tuple(float(s) for s in sigma)
+    step = _search_grid(q, min(sig))
+    qs, ys = q[::step], y[::step]
+    # the opening must be wider than the broadest phase's peaks, or it eats them
+    x = ys - estimate_background(qs, ys[None], max(12.0 * max(sig), 0.05 * float(q[-1] - q[0])))[0]
+    scale = max(float(x.max()), 1e-30)
+    x = x / scale
+    lined = with_lines(phases, radiation)
+    from ._decoder import padded_sticks
+
+    sq, si = padded_sticks(lined, qs[0], qs[-1], max_shift)
+    # grid shifts about two sigmas apart at mid-range: the refinement makes them continuous
+    n_shift = max(3, int(round(max_shift * np.mean(qs) / max(min(sig), 1e-6))) | 1)
+    shifts = 1.0 + np.linspace(-max_shift, max_shift, n_shift)
+    atoms = Atoms(qs, sq, si, shifts, sig, LAB_WIDTH_SCALES, device="cpu", dtype=torch.float32)
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    energy, combo = _explained(atoms, xt)
+    pool = list(np.argsort(-energy, kind="stable")[: min(pool_size, len(phases))])
+    nw = atoms.n_widths
+    pen = float(x @ x) * 1e-3
+    kmax = torch.tensor([max_phases])
+    # a weak or broad phase explains little beside a strong one: add the phases that best
+    # explain what the best set leaves, as the library search's later rounds do
+    for _ in range(2):
+        pl = np.asarray(pool)
+        prof = atoms.profiles(pl[None], (combo[pl] // nw)[None], (combo[pl] % nw)[None])
+        mem, coef, _ = best_subsets(xt[None], prof, kmax, torch.full((1, pl.size), pen), 1)
+        used = mem[0, 0] >= 0
+        rec = (coef[0, 0, used].unsqueeze(-1) * prof[0, mem[0, 0, used]]).sum(0)
+        e2, c2 = _explained(atoms, (xt - rec).clamp_min(0))
+        added = [int(p) for p in np.argsort(-e2, kind="stable") if int(p) not in pool][:extra_pool]
+        for p in added:
+            combo[p] = c2[p]
+        pool += added
+    pl = np.asarray(pool)
+    prof = atoms.profiles(pl[None], (combo[pl] // nw)[None], (combo[pl] % nw)[None])
+    top = max(refine_top * 3, 8)
+    mem, _, _ = best_subsets(xt[None], prof, kmax, torch.full((1, pl.size), pen), top)
+    pool = pl
+    mem = mem[0].numpy()
+    present = mem >= 0
+    ph_idx = np.where(present, pool[np.where(present, mem, 0)], pool[0])
+    s_i, w_i, _, rss = coordinate_descent(
+        xt[None].repeat(mem.shape[0], 1),
+        ph_idx,
+        combo[ph_idx] // nw,
+        combo[ph_idx] % nw,
+        present,
+        atoms,
+        sweeps=2,
+    )
+    score = rss.numpy() + pen * present.sum(1)
+    order = np.argsort(score, kind="stable")
+    sets: list[tuple[tuple[int, ...], np.ndarray, np.ndarray]] = []
+    seen: set[tuple[int, ...]] = set()
+    for b in order:
+        members = tuple(int(v) for v in ph_idx[b][present[b]])
+        key = tuple(sorted(members))
+        if key in seen:
+            continue
+        seen.add(key)
+        sets.append((members, shifts[s_i[b][present[b]]], np.asarray(LAB_WIDTH_SCALES)[w_i[b][present[b]]]))
+        if len(sets) >= refine_top:
+            break
+    # candidate sets compared untextured on the search grid; the winner gets texture, then the full grid
+    basis_s = background_basis(qs, 12)
+    refined: dict[tuple[int, ...], tuple[tuple[int, ...], Refinement]] = {}
+    for members, sh, wd in sets:
+        got, ref = _refine_supported(
+            qs, ys, phases, list(members), radiation, sig, basis_s, sh, wd, max_shift, False, instrument, support
+        )
+        refined.setdefault(tuple(sorted(got)), (got, ref))
+    noise = min(r.noise for _, r in refined.values())
+    scored = sorted(((r.rss / noise + support * len(m), m) for m, r in refined.values()), key=lambda t: t[0])
+    members, ref = refined[tuple(sorted(scored[0][1]))]
+    if texture:
+        members, ref = _refine_supported(
+            qs, ys, phases, list(members), radiation, sig, basis_s, ref.shifts, ref.width_factors,
+            max_shift, True, instrument, support,
+        )
+    basis = background_basis(q, 12)
+    members, best = _refine_supported(
+        q, y, phases, list(members), radiation, sig, basis, ref.shifts, ref.width_factors, max_shift, False,
+        instrument, support, axes=ref.axes, march=ref.march,
+    )
+    idx = np.array(members, dtype=np.int64)
+    amps = best.amplitudes
+    frac = amps / amps.sum() if amps.sum() > 0 else amps
+    chosen = [phases[int(i)] for i in idx]
+    factors, note = mass_factors(chosen)
+    wf = we = None
+    if factors is not None:
+        wf, we = weight_fraction_errors(amps, best.amplitude_cov, best.areas, factors)
+    return PatternFit(
+        labels=[p.label for p in chosen],
+        indices=idx,
+        fractions=frac,
+        weight_fractions=wf,
+        weight_fraction_errors=we,
+        weight_note=note,
+        refinement=best,
+        q=q,
+        reconstruction=best.reconstruction,
+        candidates=[([phases[int(i)].label for i in m], float(sc)) for sc, m in scored],
+        wall_time_s=time.perf_counter() - t0,
+    )
+
+
+def _refine_supported(
+    q: np.ndarray,
+    y: np.ndarray,
+    phases: PhaseLibrary,
+    members: list[int],
+    radiation: Radiation,
+    sig: tuple[float, float],
+    basis: np.ndarray,
+    shifts: np.ndarray,
+    widths: np.ndarray,
+    max_shift: float,
+    texture: bool,
+    instrument: bool,
+    support: float,
+    axes: list[tuple[int, int, int] | None] | None = None,
+    march: np.ndarray | None = None,
+) -> tuple[tuple[int, ...], Refinement]:
+    """Refine a set, then drop its weakest phase while leaving it out costs under ``support`` variances."""
+    members, shifts, widths = list(members), np.asarray(shifts), np.asarray(widths)
+    while True:
+        chosen: list[Phase] = [phases[int(i)] for i in members]
+        ref = refine_set(
+            q, y, chosen, radiation, sigma=sig, basis=basis, shifts=shifts, width_factors=widths,
+            max_shift=max_shift, texture=texture, instrument=instrument, support=support, axes=axes, march=march,
+        )
+        rise = (drop_one_rss(y, ref, basis) - ref.rss) / max(ref.noise, 1e-30)
+        own, _ = own_support(y, ref)
+        rise = np.minimum(rise, own)
+        weak = int(np.argmin(rise))
+        if len(members) == 1 or rise[weak] >= support:
+            return tuple(members), ref
+        keep = [j for j in range(len(members)) if j != weak]
+        members, shifts, widths = [members[j] for j in keep], ref.shifts[keep], ref.width_factors[keep]
+        if axes is not None:
+            axes = [ref.axes[j] for j in keep]
+            march = ref.march[keep]
