@@ -16,11 +16,14 @@ from ._forward import (
     sigma_at,
     window_sigmas,
 )
+from ._lab_forward import render_lab_phase
 from ._library import Library
 from ._phases import Phase, PhaseLibrary
+from ._radiation import Radiation
 from ._solution import Solution
-from ._texture import march_dollase, plane_cosines, reciprocal_rows
+from ._texture import family_texture, march_dollase, plane_cosines, reciprocal_rows
 from ._wavelength import ANODES, Wavelength, anode_doublet, parse_wavelength
+from ._weights import cell_volume, mass_factors, weight_fractions
 from .constants import WEAK_EVIDENCE
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "Library",
     "Phase",
     "PhaseLibrary",
+    "Radiation",
     "Solution",
     "Wavelength",
     "WEAK_EVIDENCE",
@@ -42,6 +46,11 @@ __all__ = [
     "window_sigmas",
     "anode_doublet",
     "cation_fractions",
+    "cell_volume",
+    "family_texture",
+    "mass_factors",
+    "render_lab_phase",
+    "weight_fractions",
     "gaussian",
     "max_normalized",
     "parse_formula",

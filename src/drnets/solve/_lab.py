@@ -31,7 +31,7 @@ from ..core._radiation import Radiation
 from ..core._weights import mass_factors
 from ._atoms import Atoms, background_basis
 from ._prepare import estimate_background, estimate_widths
-from ._refine import Refinement, drop_one_rss, own_support, refine_set
+from ._refine import Refinement, drop_one_rss, own_support, reevaluate, refine_set
 from ._search import best_subsets, coordinate_descent
 
 #: Peak-width multipliers of the lab search grid: nanocrystalline phases are many times broader than the instrument.
@@ -61,6 +61,9 @@ class PatternFit:
     candidates : list of (labels, penalised misfit)
         The refined sets and their scores, best first.
     wall_time_s : float
+    cpu_seconds : dict of str to float
+        Processor time of this process per stage (search, candidates, texture, final): unlike
+        the wall time, it does not grow when other processes share the cores.
     """
 
     labels: list[str]
@@ -74,6 +77,7 @@ class PatternFit:
     reconstruction: np.ndarray
     candidates: list[tuple[list[str], float]] = field(default_factory=list)
     wall_time_s: float = 0.0
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def with_lines(phases: PhaseLibrary, radiation: Radiation) -> PhaseLibrary:
@@ -165,6 +169,12 @@ def solve_pattern(
         The instrument's Gaussian sigma at the grid ends; default estimated from the pattern.
     """
     t0 = time.perf_counter()
+    cpu = {"start": time.process_time()}
+
+    def lap(stage: str) -> None:
+        now = time.process_time()
+        cpu[stage] = now - cpu.pop("_last", cpu["start"])
+        cpu["_last"] = now
     q = np.asarray(q, dtype=float)
     y = np.asarray(y, dtype=float)
     if q.shape != y.shape or q.size < 16:
@@ -234,6 +244,7 @@ def solve_pattern(
         if len(sets) >= refine_top:
             break
     # candidate sets compared untextured on the search grid; the winner gets texture, then the full grid
+    lap("search")
     basis_s = background_basis(qs, 12)
     refined: dict[tuple[int, ...], tuple[tuple[int, ...], Refinement]] = {}
     for members, sh, wd in sets:
@@ -244,16 +255,17 @@ def solve_pattern(
     noise = min(r.noise for _, r in refined.values())
     scored = sorted(((r.rss / noise + support * len(m), m) for m, r in refined.values()), key=lambda t: t[0])
     members, ref = refined[tuple(sorted(scored[0][1]))]
+    lap("candidates")
     if texture:
         members, ref = _refine_supported(
             qs, ys, phases, list(members), radiation, sig, basis_s, ref.shifts, ref.width_factors,
             max_shift, True, instrument, support,
         )
-    basis = background_basis(q, 12)
-    members, best = _refine_supported(
-        q, y, phases, list(members), radiation, sig, basis, ref.shifts, ref.width_factors, max_shift, False,
-        instrument, support, axes=ref.axes, march=ref.march,
-    )
+    lap("texture")
+    best = reevaluate(q, y, [phases[int(i)] for i in members], radiation, ref, sigma=sig, basis=background_basis(q, 12))
+    lap("final")
+    cpu.pop("_last")
+    cpu.pop("start")
     idx = np.array(members, dtype=np.int64)
     amps = best.amplitudes
     frac = amps / amps.sum() if amps.sum() > 0 else amps
@@ -274,6 +286,7 @@ def solve_pattern(
         reconstruction=best.reconstruction,
         candidates=[([phases[int(i)].label for i in m], float(sc)) for sc, m in scored],
         wall_time_s=time.perf_counter() - t0,
+        cpu_seconds={k: round(v, 3) for k, v in cpu.items()},
     )
 
 
@@ -308,7 +321,10 @@ def _refine_supported(
         weak = int(np.argmin(rise))
         if len(members) == 1 or rise[weak] >= support:
             return tuple(members), ref
-        keep = [j for j in range(len(members)) if j != weak]
+        # the weakest goes; with it every phase that buys under a fifth of the support, as long as
+        # a supported phase stays (two interchangeable phases each look useless given the other)
+        drop = {weak} | ({int(j) for j in np.flatnonzero(rise < support / 5)} if rise.max() >= support else set())
+        keep = [j for j in range(len(members)) if j not in drop]
         members, shifts, widths = [members[j] for j in keep], ref.shifts[keep], ref.width_factors[keep]
         if axes is not None:
             axes = [ref.axes[j] for j in keep]

@@ -31,7 +31,10 @@ from ..core._weights import unit_stick_area
 ZERO_BOUND = 0.2
 DISPLACEMENT_BOUND = 0.3
 #: Bounds of a phase's peak-width factor relative to the instrument's sigma.
-WIDTH_FACTOR_BOUNDS = (0.4, 12.0)
+WIDTH_FACTOR_BOUNDS = (0.2, 12.0)
+#: Bounds of the instrument sigma's ratio between the high and the low end of the grid (refined:
+#: the estimate from the pattern can be far off where broad phases dominate one end).
+TILT_BOUNDS = (0.2, 5.0)
 
 
 @dataclass
@@ -52,6 +55,9 @@ class Refinement:
         Texture axis per phase (None where untextured).
     zero, displacement, eta : float
         The pattern's zero offset and displacement (degrees 2θ) and the Lorentzian share.
+    tilt : float
+        Ratio of the instrument sigma at the high end of the grid to the low end (their mean
+        is the ``sigma`` given).
     areas : ndarray (k,)
         :func:`~drnets.core._weights.unit_stick_area` of each phase (for weight fractions).
     profiles : ndarray (k, L)
@@ -74,6 +80,7 @@ class Refinement:
     zero: float
     displacement: float
     eta: float
+    tilt: float
     areas: np.ndarray
     profiles: np.ndarray
     background: np.ndarray
@@ -102,8 +109,10 @@ class _Model:
         # a finite-difference step moves one phase's parameters: the others' profiles are reused
         self._cache: dict[tuple[float, ...], tuple[np.ndarray, float]] = {}
 
-    def peaks(self, i: int, shift: float, width: float, march: float, zero: float, disp: float):  # noqa: ANN201
+    def peaks(self, i: int, shift: float, width: float, march: float, zero: float, disp: float, tilt: float = 1.0):  # noqa: ANN201
         p = self.phases[i]
+        mid = float(self.sigma.mean())
+        widths = (2.0 * mid / (1.0 + tilt), 2.0 * mid * tilt / (1.0 + tilt))  # sigma's ends, their mean kept
         tex = None
         if march != 1.0 and self.cos[i] is not None:
             tex = family_factors(self.cos[i], march)
@@ -115,7 +124,7 @@ class _Model:
             shift=shift,
             zero=zero,
             displacement=disp,
-            widths=self.sigma,
+            widths=widths,
             width_factor=width,
             texture=tex,
         ), tex
@@ -126,11 +135,15 @@ class _Model:
         out = np.zeros((k, self.q.size))
         areas = np.zeros(k)
         for i in range(k):
-            key = (i, *(float(v[n][i]) for n in ("shift", "width", "march")), *(float(v[n]) for n in ("zero", "disp", "eta")))  # type: ignore[index]
+            key = (
+                i,
+                *(float(v[n][i]) for n in ("shift", "width", "march")),  # type: ignore[index]
+                *(float(v[n]) for n in ("zero", "disp", "eta", "tilt")),  # type: ignore[arg-type]
+            )
             if key not in self._cache:
                 if len(self._cache) > 512:
                     self._cache.clear()
-                pk, _ = self.peaks(i, *key[1:6])
+                pk, _ = self.peaks(i, *key[1:6], tilt=key[7])
                 prof = draw_peaks(self.q, pk, key[6])
                 c = float(prof.max()) if prof.size else 0.0
                 area = 0.0
@@ -224,6 +237,7 @@ def refine_set(
         "zero": 0.0,
         "disp": 0.0,
         "eta": 0.3 if eta is None else float(eta),
+        "tilt": float(np.clip(sigma[1] / max(sigma[0], 1e-12), *TILT_BOUNDS)),
     }
     history: list[str] = []
 
@@ -233,6 +247,7 @@ def refine_set(
             names += [("zero", None, -ZERO_BOUND, ZERO_BOUND), ("disp", None, -DISPLACEMENT_BOUND, DISPLACEMENT_BOUND)]
         if eta is None:
             names.append(("eta", None, 0.0, 1.0))
+        names.append(("tilt", None, *TILT_BOUNDS))
         for i in range(k):
             names.append(("shift", i, 1 - max_shift, 1 + max_shift))
             names.append(("width", i, *WIDTH_FACTOR_BOUNDS))
@@ -310,17 +325,32 @@ def refine_set(
             history.append(f"textured rss {rss:.4g}")
     elif axes is None:
         axes = [None] * k
+    return _finish(model, v, axes, history)
+
+
+def _finish(
+    model: _Model, v: dict[str, np.ndarray | float], axes: list[tuple[int, int, int] | None], history: list[str]
+) -> Refinement:
+    """The refinement at parameters ``v``: amplitudes, their covariance and the reconstruction."""
+    k = len(model.phases)
+    basis = model.basis
     prof, areas = model.profiles(v)
     coef, design, r = model.solve_linear(prof)
     rss = float(r @ r)
     n_par = 3 + 3 * k + basis.shape[1]
     noise = rss / max(model.q.size - n_par, 1) * _correlation_length(r)
     active = coef > 0
+    # the amplitudes' covariance with the nonlinear parameters free too: their derivatives join
+    # the design matrix (a width or a texture traded against an amplitude widens its error)
+    deriv = _nonlinear_derivatives(model, v, coef[:k], axes)
     cov_full = np.zeros((design.shape[1], design.shape[1]))
     if active.any():
-        a = design[:, active]
-        g = a.T @ a
-        cov_full[np.ix_(active, active)] = noise * np.linalg.pinv(g)
+        a = np.concatenate([design[:, active], deriv], axis=1)
+        norms = np.maximum(np.linalg.norm(a, axis=0), 1e-30)
+        g = (a / norms).T @ (a / norms)
+        inv = np.linalg.pinv(g) / np.outer(norms, norms)
+        n_act = int(active.sum())
+        cov_full[np.ix_(active, active)] = noise * inv[:n_act, :n_act]
     cov = cov_full[:k, :k]
     return Refinement(
         members=list(range(k)),
@@ -334,6 +364,7 @@ def refine_set(
         zero=float(v["zero"]),
         displacement=float(v["disp"]),
         eta=float(v["eta"]),
+        tilt=float(v["tilt"]),
         areas=areas,
         profiles=prof,
         background=basis @ coef[k:],
@@ -342,6 +373,65 @@ def refine_set(
         noise=noise,
         history=history,
     )
+
+
+
+
+def _nonlinear_derivatives(
+    model: _Model, v: dict[str, np.ndarray | float], amplitudes: np.ndarray, axes: list[tuple[int, int, int] | None]
+) -> np.ndarray:
+    """Central-difference derivatives (L, m) of the phases' sum ``Σ a_i p_i`` w.r.t. the nonlinear parameters."""
+    steps: list[tuple[str, int | None, float]] = [
+        ("zero", None, 1e-3),
+        ("disp", None, 1e-3),
+        ("eta", None, 1e-2),
+        ("tilt", None, 1e-3),
+    ]
+    for i in range(len(model.phases)):
+        steps += [("shift", i, 1e-5), ("width", i, 1e-3)]
+        if axes[i] is not None:
+            steps.append(("march", i, 1e-3))
+    cols = []
+    for name, i, h in steps:
+        vals = []
+        for sign in (1.0, -1.0):
+            w = {kk: (vv.copy() if isinstance(vv, np.ndarray) else vv) for kk, vv in v.items()}
+            if i is None:
+                w[name] = float(w[name]) + sign * h
+            else:
+                w[name][i] = float(w[name][i]) + sign * h  # type: ignore[index]
+            prof, _ = model.profiles(w)
+            vals.append(amplitudes @ prof)
+        cols.append((vals[0] - vals[1]) / (2.0 * h))
+    return np.stack(cols, axis=1)
+
+
+def reevaluate(
+    q: np.ndarray,
+    y: np.ndarray,
+    phases: Sequence[Phase],
+    radiation: Radiation,
+    ref: Refinement,
+    *,
+    sigma: tuple[float, float],
+    basis: np.ndarray,
+) -> Refinement:
+    """A refinement's parameters applied to another grid (e.g. the full one after a refinement on every
+    second point): profiles, amplitudes, background and errors recomputed there, nothing refined."""
+    model = _Model(np.asarray(q, float), np.asarray(y, float), phases, radiation, sigma, basis)
+    for i, ax in enumerate(ref.axes):
+        if ax is not None and phases[i].hkl is not None and phases[i].cell is not None:
+            model.cos[i] = family_cosines(phases[i].hkl, phases[i].cell, ax)  # type: ignore[arg-type]
+    v: dict[str, np.ndarray | float] = {
+        "shift": ref.shifts.copy(),
+        "width": ref.width_factors.copy(),
+        "march": ref.march.copy(),
+        "zero": ref.zero,
+        "disp": ref.displacement,
+        "eta": ref.eta,
+        "tilt": ref.tilt,
+    }
+    return _finish(model, v, list(ref.axes), [*ref.history, "re-evaluated on another grid"])
 
 
 def drop_one_rss(y: np.ndarray, ref: Refinement, basis: np.ndarray) -> np.ndarray:
