@@ -38,14 +38,13 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from drnets.core import Radiation  # noqa: E402
+from drnets.core import Radiation, mass_factors  # noqa: E402
 from drnets.io._cif import read_cif_folder  # noqa: E402
 from drnets.solve import solve_pattern  # noqa: E402
 from drnets.solve._atoms import background_basis  # noqa: E402
 from drnets.solve._lab import weight_fraction_errors  # noqa: E402
 from drnets.solve._prepare import estimate_widths  # noqa: E402
 from drnets.solve._refine import refine_set  # noqa: E402
-from drnets.core import mass_factors  # noqa: E402
 from drnets.synth import make_lab_pattern  # noqa: E402
 
 DATA = Path(os.environ.get("DRNETS_BENCH_DATA", ROOT.parent / "shared" / "data")) / "li-mn-ti-o-f"
@@ -79,7 +78,10 @@ def real_patterns(rad: Radiation, options: dict) -> list[dict]:
                 "found": fit.labels,
                 "fractions": [round(float(v), 3) for v in fit.fractions],
                 "weight_fractions": [round(float(v), 3) for v in wf],
-                "weight_fraction_errors": [round(float(v), 3) for v in (fit.weight_fraction_errors if fit.weight_fraction_errors is not None else [])],
+                "weight_fraction_errors": [
+                    round(float(v), 3)
+                    for v in (fit.weight_fraction_errors if fit.weight_fraction_errors is not None else [])
+                ],
                 "set_right": got == want,
                 "extra_above_5pct": extra_frac > 0.05 or extra_wf > 0.05,
                 "wall_s": round(wall, 2),
@@ -184,7 +186,9 @@ def main() -> None:
         if not args.no_search:
             mae2 = np.mean([r["solved_mae"] for r in out["mixtures"]])
             right = sum(r["solved_formulas_right"] for r in out["mixtures"])
-            print(f"weight-fraction MAE, solved among 56: {100 * mae2:.2f} wt %; formulas right {right}/{args.mixtures}")
+            print(
+                f"weight-fraction MAE, solved among 56: {100 * mae2:.2f} wt %; formulas right {right}/{args.mixtures}"
+            )
     if args.out:
         args.out.write_text(json.dumps(out, indent=1))
 

@@ -48,6 +48,12 @@ class Solution:
         The allowed-phase mask used.
     edges : ndarray of shape (E, 2), optional
         The composition graph used (point index pairs, i < j).
+    weight_fractions : ndarray of shape (N, P), optional
+        Weight fractions (mass shares) of the present phases, rows summing to 1, where the
+        phases carry structures (Hill-Howard) or reference intensity ratios; None otherwise
+        (``metadata["weight_fractions"]`` then says why).
+    weight_fraction_errors : ndarray of shape (N, P), optional
+        Their standard errors (0 where absent).
     audit : dict
         Rule audit of the final answer (see ``drnets.evaluate.audit``).
     metadata : dict
@@ -68,6 +74,8 @@ class Solution:
     max_phases: np.ndarray | None = None
     mask: np.ndarray | None = None
     edges: np.ndarray | None = None
+    weight_fractions: np.ndarray | None = None
+    weight_fraction_errors: np.ndarray | None = None
     audit: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
 

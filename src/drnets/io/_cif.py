@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from importlib import metadata
 import re
 import warnings
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 

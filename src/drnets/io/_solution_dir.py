@@ -30,6 +30,8 @@ from ._points_csv import POINTS, read_points_csv, write_points_csv
 SOLUTION_FILES = ("fractions.csv", "shifts.csv", "solution.h5", "summary.json")
 FRACTIONS, SHIFTS, SOLUTION_H5, SUMMARY = SOLUTION_FILES
 EVIDENCE = "evidence.csv"
+#: Weight fractions and their standard errors, where the phases allow them (same layout as fractions.csv).
+WEIGHT_FRACTIONS, WEIGHT_FRACTION_ERRORS = "weight_fractions.csv", "weight_fraction_errors.csv"
 #: Where ``drnets solve`` keeps the search state of each finished round (``--resume`` reads it).
 CHECKPOINT = "checkpoint.npz"
 
@@ -139,6 +141,8 @@ def _build_summary(
             "median": float(np.median(ev[frac > 0])) if (frac > 0).any() else None,
             "weak_by_phase": {solution.labels[k]: int(weak[:, k].sum()) for k in np.flatnonzero(weak.any(axis=0))},
         }
+    if "weight_fractions" in meta:  # how they were computed, or why there are none
+        summary["weight_fractions"] = meta["weight_fractions"]
     summary["metadata"] = meta
     if extra_summary:
         extra = dict(extra_summary)
@@ -188,7 +192,11 @@ def write_solution_dir(
         the solution has it, ``evidence.csv`` (same columns: what each present phase buys,
         in per-phase costs; below 1 the data alone do not support it); for a library read
         from pattern files, ``points.csv`` (``point,name`` and the composition columns
-        where known: which file each point is).
+        where known: which file each point is); and where the solution has weight
+        fractions, ``weight_fractions.csv`` (same layout as ``fractions.csv``: mass shares,
+        rows summing to 1) and ``weight_fraction_errors.csv`` (their standard errors, empty
+        where absent). ``fractions.csv`` always holds peak-height shares (see
+        ``docs/weight_fractions.md``).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -211,6 +219,12 @@ def write_solution_dir(
     if "file" in library.metadata:
         paths.append(out / POINTS)
         write_points_csv(paths[-1], library, compositions=not independent)
+    if solution.weight_fractions is not None:
+        paths.append(out / WEIGHT_FRACTIONS)
+        _write_table(paths[-1], labels, _row_normalised(np.asarray(solution.weight_fractions, dtype=float))[:, used])
+        if solution.weight_fraction_errors is not None:
+            paths.append(out / WEIGHT_FRACTION_ERRORS)
+            _write_table(paths[-1], labels, where_present(solution.weight_fraction_errors))
     write_hdf5(Dataset(library, phases, mask, max_phases, solution, independent=independent), paths[2])
     summary = _build_summary(library, phases, solution, mask, max_phases, extra_summary)
     summary["files"] = [p.name for p in paths]
@@ -273,6 +287,8 @@ class SolutionDir:
     points : tuple or None
         ``points.csv`` where the folder has one: (names, elements, compositions or None),
         see :func:`drnets.io._points_csv.read_points_csv`.
+    weight_fractions, weight_fraction_errors : PhaseTable or None
+        ``weight_fractions.csv`` and ``weight_fraction_errors.csv`` where the folder has them.
     """
 
     source: Path
@@ -282,6 +298,8 @@ class SolutionDir:
     summary: dict[str, Any] | None = None
     h5: Path | None = None
     points: tuple[list[str], tuple[str, ...], np.ndarray | None] | None = None
+    weight_fractions: PhaseTable | None = None
+    weight_fraction_errors: PhaseTable | None = None
 
     def __post_init__(self) -> None:
         self.summary = dict(self.summary or {})
@@ -364,5 +382,13 @@ def read_solution_dir(path: str | os.PathLike[str]) -> SolutionDir:
         raise InputError(f"the folder holds neither {SOLUTION_H5} nor {FRACTIONS}", source=str(path))
     points = read_points_csv(path / POINTS) if (path / POINTS).is_file() else None
     return SolutionDir(
-        path, fractions, table(SHIFTS), table(EVIDENCE), read_summary(path), h5 if h5.is_file() else None, points
+        path,
+        fractions,
+        table(SHIFTS),
+        table(EVIDENCE),
+        read_summary(path),
+        h5 if h5.is_file() else None,
+        points,
+        table(WEIGHT_FRACTIONS),
+        table(WEIGHT_FRACTION_ERRORS),
     )

@@ -49,6 +49,15 @@ def _evidence_note(solution: Solution, i: int, k: int) -> str:
     return f", evidence {ev:.3g}" + (" (weak)" if ev < WEAK_EVIDENCE else "")
 
 
+def _weight_note(solution: Solution, i: int, k: int) -> str:
+    """ ", 23.4 ± 1.2 wt %" for a hover line where the solution has weight fractions."""
+    if solution.weight_fractions is None:
+        return ""
+    w = 100 * float(solution.weight_fractions[i, k])
+    err = solution.weight_fraction_errors
+    return f", {w:.1f}" + (f" ± {100 * float(err[i, k]):.1f}" if err is not None else "") + " wt %"
+
+
 def _round(a: np.ndarray, top: float) -> list[float]:
     d = int(max(0, 3 - np.floor(np.log10(max(top, 1e-12)))))
     return np.round(np.asarray(a, dtype=float), min(d, 12)).tolist()
@@ -204,6 +213,7 @@ def build_report(
             f"{labels[k]}: {100 * v:.1f} %"
             + (f", shift {solution.shifts[i, k]:.4f}" if np.isfinite(solution.shifts[i, k]) else "")
             + _evidence_note(solution, i, k)
+            + _weight_note(solution, i, k)
             for k, v in sorted(fr.items(), key=lambda kv: -kv[1])
         ]
         hover.append(f"point {i}<br>{name(i)}<br>" + "<br>".join(html.escape(s) for s in lines))
@@ -268,6 +278,7 @@ def build_report(
                 float(frac[on, k].mean()),
                 f"{sh.min():.4f} – {sh.max():.4f}" if sh.size else "–",
                 f"{solution.widths[k, 0]:.3g} – {solution.widths[k, 1]:.3g}",
+                *([float(solution.weight_fractions[on, k].mean())] if solution.weight_fractions is not None else []),
             ]
         )
     phase_table = H.table(
@@ -281,6 +292,7 @@ def build_report(
             "mean fraction (present)",
             "shift range",
             "peak σ (nm⁻¹, low–high Q)",
+            *(["mean weight fraction (present)"] if solution.weight_fractions is not None else []),
         ],
         raw_cols=(0,),
     )
@@ -295,6 +307,11 @@ def build_report(
             ["candidate phases", len(labels)],
             ["phases used", len(active)],
             ["points per phase count", ", ".join(f"{n}: {int(c)}" for n, c in enumerate(counts))],
+            *(
+                [["weight fractions", str(solution.metadata["weight_fractions"])]]
+                if "weight_fractions" in (solution.metadata or {})
+                else []
+            ),
             ["reconstruction rel. L1 (library)", rec["rel_l1_total"]],
             ["reconstruction rel. L2 (library)", rec["rel_l2_total"]],
             ["mean symmetric KL", rec["sym_kl_mean"]],
@@ -412,6 +429,14 @@ def make_report(
         solution.metadata = dict(summary["metadata"])
     if not solution.audit and isinstance(summary.get("audit"), dict):
         solution.audit = dict(summary["audit"])
+    if solution.weight_fractions is None and folder.weight_fractions is not None:
+        # solution.h5 does not hold them: weight_fractions.csv (and its errors) do
+        pts = np.arange(solution.n_points)
+        solution.weight_fractions = np.nan_to_num(folder.weight_fractions.aligned(pts, solution.labels))
+        if folder.weight_fraction_errors is not None:
+            solution.weight_fraction_errors = np.nan_to_num(folder.weight_fraction_errors.aligned(pts, solution.labels))
+        if "weight_fractions" in summary:
+            solution.metadata = {**(solution.metadata or {}), "weight_fractions": summary["weight_fractions"]}
     metrics = summary.get("comparison") or summary.get("metrics")
     if metrics is not None and not isinstance(metrics, dict):
         metrics = None

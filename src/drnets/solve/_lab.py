@@ -26,12 +26,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from ..core import InputError, Phase, PhaseLibrary
+from ..core import InputError, Phase, PhaseLibrary, Solution
 from ..core._radiation import Radiation
 from ..core._weights import mass_factors
 from ._atoms import Atoms, background_basis
 from ._prepare import estimate_background, estimate_widths
-from ._refine import Refinement, drop_one_rss, own_support, reevaluate, refine_set
+from ._refine import Refinement, drop_one_rss, evaluate_start, own_support, reevaluate, refine_set
 from ._search import best_subsets, coordinate_descent
 
 #: Peak-width multipliers of the lab search grid: nanocrystalline phases are many times broader than the instrument.
@@ -175,6 +175,7 @@ def solve_pattern(
         now = time.process_time()
         cpu[stage] = now - cpu.pop("_last", cpu["start"])
         cpu["_last"] = now
+
     q = np.asarray(q, dtype=float)
     y = np.asarray(y, dtype=float)
     if q.shape != y.shape or q.size < 16:
@@ -247,9 +248,24 @@ def solve_pattern(
     lap("search")
     basis_s = background_basis(qs, 12)
     refined: dict[tuple[int, ...], tuple[tuple[int, ...], Refinement]] = {}
+    done: dict[tuple[int, ...], tuple[tuple[int, ...], Refinement]] = {}
     for members, sh, wd in sets:
         got, ref = _refine_supported(
-            qs, ys, phases, list(members), radiation, sig, basis_s, sh, wd, max_shift, False, instrument, support
+            qs,
+            ys,
+            phases,
+            list(members),
+            radiation,
+            sig,
+            basis_s,
+            sh,
+            wd,
+            max_shift,
+            False,
+            instrument,
+            support,
+            done=done,
+            iterations=20,
         )
         refined.setdefault(tuple(sorted(got)), (got, ref))
     noise = min(r.noise for _, r in refined.values())
@@ -258,8 +274,19 @@ def solve_pattern(
     lap("candidates")
     if texture:
         members, ref = _refine_supported(
-            qs, ys, phases, list(members), radiation, sig, basis_s, ref.shifts, ref.width_factors,
-            max_shift, True, instrument, support,
+            qs,
+            ys,
+            phases,
+            list(members),
+            radiation,
+            sig,
+            basis_s,
+            ref.shifts,
+            ref.width_factors,
+            max_shift,
+            True,
+            instrument,
+            support,
         )
     lap("texture")
     best = reevaluate(q, y, [phases[int(i)] for i in members], radiation, ref, sigma=sig, basis=background_basis(q, 12))
@@ -306,20 +333,62 @@ def _refine_supported(
     support: float,
     axes: list[tuple[int, int, int] | None] | None = None,
     march: np.ndarray | None = None,
+    done: dict[tuple[int, ...], tuple[tuple[int, ...], Refinement]] | None = None,
+    iterations: int = 40,
 ) -> tuple[tuple[int, ...], Refinement]:
-    """Refine a set, then drop its weakest phase while leaving it out costs under ``support`` variances."""
+    """Refine a set, then drop its weakest phase while leaving it out costs under ``support`` variances.
+
+    ``done`` remembers the sets already refined (by sorted members): a set reached again,
+    from another candidate, is not refined twice.
+    """
     members, shifts, widths = list(members), np.asarray(shifts), np.asarray(widths)
+    if axes is None and len(members) > 1:
+        # a first look at the search's values: phases that buy nothing even there go before refining
+        start = evaluate_start(
+            q,
+            y,
+            [phases[int(i)] for i in members],
+            radiation,
+            sigma=sig,
+            basis=basis,
+            shifts=shifts,
+            width_factors=widths,
+        )
+        rise = np.minimum(
+            (drop_one_rss(y, start, basis) - start.rss) / max(start.noise, 1e-30), own_support(y, start)[0]
+        )
+        if rise.max() >= support:
+            keep = [j for j in range(len(members)) if rise[j] >= support / 5]
+            members, shifts, widths = [members[j] for j in keep], shifts[keep], widths[keep]
     while True:
+        key = tuple(sorted(members))
+        if done is not None and key in done:
+            return done[key]
         chosen: list[Phase] = [phases[int(i)] for i in members]
         ref = refine_set(
-            q, y, chosen, radiation, sigma=sig, basis=basis, shifts=shifts, width_factors=widths,
-            max_shift=max_shift, texture=texture, instrument=instrument, support=support, axes=axes, march=march,
+            q,
+            y,
+            chosen,
+            radiation,
+            sigma=sig,
+            basis=basis,
+            shifts=shifts,
+            width_factors=widths,
+            max_shift=max_shift,
+            texture=texture,
+            instrument=instrument,
+            support=support,
+            axes=axes,
+            march=march,
+            iterations=iterations,
         )
         rise = (drop_one_rss(y, ref, basis) - ref.rss) / max(ref.noise, 1e-30)
         own, _ = own_support(y, ref)
         rise = np.minimum(rise, own)
         weak = int(np.argmin(rise))
         if len(members) == 1 or rise[weak] >= support:
+            if done is not None:
+                done[key] = (tuple(members), ref)
             return tuple(members), ref
         # the weakest goes; with it every phase that buys under a fifth of the support, as long as
         # a supported phase stays (two interchangeable phases each look useless given the other)
@@ -329,3 +398,61 @@ def _refine_supported(
         if axes is not None:
             axes = [ref.axes[j] for j in keep]
             march = ref.march[keep]
+
+
+def fits_to_solution(fits: list[PatternFit], phases: PhaseLibrary, patterns: np.ndarray) -> Solution:
+    """Independent patterns' fits as one :class:`~drnets.core.Solution` aligned with ``phases``.
+
+    ``patterns`` (N, L) are the measured intensities on the fits' common grid. Amplitudes,
+    shifts and per-point width factors come from the refinements; ``widths`` holds the
+    instrument sigma of the first fit; the refined zero offsets, displacements, Lorentzian
+    shares and textures go to ``metadata["lab_refinement"]``.
+    """
+    n, p_n = len(fits), len(phases)
+    frac, amp, wf, we = (np.zeros((n, p_n)) for _ in range(4))
+    shf = np.full((n, p_n), np.nan)
+    wsc = np.ones((n, p_n))
+    recon = np.stack([f.reconstruction for f in fits])
+    bg = np.stack([f.refinement.background for f in fits])
+    notes, per_point = set(), []
+    for i, f in enumerate(fits):
+        ref = f.refinement
+        frac[i, f.indices] = f.fractions
+        amp[i, f.indices] = ref.amplitudes
+        shf[i, f.indices] = ref.shifts
+        wsc[i, f.indices] = ref.width_factors
+        if f.weight_fractions is not None:
+            wf[i, f.indices] = f.weight_fractions
+            we[i, f.indices] = f.weight_fraction_errors
+        notes.add(f.weight_note)
+        per_point.append(
+            {
+                "zero_deg": ref.zero,
+                "displacement_deg": ref.displacement,
+                "eta": ref.eta,
+                "texture": {
+                    f.labels[j]: {"axis": list(ref.axes[j]), "march": float(ref.march[j])}
+                    for j in range(len(f.labels))
+                    if ref.axes[j] is not None
+                },
+                "candidates": f.candidates,
+                "cpu_seconds": f.cpu_seconds,
+            }
+        )
+    have = all(f.weight_fractions is not None for f in fits)
+    res = np.linalg.norm(patterns - recon, axis=1) / np.maximum(np.linalg.norm(patterns, axis=1), 1e-30)
+    sig = fits[0].refinement.sigma if fits else (0.0, 0.0)
+    return Solution(
+        labels=phases.labels,
+        fractions=frac,
+        shifts=shf,
+        amplitudes=amp,
+        widths=np.tile(np.asarray(sig, dtype=float), (p_n, 1)),
+        width_scale=wsc,
+        reconstruction=recon,
+        background=bg,
+        residuals=res,
+        weight_fractions=wf if have else None,
+        weight_fraction_errors=we if have else None,
+        metadata={"weight_fractions": "; ".join(sorted(notes)), "lab_refinement": per_point},
+    )

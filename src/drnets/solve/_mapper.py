@@ -29,6 +29,7 @@ from ._reasoning import enforce, grow, prune
 from ._repairs import enforce_exactly, repair, tidy
 from ._screen import round_pools, screen
 from ._state import State
+from ._weight_fractions import attach_weight_fractions
 
 Callback = Callable[[str, int, int, dict], None]
 
@@ -220,7 +221,7 @@ class PhaseMapper(Params):
             "library": library.source,
             "phases": phases.source,
         }
-        return Solution(
+        solution = Solution(
             labels=phases.labels,
             fractions=frac,
             shifts=shf,
@@ -237,6 +238,7 @@ class PhaseMapper(Params):
             edges=pb.edges,
             metadata=metadata,
         )
+        return attach_weight_fractions(solution, phases, library.q)
 
 
 PhaseMapper.__doc__ = (PhaseMapper.__doc__ or "").replace("{parameters}", parameter_table().replace("\n", "\n    "))

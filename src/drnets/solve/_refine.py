@@ -22,7 +22,7 @@ import numpy as np
 from scipy.optimize import least_squares, minimize_scalar, nnls
 
 from ..core import Phase
-from ..core._lab_forward import lab_peaks, draw_peaks
+from ..core._lab_forward import draw_peaks, lab_peaks
 from ..core._radiation import Radiation
 from ..core._texture import MARCH_BOUNDS, TEXTURE_AXES, family_cosines, family_factors
 from ..core._weights import unit_stick_area
@@ -55,6 +55,8 @@ class Refinement:
         Texture axis per phase (None where untextured).
     zero, displacement, eta : float
         The pattern's zero offset and displacement (degrees 2θ) and the Lorentzian share.
+    sigma : (float, float)
+        The instrument's Gaussian sigma (nm⁻¹) at the ends of the grid, tilt applied.
     tilt : float
         Ratio of the instrument sigma at the high end of the grid to the low end (their mean
         is the ``sigma`` given).
@@ -81,6 +83,7 @@ class Refinement:
     displacement: float
     eta: float
     tilt: float
+    sigma: tuple[float, float]
     areas: np.ndarray
     profiles: np.ndarray
     background: np.ndarray
@@ -109,10 +112,14 @@ class _Model:
         # a finite-difference step moves one phase's parameters: the others' profiles are reused
         self._cache: dict[tuple[float, ...], tuple[np.ndarray, float]] = {}
 
+    def widths(self, tilt: float) -> tuple[float, float]:
+        """The instrument sigma at the grid's ends for a tilt (their mean stays the given sigma's)."""
+        mid = float(self.sigma.mean())
+        return 2.0 * mid / (1.0 + tilt), 2.0 * mid * tilt / (1.0 + tilt)
+
     def peaks(self, i: int, shift: float, width: float, march: float, zero: float, disp: float, tilt: float = 1.0):  # noqa: ANN201
         p = self.phases[i]
-        mid = float(self.sigma.mean())
-        widths = (2.0 * mid / (1.0 + tilt), 2.0 * mid * tilt / (1.0 + tilt))  # sigma's ends, their mean kept
+        widths = self.widths(tilt)
         tex = None
         if march != 1.0 and self.cos[i] is not None:
             tex = family_factors(self.cos[i], march)
@@ -196,6 +203,7 @@ def refine_set(
     support: float = 25.0,
     axes: Sequence[tuple[int, int, int] | None] | None = None,
     march: Sequence[float] | None = None,
+    iterations: int = 40,
 ) -> Refinement:
     """Refine one phase set on one pattern (see the module doc).
 
@@ -223,6 +231,8 @@ def refine_set(
     axes, march : sequence, optional
         Texture axes (None: untextured) and starting March-Dollase parameters, e.g. from a
         refinement on a coarser grid: then no axis is searched, only ``r`` refined.
+    iterations : int
+        Most evaluations of the model per least-squares fit (besides its Jacobians).
     """
     k = len(phases)
     model = _Model(np.asarray(q, float), np.asarray(y, float), phases, radiation, sigma, basis)
@@ -272,12 +282,16 @@ def refine_set(
         lo = np.array([b[2] for b in names])
         hi = np.array([b[3] for b in names])
         x0 = np.clip(get(), lo + 1e-9 * (hi - lo), hi - 1e-9 * (hi - lo))
-        res = least_squares(resid, x0, bounds=(lo, hi), x_scale=(hi - lo) / 20.0, diff_step=1e-4, max_nfev=60)
+        res = least_squares(resid, x0, bounds=(lo, hi), x_scale=(hi - lo) / 20.0, diff_step=1e-4, max_nfev=iterations)
         put(res.x)
         return float(res.cost * 2.0)
 
     if axes is not None:
-        fixed = [i for i, ax in enumerate(axes) if ax is not None and phases[i].hkl is not None and phases[i].cell is not None]
+        fixed = [
+            i
+            for i, ax in enumerate(axes)
+            if ax is not None and phases[i].hkl is not None and phases[i].cell is not None
+        ]
         for i in fixed:
             model.cos[i] = family_cosines(phases[i].hkl, phases[i].cell, axes[i])  # type: ignore[arg-type]
             v["march"][i] = float(np.clip(1.0 if march is None else march[i], *MARCH_BOUNDS))  # type: ignore[index]
@@ -329,9 +343,13 @@ def refine_set(
 
 
 def _finish(
-    model: _Model, v: dict[str, np.ndarray | float], axes: list[tuple[int, int, int] | None], history: list[str]
+    model: _Model,
+    v: dict[str, np.ndarray | float],
+    axes: list[tuple[int, int, int] | None],
+    history: list[str],
+    errors: bool = True,
 ) -> Refinement:
-    """The refinement at parameters ``v``: amplitudes, their covariance and the reconstruction."""
+    """The refinement at parameters ``v``: amplitudes, their covariance (unless not ``errors``), the reconstruction."""
     k = len(model.phases)
     basis = model.basis
     prof, areas = model.profiles(v)
@@ -342,9 +360,9 @@ def _finish(
     active = coef > 0
     # the amplitudes' covariance with the nonlinear parameters free too: their derivatives join
     # the design matrix (a width or a texture traded against an amplitude widens its error)
-    deriv = _nonlinear_derivatives(model, v, coef[:k], axes)
     cov_full = np.zeros((design.shape[1], design.shape[1]))
-    if active.any():
+    if active.any() and errors:
+        deriv = _nonlinear_derivatives(model, v, coef[:k], axes)
         a = np.concatenate([design[:, active], deriv], axis=1)
         norms = np.maximum(np.linalg.norm(a, axis=0), 1e-30)
         g = (a / norms).T @ (a / norms)
@@ -365,6 +383,7 @@ def _finish(
         displacement=float(v["disp"]),
         eta=float(v["eta"]),
         tilt=float(v["tilt"]),
+        sigma=model.widths(float(v["tilt"])),
         areas=areas,
         profiles=prof,
         background=basis @ coef[k:],
@@ -373,8 +392,6 @@ def _finish(
         noise=noise,
         history=history,
     )
-
-
 
 
 def _nonlinear_derivatives(
@@ -404,6 +421,32 @@ def _nonlinear_derivatives(
             vals.append(amplitudes @ prof)
         cols.append((vals[0] - vals[1]) / (2.0 * h))
     return np.stack(cols, axis=1)
+
+
+def evaluate_start(
+    q: np.ndarray,
+    y: np.ndarray,
+    phases: Sequence[Phase],
+    radiation: Radiation,
+    *,
+    sigma: tuple[float, float],
+    basis: np.ndarray,
+    shifts: Sequence[float],
+    width_factors: Sequence[float],
+) -> Refinement:
+    """The set at its starting values (a search's grid shifts and widths), amplitudes solved, nothing
+    refined and no errors: a cheap first look that shows which phases cannot matter."""
+    model = _Model(np.asarray(q, float), np.asarray(y, float), phases, radiation, sigma, basis)
+    v: dict[str, np.ndarray | float] = {
+        "shift": np.asarray(shifts, dtype=float).copy(),
+        "width": np.clip(np.asarray(width_factors, dtype=float), *WIDTH_FACTOR_BOUNDS),
+        "march": np.ones(len(phases)),
+        "zero": 0.0,
+        "disp": 0.0,
+        "eta": 0.3,
+        "tilt": float(np.clip(sigma[1] / max(sigma[0], 1e-12), *TILT_BOUNDS)),
+    }
+    return _finish(model, v, [None] * len(phases), ["starting values"], errors=False)
 
 
 def reevaluate(
