@@ -29,3 +29,17 @@ def bicuv_instance():
     from drnets.io import load
 
     return load(shared_path("bi-cu-v", "instance.txt"), phases=shared_path("bi-cu-v", "sticks.csv"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cif_cache_in_tmp(tmp_path_factory):
+    """Converted CIFs go to a temporary cache, never the user's."""
+    import os
+
+    old = os.environ.get("DRNETS_CACHE_DIR")
+    os.environ["DRNETS_CACHE_DIR"] = str(tmp_path_factory.mktemp("cif-cache"))
+    yield
+    if old is None:
+        os.environ.pop("DRNETS_CACHE_DIR", None)
+    else:
+        os.environ["DRNETS_CACHE_DIR"] = old

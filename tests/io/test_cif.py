@@ -55,3 +55,25 @@ def test_cif_errors(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pymatgen.io.cif", None)
     with pytest.raises(InputError, match=r"needs pymatgen: pip install 'drnets\[cif\]'"):
         read_cif_folder(tmp_path, ("Mg",))
+
+
+def test_conversions_are_cached_by_content_outside_the_input_folder(cif_folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("DRNETS_CACHE_DIR", str(tmp_path / "cache"))
+    before = sorted(p.name for p in cif_folder.iterdir())
+    first = read_cif_folder(cif_folder, ("Mg", "Zn"), wavelength=1.5406)
+    entries = sorted((tmp_path / "cache").glob("*.npz"))
+    assert len(entries) == 2 and sorted(p.name for p in cif_folder.iterdir()) == before
+    mgo = first["MgO_rocksalt"]
+    # 4 formula units of MgO per conventional cell; the absolute intensity of the strongest reflection
+    assert mgo.cell_mass == pytest.approx(4 * 40.304, rel=1e-3) and mgo.intensity_scale > 0
+    # a second read comes from the cache: pymatgen is not even needed
+    monkeypatch.setitem(sys.modules, "pymatgen.io.cif", None)
+    again = read_cif_folder(cif_folder, ("Mg", "Zn"), wavelength=1.5406)
+    for a, b in zip(first, again):
+        assert np.array_equal(a.q, b.q) and np.array_equal(a.intensity, b.intensity) and a.cell == b.cell
+        assert (a.cell_mass, a.intensity_scale, a.space_group) == (b.cell_mass, b.intensity_scale, b.space_group)
+    # another wavelength is another entry (Lorentz-polarisation changes the intensities)
+    monkeypatch.delitem(sys.modules, "pymatgen.io.cif")
+    mo = read_cif_folder(cif_folder, ("Mg", "Zn"), wavelength=0.7093)
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 4
+    assert not np.allclose(mo["ZnO_wurtzite"].intensity[:3], first["ZnO_wurtzite"].intensity[:3])

@@ -84,3 +84,19 @@ def test_sticks_errors(tmp_path):
 def test_load_rejects_sticks_as_library():
     with pytest.raises(InputError, match="stick table"):
         load(shared_path("al-li-fe", "sticks.csv"))
+
+
+def test_sticks_rir_column(tmp_path):
+    p = tmp_path / "rir.csv"
+    p.write_text("phase,formula,q,intensity,rir\nA,FeO,20,1,3.2\nA,FeO,30,0.5,\nB,Fe2O3,25,1,1.1\nB,Fe2O3,35,1,1.1\n")
+    ph = read_sticks_csv(p, ("Fe",))
+    assert (ph["A"].rir, ph["B"].rir) == (3.2, 1.1)
+    write_sticks_csv(ph, tmp_path / "back.csv")
+    back = read_sticks_csv(tmp_path / "back.csv", ("Fe",))
+    assert (back["A"].rir, back["B"].rir) == (3.2, 1.1)
+    p.write_text("phase,formula,q,intensity,rir\nA,FeO,20,1,3.2\nA,FeO,30,0.5,2\n")
+    with pytest.raises(InputError, match="line 3.*rir 2 here but 3.2"):
+        read_sticks_csv(p, ("Fe",))
+    p.write_text("phase,formula,q,intensity,rir\nA,FeO,20,1,-1\n")
+    with pytest.raises(InputError, match="rir must be a positive number"):
+        read_sticks_csv(p, ("Fe",))

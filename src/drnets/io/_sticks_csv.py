@@ -1,4 +1,4 @@
-"""The stick-table CSV: ``phase,formula,q,intensity[,h,k,l]``, one row per reflection."""
+"""The stick-table CSV: ``phase,formula,q,intensity[,h,k,l][,role][,rir]``, one row per reflection."""
 
 from __future__ import annotations
 
@@ -27,8 +27,10 @@ def read_sticks_csv(
     Parameters
     ----------
     path : path-like
-        CSV with header ``phase,formula,q,intensity`` and optional ``h,k,l`` and ``role``
-        (``phase``, the default, or ``substrate``). Each phase's rows come together.
+        CSV with header ``phase,formula,q,intensity`` and optional ``h,k,l``, ``role``
+        (``phase``, the default, or ``substrate``) and ``rir`` (the phase's reference
+        intensity ratio I/I(corundum), the same on each of its rows or given on its first
+        row only: weight fractions without a structure). Each phase's rows come together.
     elements : sequence of str
         The system's elements (from the library), over which phase compositions are taken.
     substrates : sequence of str, optional
@@ -98,9 +100,25 @@ def read_sticks_csv(
                     source=path,
                     where=where,
                 )
+            rir = None
+            if "rir" in col and row[col["rir"]].strip():
+                try:
+                    rir = parse_float(row[col["rir"]])
+                except ValueError:
+                    raise InputError(f"non-numeric rir {row[col['rir']].strip()!r}", source=path, where=where) from None
+                if not (np.isfinite(rir) and rir > 0):
+                    raise InputError(f"rir must be a positive number, got {rir:g}", source=path, where=where)
             entry = rows.setdefault(
-                label, {"formula": formula, "role": role, "q": [], "i": [], "hkl": [], "line": lineno}
+                label, {"formula": formula, "role": role, "q": [], "i": [], "hkl": [], "line": lineno, "rir": rir}
             )
+            if rir is not None and entry["rir"] is not None and rir != entry["rir"]:
+                raise InputError(
+                    f"phase {label!r} has rir {rir:g} here but {entry['rir']:g} on line {entry['line']}",
+                    source=path,
+                    where=where,
+                )
+            if entry["rir"] is None:
+                entry["rir"] = rir
             for key, value in (("formula", formula), ("role", role)):
                 if entry[key] != value:
                     raise InputError(
@@ -123,7 +141,14 @@ def read_sticks_csv(
             raise InputError(f"phase {label!r} has only zero intensities", source=path, where=f"line {e['line']}")
         try:
             phases.append(
-                Phase(label, e["formula"], np.array(e["q"]), np.array(e["i"]), np.array(e["hkl"]) if has_hkl else None)
+                Phase(
+                    label,
+                    e["formula"],
+                    np.array(e["q"]),
+                    np.array(e["i"]),
+                    np.array(e["hkl"]) if has_hkl else None,
+                    rir=e["rir"],
+                )
             )
         except InputError as err:
             raise InputError(err.problem, source=path, where=f"line {e['line']}") from None
@@ -137,15 +162,17 @@ def read_sticks_csv(
 
 def write_sticks_csv(phases: PhaseLibrary, path: str | os.PathLike[str]) -> None:
     """Write phases as a stick table (atomically); h,k,l columns when every phase has them, a role
-    column when a phase is declared substrate."""
+    column when a phase is declared substrate, an rir column when a phase has one."""
     has_hkl = all(p.hkl is not None for p in phases)
     has_role = bool(phases.substrates)
+    has_rir = any(p.rir is not None for p in phases)
     with atomic_text(path) as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(
             ["phase", "formula", "q", "intensity"]
             + (["h", "k", "l"] if has_hkl else [])
             + (["role"] if has_role else [])
+            + (["rir"] if has_rir else [])
         )
         for p in phases:
             role = ["substrate" if p.label in phases.substrates else "phase"] if has_role else []
@@ -153,4 +180,5 @@ def write_sticks_csv(phases: PhaseLibrary, path: str | os.PathLike[str]) -> None
                 row = [p.label, p.formula, f"{p.q[j]:.6f}", f"{p.intensity[j]:.6f}"]
                 if has_hkl:
                     row += [int(v) for v in p.hkl[j]]
-                w.writerow(row + role)
+                rir = ([f"{p.rir:.6g}" if p.rir is not None else ""]) if has_rir else []
+                w.writerow(row + role + rir)
