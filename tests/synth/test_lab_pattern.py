@@ -34,6 +34,9 @@ def test_noise_free_pattern_has_the_doublet_and_its_truth():
         max_shift=0,
         background=0,
         two_theta=(20.0, 100.0, 0.005),
+        sigma=(0.01, 0.01),
+        eta=0.0,
+        width_spread=1.0,
     )
     assert pat.weight_fractions == pytest.approx([1.0]) and pat.y.max() == pytest.approx(1.0)
     # the (200) reflection and its Kα2 line, about half as high
