@@ -142,6 +142,7 @@ def solve_pattern(
     texture: bool = True,
     instrument: bool = True,
     sigma: tuple[float, float] | None = None,
+    phase_widths: bool = True,
 ) -> PatternFit:
     """Solve one measured pattern (see the module doc).
 
@@ -165,6 +166,8 @@ def solve_pattern(
         Misfit rise (in effective residual variances) a phase must cause when left out.
     texture, instrument : bool
         Refine preferred orientation, and the zero offset and sample displacement.
+    phase_widths : bool
+        Refine a peak-width factor per phase (otherwise one shared by the set's phases).
     sigma : (float, float), optional
         The instrument's Gaussian sigma at the grid ends; default estimated from the pattern.
     """
@@ -266,6 +269,7 @@ def solve_pattern(
             support,
             done=done,
             iterations=20,
+            phase_widths=phase_widths,
         )
         refined.setdefault(tuple(sorted(got)), (got, ref))
     noise = min(r.noise for _, r in refined.values())
@@ -287,6 +291,7 @@ def solve_pattern(
             True,
             instrument,
             support,
+            phase_widths=phase_widths,
         )
     lap("texture")
     best = reevaluate(q, y, [phases[int(i)] for i in members], radiation, ref, sigma=sig, basis=background_basis(q, 12))
@@ -335,6 +340,7 @@ def _refine_supported(
     march: np.ndarray | None = None,
     done: dict[tuple[int, ...], tuple[tuple[int, ...], Refinement]] | None = None,
     iterations: int = 40,
+    phase_widths: bool = True,
 ) -> tuple[tuple[int, ...], Refinement]:
     """Refine a set, then drop its weakest phase while leaving it out costs under ``support`` variances.
 
@@ -381,6 +387,7 @@ def _refine_supported(
             axes=axes,
             march=march,
             iterations=iterations,
+            phase_widths=phase_widths,
         )
         rise = (drop_one_rss(y, ref, basis) - ref.rss) / max(ref.noise, 1e-30)
         own, _ = own_support(y, ref)

@@ -204,6 +204,7 @@ def refine_set(
     axes: Sequence[tuple[int, int, int] | None] | None = None,
     march: Sequence[float] | None = None,
     iterations: int = 40,
+    phase_widths: bool = True,
 ) -> Refinement:
     """Refine one phase set on one pattern (see the module doc).
 
@@ -233,6 +234,8 @@ def refine_set(
         refinement on a coarser grid: then no axis is searched, only ``r`` refined.
     iterations : int
         Most evaluations of the model per least-squares fit (besides its Jacobians).
+    phase_widths : bool
+        Refine a width factor per phase; otherwise one factor shared by all phases.
     """
     k = len(phases)
     model = _Model(np.asarray(q, float), np.asarray(y, float), phases, radiation, sigma, basis)
@@ -240,6 +243,8 @@ def refine_set(
     w0 = np.ones(k) if width_factors is None else np.asarray(width_factors, dtype=float)
     s0 = np.clip(s0, 1 - max_shift + 1e-9, 1 + max_shift - 1e-9)
     w0 = np.clip(w0, WIDTH_FACTOR_BOUNDS[0] * 1.001, WIDTH_FACTOR_BOUNDS[1] * 0.999)
+    if not phase_widths:
+        w0[:] = np.exp(np.mean(np.log(w0)))
     v: dict[str, np.ndarray | float] = {
         "shift": s0.copy(),
         "width": w0.copy(),
@@ -260,7 +265,8 @@ def refine_set(
         names.append(("tilt", None, *TILT_BOUNDS))
         for i in range(k):
             names.append(("shift", i, 1 - max_shift, 1 + max_shift))
-            names.append(("width", i, *WIDTH_FACTOR_BOUNDS))
+            if phase_widths or i == 0:
+                names.append(("width", i, *WIDTH_FACTOR_BOUNDS))
         for i in free_march:
             names.append(("march", i, *MARCH_BOUNDS))
 
@@ -271,6 +277,8 @@ def refine_set(
             for (n, i, _, _), val in zip(names, x):
                 if i is None:
                     v[n] = float(val)
+                elif n == "width" and not phase_widths:
+                    v[n][:] = float(val)  # type: ignore[index]
                 else:
                     v[n][i] = float(val)  # type: ignore[index]
 
