@@ -30,6 +30,7 @@ from ..core import InputError, Phase, PhaseLibrary, Solution
 from ..core._radiation import Radiation
 from ..core._weights import mass_factors
 from ._atoms import Atoms, background_basis
+from ._decoder import padded_sticks
 from ._prepare import estimate_background, estimate_widths
 from ._refine import Refinement, drop_one_rss, evaluate_start, own_support, reevaluate, refine_set
 from ._search import best_subsets, coordinate_descent
@@ -190,63 +191,7 @@ def solve_pattern(
     x = ys - estimate_background(qs, ys[None], max(12.0 * max(sig), 0.05 * float(q[-1] - q[0])))[0]
     scale = max(float(x.max()), 1e-30)
     x = x / scale
-    lined = with_lines(phases, radiation)
-    from ._decoder import padded_sticks
-
-    sq, si = padded_sticks(lined, qs[0], qs[-1], max_shift)
-    # grid shifts about two sigmas apart at mid-range: the refinement makes them continuous
-    n_shift = max(3, int(round(max_shift * np.mean(qs) / max(min(sig), 1e-6))) | 1)
-    shifts = 1.0 + np.linspace(-max_shift, max_shift, n_shift)
-    atoms = Atoms(qs, sq, si, shifts, sig, LAB_WIDTH_SCALES, device="cpu", dtype=torch.float32)
-    xt = torch.as_tensor(x, dtype=torch.float32)
-    energy, combo = _explained(atoms, xt)
-    pool = list(np.argsort(-energy, kind="stable")[: min(pool_size, len(phases))])
-    nw = atoms.n_widths
-    pen = float(x @ x) * 1e-3
-    kmax = torch.tensor([max_phases])
-    # a weak or broad phase explains little beside a strong one: add the phases that best
-    # explain what the best set leaves, as the library search's later rounds do
-    for _ in range(2):
-        pl = np.asarray(pool)
-        prof = atoms.profiles(pl[None], (combo[pl] // nw)[None], (combo[pl] % nw)[None])
-        mem, coef, _ = best_subsets(xt[None], prof, kmax, torch.full((1, pl.size), pen), 1)
-        used = mem[0, 0] >= 0
-        rec = (coef[0, 0, used].unsqueeze(-1) * prof[0, mem[0, 0, used]]).sum(0)
-        e2, c2 = _explained(atoms, (xt - rec).clamp_min(0))
-        added = [int(p) for p in np.argsort(-e2, kind="stable") if int(p) not in pool][:extra_pool]
-        for p in added:
-            combo[p] = c2[p]
-        pool += added
-    pl = np.asarray(pool)
-    prof = atoms.profiles(pl[None], (combo[pl] // nw)[None], (combo[pl] % nw)[None])
-    top = max(refine_top * 3, 8)
-    mem, _, _ = best_subsets(xt[None], prof, kmax, torch.full((1, pl.size), pen), top)
-    pool = pl
-    mem = mem[0].numpy()
-    present = mem >= 0
-    ph_idx = np.where(present, pool[np.where(present, mem, 0)], pool[0])
-    s_i, w_i, _, rss = coordinate_descent(
-        xt[None].repeat(mem.shape[0], 1),
-        ph_idx,
-        combo[ph_idx] // nw,
-        combo[ph_idx] % nw,
-        present,
-        atoms,
-        sweeps=2,
-    )
-    score = rss.numpy() + pen * present.sum(1)
-    order = np.argsort(score, kind="stable")
-    sets: list[tuple[tuple[int, ...], np.ndarray, np.ndarray]] = []
-    seen: set[tuple[int, ...]] = set()
-    for b in order:
-        members = tuple(int(v) for v in ph_idx[b][present[b]])
-        key = tuple(sorted(members))
-        if key in seen:
-            continue
-        seen.add(key)
-        sets.append((members, shifts[s_i[b][present[b]]], np.asarray(LAB_WIDTH_SCALES)[w_i[b][present[b]]]))
-        if len(sets) >= refine_top:
-            break
+    sets = _candidate_sets(qs, x, phases, radiation, sig, max_shift, max_phases, pool_size, extra_pool, refine_top)
     # candidate sets compared untextured on the search grid; the winner gets texture, then the full grid
     lap("search")
     basis_s = background_basis(qs, 12)
@@ -320,6 +265,79 @@ def solve_pattern(
         wall_time_s=time.perf_counter() - t0,
         cpu_seconds={k: round(v, 3) for k, v in cpu.items()},
     )
+
+
+def _candidate_sets(
+    qs: np.ndarray,
+    x: np.ndarray,
+    phases: PhaseLibrary,
+    radiation: Radiation,
+    sig: tuple[float, float],
+    max_shift: float,
+    max_phases: int,
+    pool_size: int,
+    extra_pool: int,
+    refine_top: int,
+) -> list[tuple[tuple[int, ...], np.ndarray, np.ndarray]]:
+    """The best ``refine_top`` distinct phase sets of the subset search on the grid ``qs``, with each
+    member's grid shift and width factor (step 1 of the module doc); ``x`` is the pattern less its
+    background, scaled to 1."""
+    lined = with_lines(phases, radiation)
+    sq, si = padded_sticks(lined, qs[0], qs[-1], max_shift)
+    # grid shifts about two sigmas apart at mid-range: the refinement makes them continuous
+    n_shift = max(3, int(round(max_shift * np.mean(qs) / max(min(sig), 1e-6))) | 1)
+    shifts = 1.0 + np.linspace(-max_shift, max_shift, n_shift)
+    atoms = Atoms(qs, sq, si, shifts, sig, LAB_WIDTH_SCALES, device="cpu", dtype=torch.float32)
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    energy, combo = _explained(atoms, xt)
+    pool = list(np.argsort(-energy, kind="stable")[: min(pool_size, len(phases))])
+    nw = atoms.n_widths
+    pen = float(x @ x) * 1e-3
+    kmax = torch.tensor([max_phases])
+    # a weak or broad phase explains little beside a strong one: add the phases that best
+    # explain what the best set leaves, as the library search's later rounds do
+    for _ in range(2):
+        pl = np.asarray(pool)
+        prof = atoms.profiles(pl[None], (combo[pl] // nw)[None], (combo[pl] % nw)[None])
+        mem, coef, _ = best_subsets(xt[None], prof, kmax, torch.full((1, pl.size), pen), 1)
+        used = mem[0, 0] >= 0
+        rec = (coef[0, 0, used].unsqueeze(-1) * prof[0, mem[0, 0, used]]).sum(0)
+        e2, c2 = _explained(atoms, (xt - rec).clamp_min(0))
+        added = [int(p) for p in np.argsort(-e2, kind="stable") if int(p) not in pool][:extra_pool]
+        for p in added:
+            combo[p] = c2[p]
+        pool += added
+    pl = np.asarray(pool)
+    prof = atoms.profiles(pl[None], (combo[pl] // nw)[None], (combo[pl] % nw)[None])
+    top = max(refine_top * 3, 8)
+    mem, _, _ = best_subsets(xt[None], prof, kmax, torch.full((1, pl.size), pen), top)
+    pool = pl
+    mem = mem[0].numpy()
+    present = mem >= 0
+    ph_idx = np.where(present, pool[np.where(present, mem, 0)], pool[0])
+    s_i, w_i, _, rss = coordinate_descent(
+        xt[None].repeat(mem.shape[0], 1),
+        ph_idx,
+        combo[ph_idx] // nw,
+        combo[ph_idx] % nw,
+        present,
+        atoms,
+        sweeps=2,
+    )
+    score = rss.numpy() + pen * present.sum(1)
+    order = np.argsort(score, kind="stable")
+    sets: list[tuple[tuple[int, ...], np.ndarray, np.ndarray]] = []
+    seen: set[tuple[int, ...]] = set()
+    for b in order:
+        members = tuple(int(v) for v in ph_idx[b][present[b]])
+        key = tuple(sorted(members))
+        if key in seen:
+            continue
+        seen.add(key)
+        sets.append((members, shifts[s_i[b][present[b]]], np.asarray(LAB_WIDTH_SCALES)[w_i[b][present[b]]]))
+        if len(sets) >= refine_top:
+            break
+    return sets
 
 
 def _refine_supported(
