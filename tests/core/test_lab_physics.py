@@ -15,7 +15,7 @@ def test_anode_names_and_numbers():
     assert (cu.wavelength, cu.wavelength2, cu.ratio) == ANODE_LINES["Cu"]
     assert Radiation.parse("Mo").wavelength == pytest.approx(0.7093)
     one = Radiation.parse("0.4959")
-    assert one.wavelength == 0.4959 and one.lines == [(1.0, 1.0)]
+    assert one.wavelength == 0.4959 and one.q_lines == [(1.0, 1.0)]
     with pytest.raises(InputError, match="neither a number of Å nor an anode"):
         Radiation.parse("Xx")
     with pytest.raises(InputError, match="positive"):
@@ -127,3 +127,13 @@ def test_unit_stick_area_of_the_lab_model_is_sqrt_two_pi_over_the_maximum():
     assert unit_stick_area(pk.heights, pk.sigmas, pk.heights * pk.sigmas / jac, c, jac) == pytest.approx(
         np.sqrt(2 * np.pi) / c
     )
+
+
+def test_radiation_from_a_readers_wavelength():
+    class W:  # what the readers' statement of a wavelength offers
+        kalpha1, kalpha2, ratio, anode = 1.540562, 1.544390, 0.5, "Cu"
+
+    r = Radiation.from_wavelength(W())
+    assert (r.wavelength, r.wavelength2, r.ratio, r.name) == (1.540562, 1.544390, 0.5, "Cu")
+    W.kalpha2, W.ratio, W.anode = None, 0.0, None
+    assert Radiation.from_wavelength(W()).q_lines == [(1.0, 1.0)]

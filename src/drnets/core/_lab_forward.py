@@ -70,7 +70,7 @@ def lab_peaks(
     base = np.asarray(q_sticks, dtype=float) * shift
     weight = np.asarray(intensity, dtype=float) * (1.0 if texture is None else np.asarray(texture, dtype=float))
     cen, hgt = [], []
-    for factor, ratio in radiation.lines:
+    for factor, ratio in radiation.q_lines:
         c = instrument_shift(radiation, base * factor, zero, displacement)
         cen.append(c)
         hgt.append(weight * ratio)

@@ -14,6 +14,7 @@ applies both to positions given in Q.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -66,8 +67,17 @@ class Radiation:
             raise InputError(f"wavelength {text!r} is neither a number of Å nor an anode ({names})") from None
         return cls(number, None, 0.5, text)
 
+    @classmethod
+    def from_wavelength(cls, w: Any) -> Radiation:
+        """From any object with ``kalpha1``, ``kalpha2`` and ``ratio`` attributes (e.g. a reader's
+        statement of the wavelength): the bridge to the readers' anode table."""
+        k2 = getattr(w, "kalpha2", None)
+        ratio = float(getattr(w, "ratio", 0.5) or 0.0) if k2 is not None else 0.5
+        name = str(getattr(w, "anode", None) or w.kalpha1)
+        return cls(float(w.kalpha1), None if k2 is None else float(k2), ratio, name)
+
     @property
-    def lines(self) -> list[tuple[float, float]]:
+    def q_lines(self) -> list[tuple[float, float]]:
         """(Q factor relative to the first line, intensity) of each line."""
         out = [(1.0, 1.0)]
         if self.wavelength2 is not None and self.ratio > 0:

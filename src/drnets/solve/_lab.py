@@ -83,13 +83,13 @@ class PatternFit:
 
 def with_lines(phases: PhaseLibrary, radiation: Radiation) -> PhaseLibrary:
     """The library with every stick repeated for each wavelength line (Kα2 at ``Q * λ2/λ1``, ratio ``ratio``)."""
-    if len(radiation.lines) == 1:
+    if len(radiation.q_lines) == 1:
         return phases
     out = []
     for p in phases:
-        qs = np.concatenate([p.q * f for f, _ in radiation.lines])
-        ints = np.concatenate([p.intensity * r for _, r in radiation.lines])
-        hkl = None if p.hkl is None else np.concatenate([p.hkl] * len(radiation.lines))
+        qs = np.concatenate([p.q * f for f, _ in radiation.q_lines])
+        ints = np.concatenate([p.intensity * r for _, r in radiation.q_lines])
+        hkl = None if p.hkl is None else np.concatenate([p.hkl] * len(radiation.q_lines))
         out.append(replace(p, q=qs, intensity=ints, hkl=hkl))
     return PhaseLibrary(out, phases.elements, phases.source, phases.substrates)
 
