@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import PhaseLibrary, Solution, sigma_at
-from ..core._forward import MIN_SIGMA, render_peaks
+from ..core._forward import MIN_SIGMA, render_profile
 from ..core._weights import mass_factors, unit_stick_area, weight_fractions
 
 
@@ -26,15 +26,20 @@ def attach_weight_fractions(solution: Solution, phases: PhaseLibrary, q: np.ndar
         return solution
     q = np.asarray(q, dtype=float)
     areas = np.zeros_like(solution.amplitudes)
+    # shifts and width scales come from the search's grids: most (phase, shift, width) repeat
+    seen: dict[tuple[int, float, float], float] = {}
     for i, p in zip(*np.nonzero(solution.amplitudes > 0)):
-        ph = phases[int(p)]
         s = float(solution.shifts[i, p]) if np.isfinite(solution.shifts[i, p]) else 1.0
         ws = 1.0 if solution.width_scale is None else float(solution.width_scale[i, p])
-        widths = np.asarray(solution.widths[p], dtype=float) * ws
-        centres = ph.q * s
-        sig = np.maximum(sigma_at(centres, widths, q[0], q[-1]), MIN_SIGMA)
-        inside = (centres >= q[0]) & (centres <= q[-1])
-        prof = render_peaks(q, centres[None], ph.intensity[None], widths, normalize=False)[0]
-        areas[i, p] = unit_stick_area(ph.intensity[inside], sig[inside], ph.intensity[inside], float(prof.max()))
+        key = (int(p), round(s, 9), round(ws, 9))
+        if key not in seen:
+            ph = phases[int(p)]
+            widths = np.asarray(solution.widths[p], dtype=float) * ws
+            centres = ph.q * s
+            sig = np.maximum(sigma_at(centres, widths, q[0], q[-1]), MIN_SIGMA)
+            inside = (centres >= q[0]) & (centres <= q[-1])
+            peak = float(render_profile(ph, q, shift=s, widths=widths, normalize=False).max())
+            seen[key] = unit_stick_area(ph.intensity[inside], sig[inside], ph.intensity[inside], peak)
+        areas[i, p] = seen[key]
     solution.weight_fractions = weight_fractions(solution.amplitudes, areas, factors)
     return solution
