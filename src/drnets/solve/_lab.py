@@ -106,10 +106,14 @@ def _explained(atoms: Atoms, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     return energy, combo
 
 
+#: Most points of the search grid and most grid shifts: the search is coarse, the refinement exact.
+SEARCH_POINTS, SEARCH_SHIFTS = 3000, 15
+
+
 def _search_grid(q: np.ndarray, sigma: float) -> int:
-    """Decimation step of the search grid: about two grid points per sigma."""
+    """Decimation step of the search grid: about two grid points per sigma, at most :data:`SEARCH_POINTS`."""
     dq = float(np.median(np.diff(q)))
-    return max(1, int(sigma / dq / 2.0))
+    return max(1, int(sigma / dq / 2.0), int(np.ceil(q.size / SEARCH_POINTS)))
 
 
 def weight_fraction_errors(
@@ -184,11 +188,16 @@ def solve_pattern(
     y = np.asarray(y, dtype=float)
     if q.shape != y.shape or q.size < 16:
         raise InputError(f"a pattern needs matching q and y of 16 points or more, got {q.shape} and {y.shape}")
-    sig = estimate_widths(q, y[None]) if sigma is None else tuple(float(s) for s in sigma)
+    # the opening must be wider than the broadest phase's peaks (nanocrystalline ones too), or it eats them
+    bg_width = 0.05 * float(q[-1] - q[0])
+    if sigma is None:
+        # a lab background under the peaks would put their half maxima too low: widths from the peaks alone
+        sig = estimate_widths(q, (y - estimate_background(q, y[None], bg_width)[0])[None])
+    else:
+        sig = (float(sigma[0]), float(sigma[1]))
     step = _search_grid(q, min(sig))
     qs, ys = q[::step], y[::step]
-    # the opening must be wider than the broadest phase's peaks, or it eats them
-    x = ys - estimate_background(qs, ys[None], max(12.0 * max(sig), 0.05 * float(q[-1] - q[0])))[0]
+    x = ys - estimate_background(qs, ys[None], max(12.0 * max(sig), bg_width))[0]
     scale = max(float(x.max()), 1e-30)
     x = x / scale
     sets = _candidate_sets(qs, x, phases, radiation, sig, max_shift, max_phases, pool_size, extra_pool, refine_top)
@@ -285,7 +294,7 @@ def _candidate_sets(
     lined = with_lines(phases, radiation)
     sq, si = padded_sticks(lined, qs[0], qs[-1], max_shift)
     # grid shifts about two sigmas apart at mid-range: the refinement makes them continuous
-    n_shift = max(3, int(round(max_shift * np.mean(qs) / max(min(sig), 1e-6))) | 1)
+    n_shift = min(SEARCH_SHIFTS, max(3, int(round(max_shift * np.mean(qs) / max(min(sig), 1e-6))) | 1))
     shifts = 1.0 + np.linspace(-max_shift, max_shift, n_shift)
     atoms = Atoms(qs, sq, si, shifts, sig, LAB_WIDTH_SCALES, device="cpu", dtype=torch.float32)
     xt = torch.as_tensor(x, dtype=torch.float32)
