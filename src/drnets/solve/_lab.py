@@ -11,6 +11,8 @@
 2. **Refinement.** The best ``refine_top`` sets are refined continuously with the lab
    forward model (:func:`~drnets.solve._refine.refine_set`: zero offset, displacement,
    per-phase shifts, widths and texture), and the set with the lowest penalised misfit wins.
+   Below ``max_phases``, the ``add_top`` phases that explain most of the winner's residual
+   (cleaner than what the search saw) are each tried beside it, a local move, not a search.
 3. **Support.** A phase stays only where its own reflections pay for it: leaving it out
    must raise the misfit by ``support`` effective residual variances; the weakest
    unsupported phase is dropped and the rest refined again.
@@ -143,6 +145,7 @@ def solve_pattern(
     pool_size: int = 12,
     extra_pool: int = 4,
     refine_top: int = 4,
+    add_top: int = 3,
     support: float = 25.0,
     texture: bool = True,
     instrument: bool = True,
@@ -167,6 +170,8 @@ def solve_pattern(
         ``extra_pool`` more that explain most of what the best set leaves.
     refine_top : int
         Sets refined with the lab model.
+    add_top : int
+        Phases tried beside the best refined set (those that explain most of its residual).
     support : float
         Misfit rise (in effective residual variances) a phase must cause when left out.
     texture, instrument : bool
@@ -200,7 +205,9 @@ def solve_pattern(
     x = ys - estimate_background(qs, ys[None], max(12.0 * max(sig), bg_width))[0]
     scale = max(float(x.max()), 1e-30)
     x = x / scale
-    sets = _candidate_sets(qs, x, phases, radiation, sig, max_shift, max_phases, pool_size, extra_pool, refine_top)
+    sets, atoms = _candidate_sets(
+        qs, x, phases, radiation, sig, max_shift, max_phases, pool_size, extra_pool, refine_top
+    )
     # candidate sets compared untextured on the search grid; the winner gets texture, then the full grid
     lap("search")
     basis_s = background_basis(qs, 12)
@@ -229,6 +236,38 @@ def solve_pattern(
     noise = min(r.noise for _, r in refined.values())
     scored = sorted(((r.rss / noise + support * len(m), m) for m, r in refined.values()), key=lambda t: t[0])
     members, ref = refined[tuple(sorted(scored[0][1]))]
+    best_score = scored[0][0]
+    # what the refined model leaves is cleaner than what the search saw: a weak phase the search
+    # missed shows there; each of the few that explain most of it is tried beside the winner
+    if len(members) < max_phases:
+        left = torch.as_tensor(np.clip((ys - ref.reconstruction) / scale, 0, None), dtype=torch.float32)
+        energy, combo = _explained(atoms, left)
+        nw = atoms.n_widths
+        tried = [int(p) for p in np.argsort(-energy, kind="stable") if int(p) not in members][:add_top]
+        for p in tried:
+            got, ref2 = _refine_supported(
+                qs,
+                ys,
+                phases,
+                [*members, p],
+                radiation,
+                sig,
+                basis_s,
+                np.append(ref.shifts, atoms.shifts[combo[p] // nw]),
+                np.append(ref.width_factors, LAB_WIDTH_SCALES[combo[p] % nw]),
+                max_shift,
+                False,
+                instrument,
+                support,
+                done=done,
+                iterations=20,
+                phase_widths=phase_widths,
+            )
+            sc = ref2.rss / noise + support * len(got)
+            scored.append((sc, got))
+            if sc < best_score:
+                best_score, members, ref = sc, got, ref2
+        scored.sort(key=lambda t: t[0])
     lap("candidates")
     if texture:
         members, ref = _refine_supported(
@@ -287,10 +326,10 @@ def _candidate_sets(
     pool_size: int,
     extra_pool: int,
     refine_top: int,
-) -> list[tuple[tuple[int, ...], np.ndarray, np.ndarray]]:
+) -> tuple[list[tuple[tuple[int, ...], np.ndarray, np.ndarray]], Atoms]:
     """The best ``refine_top`` distinct phase sets of the subset search on the grid ``qs``, with each
-    member's grid shift and width factor (step 1 of the module doc); ``x`` is the pattern less its
-    background, scaled to 1."""
+    member's grid shift and width factor (step 1 of the module doc), and the dictionary; ``x`` is the
+    pattern less its background, scaled to 1."""
     lined = with_lines(phases, radiation)
     sq, si = padded_sticks(lined, qs[0], qs[-1], max_shift)
     # grid shifts about two sigmas apart at mid-range: the refinement makes them continuous
@@ -346,7 +385,7 @@ def _candidate_sets(
         sets.append((members, shifts[s_i[b][present[b]]], np.asarray(LAB_WIDTH_SCALES)[w_i[b][present[b]]]))
         if len(sets) >= refine_top:
             break
-    return sets
+    return sets, atoms
 
 
 def _refine_supported(
