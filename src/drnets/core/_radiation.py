@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import InputError
-from .constants import ANODE_LINES
+from ._wavelength import parse_wavelength
 
 #: Q (nm⁻¹) = Q_FACTOR * sin θ / λ (Å): 4π, times 10 for Å⁻¹ → nm⁻¹.
 Q_FACTOR = 40.0 * np.pi
@@ -55,17 +55,11 @@ class Radiation:
 
     @classmethod
     def parse(cls, value: str | float) -> Radiation:
-        """An anode symbol (``Cu``, ``Co``, ``Mo``, ``Cr``, ``Fe``, ``Ag``: its Kα doublet) or a number in Å."""
-        text = str(value).strip()
-        for anode, (l1, l2, ratio) in ANODE_LINES.items():
-            if text.lower() == anode.lower():
-                return cls(l1, l2, ratio, anode)
-        try:
-            number = float(text)
-        except ValueError:
-            names = ", ".join(ANODE_LINES)
-            raise InputError(f"wavelength {text!r} is neither a number of Å nor an anode ({names})") from None
-        return cls(number, None, 0.5, text)
+        """An anode symbol (``Cu``, ``Co``, ``Mo``, ``Cr``, ``Fe``, ``Ag``: its Kα doublet) or a number in Å.
+
+        Read by :func:`~drnets.core._wavelength.parse_wavelength` (the anode table's one home).
+        """
+        return cls.from_wavelength(parse_wavelength(value))
 
     @classmethod
     def from_wavelength(cls, w: Any) -> Radiation:

@@ -21,7 +21,6 @@ from itertools import permutations, product
 
 import numpy as np
 
-
 #: The texture axes tried for each phase by the lab refinement (plane normals, Miller indices).
 TEXTURE_AXES = ((0, 0, 1), (1, 0, 0), (0, 1, 0), (1, 1, 0), (1, 1, 1))
 #: Bounds of the lab refinement's March-Dollase parameter: a factor of 8 (r**-3) at most.

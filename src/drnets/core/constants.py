@@ -52,15 +52,3 @@ MAX_SHIFT = 0.08
 #: Largest intensity a library may hold: beyond it sums of squares overflow float64 (real
 #: counts are many orders below; rescale the patterns).
 MAX_INTENSITY = 1e100
-
-#: Characteristic lines of the common X-ray tube anodes: Kα1 and Kα2 wavelengths (Å) and the
-#: Kα2/Kα1 intensity ratio (Hölzer et al. 1997 wavelengths; the ratio is about 1/2 for all).
-#: Minimal table for the lab-pattern physics (issue 15); the readers' ``--wavelength`` uses it too.
-ANODE_LINES = {
-    "Cu": (1.540593, 1.544414, 0.5),
-    "Co": (1.788996, 1.792835, 0.5),
-    "Mo": (0.709300, 0.713590, 0.5),
-    "Cr": (2.289760, 2.293663, 0.5),
-    "Fe": (1.936087, 1.939980, 0.5),
-    "Ag": (0.559422, 0.563813, 0.5),
-}
