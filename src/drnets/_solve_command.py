@@ -290,27 +290,33 @@ def solve_to_dir(
         if independent
         else {}
     )
+    checkpoint = Path(out) / CHECKPOINT
     try:
-        checkpoint = Path(out) / CHECKPOINT
-        mapper = run_solver(
-            dataset.library,
-            dataset.phases,
-            mask=dataset.mask,
-            max_phases=dataset.max_phases,
-            **alone,
-            device=device,
-            seed=seed,
-            console=console,
-            quiet=quiet,
-            resume=resume,
-            checkpoint=checkpoint,
-        )
+        if independent and dataset.library.wavelength is not None:
+            # lab samples at a known wavelength: the lab route (Kα2, instrument shifts, widths,
+            # texture refined per sample; weight fractions), docs/lab_patterns.md
+            from .solve import solve_samples
+
+            sol = solve_samples(dataset.library, dataset.phases, mask=dataset.mask, max_phases=dataset.max_phases)
+        else:
+            sol = run_solver(
+                dataset.library,
+                dataset.phases,
+                mask=dataset.mask,
+                max_phases=dataset.max_phases,
+                **alone,
+                device=device,
+                seed=seed,
+                console=console,
+                quiet=quiet,
+                resume=resume,
+                checkpoint=checkpoint,
+            ).solution_
     except KeyboardInterrupt:
         # The solver keeps its best answer only once it has one; before that there is nothing to write.
         raise stop_interrupted(
             err_console, f"interrupted: the solver returned no answer yet, nothing written to {out}"
         ) from None
-    sol = mapper.solution_
     if not sol.audit:  # the audit at the solver's presence threshold, so every answer is audited alike
         sol.audit = audit_solution(
             sol, dataset.library, None if independent else dataset.phases, threshold=PHASE_THRESHOLD

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._forward import MIN_SIGMA, peak_shape, sigma_at
-from ._radiation import Radiation, instrument_shift
+from ._radiation import Q_FACTOR, Radiation, instrument_shift
 
 #: Peaks are drawn within this many Gaussian sigmas of their centre (wider than the library
 #: model's: a pseudo-Voigt's Lorentzian tail still holds 1 % of its height at 12 sigmas).
@@ -79,7 +79,10 @@ def lab_peaks(
         sigma_at(centres, np.asarray(widths, dtype=float), q_grid[0], q_grid[-1]) * width_factor, MIN_SIGMA
     )
     reach = LAB_WINDOW_SIGMAS * sig
-    keep = np.isfinite(centres) & (centres + reach >= q_grid[0]) & (centres - reach <= q_grid[-1]) & (heights > 0)
+    on_sphere = np.isfinite(centres) & (
+        centres < Q_FACTOR / radiation.wavelength
+    )  # a shift can push a line past 2θ = 180°
+    keep = on_sphere & (centres + reach >= q_grid[0]) & (centres - reach <= q_grid[-1]) & (heights > 0)
     centres, heights, sig = centres[keep], heights[keep], sig[keep]
     heights = heights * radiation.dq_d2theta(centres) / sig
     return LabPeaks(centres, heights, sig)

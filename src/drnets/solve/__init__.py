@@ -3,7 +3,7 @@
 The forward model it fits (peak widths, shapes, rendering) is :mod:`drnets.core`'s.
 """
 
-from ._lab import PatternFit, solve_pattern
+from ._lab import PatternFit, solve_pattern, solve_samples
 from ._mapper import PhaseMapper
 from ._params import Params, parameter_table
 from ._prepare import estimate_sigma, estimate_widths, pick_device
@@ -17,4 +17,5 @@ __all__ = [
     "parameter_table",
     "pick_device",
     "solve_pattern",
+    "solve_samples",
 ]

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
 
-from ..core import InputError, Phase, PhaseLibrary, Solution
+from ..core import InputError, Library, Phase, PhaseLibrary, Solution
 from ..core._radiation import Radiation
 from ..core._weights import mass_factors
 from ._atoms import Atoms, background_basis
@@ -196,8 +197,12 @@ def solve_pattern(
     # the opening must be wider than the broadest phase's peaks (nanocrystalline ones too), or it eats them
     bg_width = 0.05 * float(q[-1] - q[0])
     if sigma is None:
-        # a lab background under the peaks would put their half maxima too low: widths from the peaks alone
-        sig = estimate_widths(q, (y - estimate_background(q, y[None], bg_width)[0])[None])
+        # a lab background under the peaks puts their half maxima too low: widths from the peaks above it,
+        # or from the raw pattern where too few peaks stand out there; the narrower (widths are refined
+        # upwards per phase more safely than downwards)
+        found = [estimate_widths(q, v[None]) for v in (y - estimate_background(q, y[None], bg_width)[0], y)]
+        valid = [w for w in found if w != (0.25, 0.25)] or found  # (0.25, 0.25): too few peaks to tell
+        sig = min(valid, key=lambda w: w[0] + w[1])
     else:
         sig = (float(sigma[0]), float(sigma[1]))
     step = _search_grid(q, min(sig))
@@ -529,3 +534,63 @@ def fits_to_solution(fits: list[PatternFit], phases: PhaseLibrary, patterns: np.
         weight_fraction_errors=we if have else None,
         metadata={"weight_fractions": "; ".join(sorted(notes)), "lab_refinement": per_point},
     )
+
+
+def solve_samples(
+    library: Library,
+    phases: PhaseLibrary,
+    *,
+    mask: np.ndarray | None = None,
+    max_phases: np.ndarray | None = None,
+    **options: Any,
+) -> Solution:
+    """Independent lab samples measured at a known wavelength, each solved by :func:`solve_pattern`.
+
+    Parameters
+    ----------
+    library : Library
+        The patterns on their common Q grid, with ``library.wavelength`` (its Kα1 converted
+        2θ to Q; its Kα2, where there is one, is drawn).
+    phases : PhaseLibrary
+        The candidates (from CIFs at that wavelength for weight fractions).
+    mask : ndarray (N, P) of bool, optional
+        Allowed phases per sample; default all.
+    max_phases : ndarray (N,), optional
+        Largest number of phases per sample; default 3.
+    **options
+        Passed to :func:`solve_pattern`.
+
+    Returns
+    -------
+    Solution
+        As :func:`fits_to_solution` makes it, with the limits and mask used and the wall time.
+    """
+    if library.wavelength is None:
+        raise InputError("lab samples need the wavelength they were measured with", source=library.source)
+    t0 = time.perf_counter()
+    radiation = Radiation.from_wavelength(library.wavelength)
+    n, p_n = library.n_points, len(phases)
+    allowed = np.ones((n, p_n), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    limits = np.full(n, 3, dtype=int) if max_phases is None else np.asarray(max_phases, dtype=int)
+    fits = []
+    for i in range(n):
+        keep = np.flatnonzero(allowed[i])
+        sub = phases if keep.size == p_n else phases.subset(keep)
+        fit = solve_pattern(
+            library.q, library.patterns[i], sub, radiation, max_phases=int(max(limits[i], 1)), **options
+        )
+        if keep.size != p_n:
+            fit.indices = keep[fit.indices]
+        fits.append(fit)
+    sol = fits_to_solution(fits, phases, library.patterns)
+    sol.max_phases, sol.mask = limits, allowed
+    sol.metadata = {
+        **sol.metadata,
+        "route": "lab samples (drnets.solve.solve_samples)",
+        "device": "cpu",
+        "radiation": radiation.name,
+        "wall_time_s": round(time.perf_counter() - t0, 3),
+        "library": library.source,
+        "phases": phases.source,
+    }
+    return sol
