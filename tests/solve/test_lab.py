@@ -113,3 +113,32 @@ def test_library_route_says_why_there_are_no_weight_fractions(tmp_path):
     ph_rir = PhaseLibrary([Phase("p", "MgO", np.array([20.0, 30.0]), np.array([1.0, 0.5]), rir=2.0)], ("Mg",))
     sol = PhaseMapper(device="cpu", rounds=1).fit(lib, ph_rir).solution_
     assert sol.weight_fractions[0] == pytest.approx([1.0])
+
+
+def test_solve_command_takes_lab_samples_to_the_lab_route(tmp_path):
+    """``drnets solve SPECTRA --phases CIFS --wavelength Cu``: each sample refined, weight fractions written."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from drnets.cli import app
+    from tests.conftest import shared_path
+
+    pytest.importorskip("pymatgen")
+    data = shared_path("li-mn-ti-o-f")
+    spectra, cifs = tmp_path / "spectra", tmp_path / "cif"
+    spectra.mkdir()
+    cifs.mkdir()
+    shutil.copy(data / "spectra" / "TiO2+MnO.xy", spectra)
+    for name in ("TiO2_141", "TiO2_136", "MnO_225", "MnO_186", "LiF_225", "Mn2O3_206"):
+        shutil.copy(data / "cif" / f"{name}.cif", cifs)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(
+        app, ["solve", str(spectra), "--phases", str(cifs), "--wavelength", "Cu", "--out", str(out), "-q"]
+    )
+    assert r.exit_code == 0, r.output
+    back = read_solution_dir(out)
+    assert sorted(back.fractions.labels) == ["MnO_225", "TiO2_141"]
+    w = back.weight_fractions.aligned(np.arange(1), ["MnO_225", "TiO2_141"])[0]
+    assert w.sum() == pytest.approx(1.0) and np.all(w > 0.3)
+    assert back.weight_fraction_errors is not None and "Hill-Howard" in back.summary["weight_fractions"]
