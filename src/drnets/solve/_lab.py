@@ -197,12 +197,9 @@ def solve_pattern(
     # the opening must be wider than the broadest phase's peaks (nanocrystalline ones too), or it eats them
     bg_width = 0.05 * float(q[-1] - q[0])
     if sigma is None:
-        # a lab background under the peaks puts their half maxima too low: widths from the peaks above it,
-        # or from the raw pattern where too few peaks stand out there; the narrower (widths are refined
-        # upwards per phase more safely than downwards)
-        found = [estimate_widths(q, v[None]) for v in (y - estimate_background(q, y[None], bg_width)[0], y)]
-        valid = [w for w in found if w != (0.25, 0.25)] or found  # (0.25, 0.25): too few peaks to tell
-        sig = min(valid, key=lambda w: w[0] + w[1])
+        # a lab background under the peaks would put their half maxima too low: widths from the peaks alone
+        # (where too few stand out, the estimate's default; the refinement's width factors and tilt adapt it)
+        sig = estimate_widths(q, (y - estimate_background(q, y[None], bg_width)[0])[None])
     else:
         sig = (float(sigma[0]), float(sigma[1]))
     step = _search_grid(q, min(sig))
