@@ -581,6 +581,7 @@ def solve_samples(
         fits.append(fit)
     sol = fits_to_solution(fits, phases, library.patterns)
     sol.max_phases, sol.mask = limits, allowed
+    sol.edges = np.zeros((0, 2), dtype=int)  # independent samples: no neighbours for the rules to act across
     sol.metadata = {
         **sol.metadata,
         "route": "lab samples (drnets.solve.solve_samples)",
