@@ -54,7 +54,7 @@ def case_specs(groups: list[str], quick: bool, methods: list[str], seed: int) ->
         for m in meths:
             specs.append({"group": group, "case": name, "method": m, "seed": seed, "quick": quick, **case})
 
-    both = [m for m in methods if m in ("solver", "baseline")]
+    both = [m for m in methods if m in ("solver", "baseline", "network")]
     stride = 8 if quick else 1  # quick: every 8th point of the shared libraries
     if "alfe" in groups:
         add("alfe", "Al-Li-Fe, DRNets folder + DRNets mask", {"kind": "alfe_drnets", "stride": stride}, both)
@@ -240,6 +240,14 @@ def run_one(spec: dict[str, Any], device: str) -> dict[str, Any]:
             .fit(lib, phases, mask=case["mask"], max_phases=case["max_phases"])
             .solution_
         )
+    elif spec["method"] == "network":
+        from drnets.solve import PhaseMapper
+
+        mapper = PhaseMapper(engine="network", device=device, seed=spec["seed"]).fit(
+            lib, phases, mask=case["mask"], max_phases=case["max_phases"]
+        )
+        sol = mapper.solution_
+        raw = mapper.network_.answer().dense(len(phases))  # the latent space, before pruning and repairs
     elif spec["method"] == "baseline":
         sys.path.insert(0, str(ROOT))
         from benchmarks.baseline import nnls_baseline
@@ -288,6 +296,12 @@ def run_one(spec: dict[str, Any], device: str) -> dict[str, Any]:
         rec["audit_reported"] = audit_summary(sol.audit)
     if case["truth_solution"] is not None:  # the truth's own flags under the same audit, for reference
         rec["truth_audit"] = audit_summary(audit_solution(case["truth_solution"], lib, phases))
+    if spec["method"] == "network":
+        raw_cmp = compare(dict(zip(phases.labels, raw.T)), case["truth"], COMPARISON_THRESHOLDS)
+        rec["network_raw"] = {
+            "fraction_l1": raw_cmp["fraction_l1"],
+            "by_threshold": {f"{b['threshold']:g}": {"exact_match": b["exact_match"]} for b in raw_cmp["by_threshold"]},
+        }
     if sol.reconstruction is not None:
         e = reconstruction_errors(lib.patterns, sol.reconstruction)
         rec["reconstruction"] = {k: e[k] for k in ("rel_l1_total", "rel_l2_total", "rel_l2_mean", "sym_kl_mean")}
@@ -451,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--methods",
         default="solver,baseline",
-        help="comma list of solver, baseline (add scaling-baseline to run the baseline in the sweep too)",
+        help="comma list of solver, network, baseline (add scaling-baseline to run the baseline in the sweep too)",
     )
     ap.add_argument("--device", default="auto", help="solver device: auto, cpu or cuda")
     ap.add_argument("--seed", type=int, default=0)

@@ -30,6 +30,16 @@ def check_seed(seed: int) -> int:
     return int(seed)
 
 
+def check_engine(engine: str) -> str:
+    """The ``--engine`` value, lower-cased; an :class:`InputError` names the option when it is unknown."""
+    from .solve._params import ENGINES
+
+    e = str(engine).strip().lower()
+    if e in ENGINES:
+        return e
+    raise InputError(f"unknown engine {engine!r} (use {' or '.join(ENGINES)})", where="--engine")
+
+
 #: Bounds of a synthetic library from the command line (``synth``, ``demo``): beyond them the
 #: patterns alone (points × Q points × 8 bytes) outgrow a workstation's memory.
 MAX_SYNTH_POINTS = 1_000_000

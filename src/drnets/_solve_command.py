@@ -14,7 +14,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
-from ._cli_checks import check_device, check_seed
+from ._cli_checks import check_device, check_engine, check_seed
 from ._cli_input import (
     CompositionsOpt,
     MaxPhasesOpt,
@@ -35,6 +35,7 @@ STAGES = {
     "prepare": "preparing",
     "screen": "screening the candidates",
     "search": "searching every point",
+    "train": "training the network",
     "repair": "enforcing the rules",
 }
 
@@ -262,10 +263,12 @@ def solve_to_dir(
     inputs: dict[str, Any] | None = None,
     resume: bool = False,
     notes: list[str] | None = None,
+    engine: str = "search",
 ) -> tuple[Any, list[Path], dict[str, Any] | None, bool]:
     """Solve a dataset, write its solution folder; returns (solution, files, comparison, interrupted).
 
-    ``notes`` (what the reader noticed about the input) go into summary.json as ``warnings``.
+    ``notes`` (what the reader noticed about the input) go into summary.json as ``warnings``;
+    ``engine`` is the solver's (``"search"`` or ``"network"``).
     """
     from .core import InputError
     from .core.constants import PHASE_THRESHOLD
@@ -311,6 +314,7 @@ def solve_to_dir(
                 quiet=quiet,
                 resume=resume,
                 checkpoint=checkpoint,
+                engine=engine,
             ).solution_
     except KeyboardInterrupt:
         # The solver keeps its best answer only once it has one; before that there is nothing to write.
@@ -381,7 +385,12 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         resample: bool = ResampleOpt,
         max_phases: int | None = MaxPhasesOpt,
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-        seed: int = typer.Option(0, "--seed", "-s", help="Random seed (recorded with the answer)."),
+        engine: str = typer.Option(
+            "search",
+            "--engine",
+            help="search (default: exact per-point search) or network (DRNets' encoder network, trained per library).",
+        ),
+        seed: int = typer.Option(0, "--seed", "-s", help="Random seed (network weights and batches; recorded)."),
         truth: Path | None = typer.Option(
             None,
             "--truth",
@@ -411,6 +420,7 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
 
         device = check_device(device)
         seed = check_seed(seed)
+        engine = check_engine(engine)
         out = check_output(out, [input, phases, mask, truth, truth_shifts, compositions], "solution", force=force)
         t_true, t_shift = truth_tables(truth, truth_shifts)
         ds = load_input(
@@ -462,6 +472,7 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
                 inputs=inputs,
                 resume=resume,
                 notes=notes,
+                engine=engine,
             )
         if not quiet:
             console.print(summary_table(sol, out, f"drnets solve: {input}"))

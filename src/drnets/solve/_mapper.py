@@ -34,7 +34,7 @@ from ._weight_fractions import attach_weight_fractions
 Callback = Callable[[str, int, int, dict], None]
 
 #: Parameters that change how fast an answer comes, not the answer: a resume may change them.
-_RUN_ONLY = ("device", "verbose", "chunk_points", "memory_budget_gb")
+_RUN_ONLY = ("device", "verbose", "chunk_points", "memory_budget_gb", "net_checkpoint_every")
 
 
 @dataclass
@@ -62,10 +62,14 @@ class PhaseMapper(Params):
         Shortcuts into ``solution_``.
     history_ : list of dict
         One entry per stage.
+    network_ : drnets.solve.network.Trainer or None
+        With ``engine="network"``: the trained network (``network_.answer()`` is its raw
+        latent space, before the rules are enforced).
     """
 
     callback: Callback | None = field(default=None, repr=False)
     history_: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
+    network_: Any = field(default=None, init=False, repr=False)
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The parameters (with ``callback``), as scikit-learn's estimators give them."""
@@ -111,7 +115,7 @@ class PhaseMapper(Params):
         """
         t0 = time.perf_counter()
         self.validate()
-        total = self.rounds + 2
+        total = (self.net_epochs if self.engine == "network" else self.rounds) + 2
         self._report("prepare", 0, total, {})
         torch.manual_seed(self.seed)
         params = Params(**super().get_params())
@@ -126,6 +130,13 @@ class PhaseMapper(Params):
         if checkpoint is not None:
             kept = {k: v for k, v in params.recorded().items() if k not in _RUN_ONLY}
             print_ = fingerprint(library, phases, pb.allowed, pb.limits, kept)
+        if self.engine == "network":
+            from .network import fit_network
+
+            state, interrupted, self.network_ = fit_network(
+                pb, checkpoint=checkpoint, print_=print_, resume=resume, report=self._report, total=total
+            )
+            return self._finish(library, phases, pb, state, t0, interrupted)
         if resume and checkpoint is not None and checkpoint.exists():
             state, keep, start, pen = load_checkpoint(checkpoint, print_)
             pb = pb.with_costs(pen)  # the per-phase costs the finished rounds used
@@ -156,13 +167,18 @@ class PhaseMapper(Params):
             if not state.present.any():
                 raise
             interrupted = True
+        return self._finish(library, phases, pb, state, t0, interrupted)
+
+    # ------------------------------------------------------------------ helpers
+    def _finish(
+        self, library: Library, phases: PhaseLibrary, pb: Problem, state: State, t0: float, interrupted: bool
+    ) -> PhaseMapper:
         self.solution_ = self._answer(library, phases, pb, state, t0, interrupted)
         sol = self.solution_
         self.fractions_, self.shifts_, self.amplitudes_ = sol.fractions, sol.shifts, sol.amplitudes
         self.widths_, self.reconstruction_, self.residuals_ = sol.widths, sol.reconstruction, sol.residuals
         return self
 
-    # ------------------------------------------------------------------ helpers
     def _report(self, stage: str, done: int, total: int, info: dict) -> None:
         if self.callback is not None:
             self.callback(stage, done, total, info)

@@ -18,6 +18,9 @@ from ..core import InputError
 from ..core.constants import MAX_SHIFT, PHASE_THRESHOLD, SHIFT_TOLERANCE
 from ._atoms import WIDTH_SCALES
 
+#: The solver's engines; the first is the default.
+ENGINES = ("search", "network")
+
 
 def knob(
     default: Any,
@@ -236,7 +239,11 @@ class Params:
     threshold: float = knob(PHASE_THRESHOLD, "Fractions below this are dropped from the answer.", low=0.0, high=0.5)
     device: str = knob("auto", "'auto', 'cpu', 'cuda' or 'cuda:N'.", kind="any")
     seed: int = knob(
-        0, "Recorded with the answer; the search itself is deterministic.", low=0, high=2**63 - 1, kind="integer"
+        0,
+        "Seeds the network engine (weights, batch order); recorded with the answer (the search is deterministic).",
+        low=0,
+        high=2**63 - 1,
+        kind="integer",
     )
     chunk_points: int = knob(128, "Points searched at once (bounds memory).", low=1, high=10**7, kind="integer")
     memory_budget_gb: float = knob(1.5, "Cache of rendered profiles, in GB.", low=0.0, high=1e4)
@@ -246,6 +253,62 @@ class Params:
     background_width: float = knob(12.0, "Width of the background filter in peak sigmas.", low=1.0, high=1e4)
     baseline_level: float = knob(
         0.005, "Share of the maximum above which the patterns' lowest tenth is a baseline.", low=0.0, high=1.0
+    )
+    engine: str = knob(
+        ENGINES[0],
+        "'search': the exact per-point search (default); 'network': DRNets' encoder network trained on the library.",
+        choices=ENGINES,
+        kind="choice",
+    )
+    net_epochs: int = knob(300, "Network engine: training passes over the library.", low=1, high=10**6, kind="integer")
+    net_lr: float = knob(1e-3, "Network engine: Adam learning rate.", low=1e-7, high=1.0)
+    net_hidden: int = knob(
+        256, "Network engine: width of the encoder's hidden layers.", low=4, high=8192, kind="integer"
+    )
+    net_batch: int = knob(64, "Network engine: points per gradient step.", low=1, high=10**7, kind="integer")
+    net_candidates: int = knob(
+        10,
+        "Network engine: candidate phases per point (the best-screened allowed ones); 0: every allowed phase.",
+        low=0,
+        high=10**5,
+        kind="integer",
+    )
+    net_refresh: int = knob(
+        10,
+        "Network engine: epochs between renewals of each point's candidates (neighbours' and residual's phases).",
+        low=1,
+        high=10**6,
+        kind="integer",
+    )
+    net_activation: str = knob(
+        "softmax",
+        "Network engine: fractions by a masked 'softmax' or 'sparsemax' (exact zeros).",
+        choices=("softmax", "sparsemax"),
+        kind="choice",
+    )
+    net_dual_step: float = knob(
+        0.1,
+        "Network engine: step of each point's Gibbs multiplier per unit of excess (after a quarter of the run).",
+        low=0.0,
+        high=1e6,
+    )
+    net_entropy: float = knob(
+        1e-3, "Network engine: weight of the fractions' entropy (sparsity), reached half-way.", low=0.0, high=1e6
+    )
+    net_alloying: float = knob(
+        0.1, "Network engine: weight of shift changes along edges where both ends hold a phase.", low=0.0, high=1e6
+    )
+    net_smoothness: float = knob(
+        1e-3, "Network engine: weight of fraction changes along edges (connected regions).", low=0.0, high=1e6
+    )
+    net_composition: float = knob(
+        0.0, "Network engine: weight of the composition mismatch of the phases' mixture.", low=0.0, high=1e6
+    )
+    net_cutoff: float = knob(
+        0.01, "Network engine: fraction a candidate needs in the network's answer to be kept.", low=0.0, high=1.0
+    )
+    net_checkpoint_every: int = knob(
+        10, "Network engine: epochs between checkpoints (and history entries).", low=1, high=10**6, kind="integer"
     )
     checkpoint: str | Path | None = knob(
         None, "File (.npz) where each finished round is saved, for resume.", kind="path", record=False
