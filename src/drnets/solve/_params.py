@@ -260,10 +260,16 @@ class Params:
         choices=ENGINES,
         kind="choice",
     )
-    net_epochs: int = knob(300, "Network engine: training passes over the library.", low=1, high=10**6, kind="integer")
+    net_epochs: int = knob(150, "Network engine: training passes over the library.", low=1, high=10**6, kind="integer")
     net_lr: float = knob(1e-3, "Network engine: Adam learning rate.", low=1e-7, high=1.0)
     net_hidden: int = knob(
         256, "Network engine: width of the encoder's hidden layers.", low=4, high=8192, kind="integer"
+    )
+    net_point_lr: float = knob(
+        0.01,
+        "Network engine: learning rate of each point's own shift and logit offsets (semi-amortised); 0: encoder only.",
+        low=0.0,
+        high=1.0,
     )
     net_batch: int = knob(64, "Network engine: points per gradient step.", low=1, high=10**7, kind="integer")
     net_candidates: int = knob(

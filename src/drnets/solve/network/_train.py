@@ -111,7 +111,11 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(gen.initial_seed()))
             self.net = Encoder(pb.q.size, comp.shape[1], pb.p_n, p.net_hidden).to(dev)
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=p.net_lr)
+        # Widths are a second group: learnt only in the second half of the run, once the
+        # phases are settled (learnt from the start, broad peaks blur every phase into its
+        # look-alikes: on Al-Li-Fe all widths went to twice the data's).
+        body = [t for n, t in self.net.named_parameters() if n != "width"]
+        self.opt = torch.optim.Adam([{"params": body}, {"params": [self.net.width], "lr": 0.0}], lr=p.net_lr)
         self.dual = torch.zeros(pb.n, device=dev)
         self.epochs_done = 0
         self.best: tuple[float, dict] | None = None
@@ -131,6 +135,18 @@ class Trainer:
         w = torch.full(cand.shape, (1.0 - self.w_lo) / span, dtype=torch.float32, device=dev)
         self.width0 = torch.logit(w.clamp(0.02, 0.98))
         self.bias0 = torch.as_tensor(bias, dtype=torch.float32, device=dev)
+        self._point_optimiser()
+
+    def _point_optimiser(self, state: dict | None = None) -> None:
+        """The per-point refinement: each slot's shift and logit offsets are learnt too (the
+        encoder amortises, these make each point's answer exact; semi-amortised inference)."""
+        self.shift0 = self.shift0.detach().requires_grad_(self.p.net_point_lr > 0)
+        self.bias0 = self.bias0.detach().requires_grad_(self.p.net_point_lr > 0)
+        self.point_opt = None
+        if self.p.net_point_lr > 0:
+            self.point_opt = torch.optim.Adam([self.shift0, self.bias0], lr=self.p.net_point_lr)
+            if state is not None:
+                self.point_opt.load_state_dict(state)
 
     def refresh(self) -> int:
         """Renew the working set of the masked softmax: candidates holding a fraction stay; the
@@ -169,7 +185,7 @@ class Trainer:
         ]
         new_c, new_v = self.cand.copy(), self.valid.copy()
         new_s = shift.astype(float)
-        new_b = self.bias0.cpu().numpy().copy()
+        new_b = self.bias0.detach().cpu().numpy().copy()
         changed = 0
         for i in range(pb.n):
             stay = [
@@ -274,6 +290,7 @@ class Trainer:
         sums: dict[str, float] = {}
         if e > 0 and e % p.net_refresh == 0 and e < 0.75 * total_epochs:  # the last quarter settles
             sums["slots_changed"] = float(self.refresh())
+        self.opt.param_groups[1]["lr"] = p.net_lr if e >= 0.5 * total_epochs else 0.0
         order = np.random.default_rng([int(p.seed), e]).permutation(self.pb.n)
         for a in range(0, order.size, p.net_batch):
             pts = np.sort(order[a : a + p.net_batch])
@@ -288,8 +305,12 @@ class Trainer:
                 + p.net_composition * t["composition"]
             )
             self.opt.zero_grad(set_to_none=True)
+            if self.point_opt is not None:
+                self.point_opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
+            if self.point_opt is not None:
+                self.point_opt.step()
             if e >= 0.25 * total_epochs:  # the fit finds its phases first, then Gibbs tightens
                 with torch.no_grad():
                     self.dual[pt] += p.net_dual_step * t["gibbs_excess"].detach()
@@ -331,8 +352,8 @@ class Trainer:
         return {
             "cand": torch.as_tensor(self.cand),
             "valid": torch.as_tensor(self.valid),
-            "shift0": self.shift0.cpu(),
-            "bias0": self.bias0.cpu(),
+            "shift0": self.shift0.detach().cpu().clone(),
+            "bias0": self.bias0.detach().cpu().clone(),
         }
 
     def _load_slots(self, d: dict) -> None:
@@ -341,6 +362,7 @@ class Trainer:
         self.cand_t = torch.as_tensor(self.cand, device=dev)
         self.valid_t = torch.as_tensor(self.valid, device=dev)
         self.shift0, self.bias0 = (d[k].to(dev) for k in ("shift0", "bias0"))
+        self._point_optimiser(d.get("point_opt"))
 
     def to_bytes(self) -> bytes:
         """Everything a resume needs (weights, optimiser, multipliers, epochs, the best so far)."""
@@ -350,6 +372,7 @@ class Trainer:
                 "net": self.net.state_dict(),
                 **self._slots(),
                 "opt": self.opt.state_dict(),
+                "point_opt": None if self.point_opt is None else self.point_opt.state_dict(),
                 "dual": self.dual.cpu(),
                 "epochs_done": self.epochs_done,
                 "best_score": None if self.best is None else self.best[0],
