@@ -2,7 +2,7 @@
 
 A candidate stays where its fraction reaches ``net_cutoff``, the largest first, at most the
 point's Gibbs limit (substrates aside); each point is then refitted with the package's
-profile-family fit (:func:`~drnets.solve._search.group_fit`) centred on the network's shifts
+profile-family fit (:meth:`~drnets.solve._problem.Problem.fit_point`) centred on the network's shifts
 and widths, which gives the exact peak heights, shifts and background the answer reports.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._problem import Problem
-from .._search import group_fit
 from .._state import State
 from ._train import Latent
 
@@ -30,7 +29,7 @@ def latent_to_state(pb: Problem, lat: Latent) -> State:
         phs = lat.cand[i, order]
         s_idx = np.array([atoms.shift_index(float(v)) for v in lat.shift[i, order]], dtype=np.int64)
         w_idx = np.array([int(np.argmin(np.abs(widths - v))) for v in lat.width[i, order]], dtype=np.int64)
-        g = group_fit(pb.xraw[i], phs, s_idx, atoms, p.shape_offsets, pb.basis)
+        g = pb.fit_point(i, phs, s_idx)
         kj = g["height"] > 0
         if not kj.any():
             continue

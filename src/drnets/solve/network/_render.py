@@ -27,9 +27,13 @@ class CandidateRenderer:
     sigma : (float, float)
         Base peak sigma at both ends of the grid.
     device : str
+    eta : float
+        Lorentzian share of the pseudo-Voigt peaks (0: Gaussian), as the search's profiles.
     """
 
-    def __init__(self, q: np.ndarray, sq: np.ndarray, si: np.ndarray, sigma: tuple[float, float], device: str) -> None:
+    def __init__(
+        self, q: np.ndarray, sq: np.ndarray, si: np.ndarray, sigma: tuple[float, float], device: str, eta: float = 0.0
+    ) -> None:
         self.q = np.asarray(q, dtype=float)
         self.qt = torch.as_tensor(self.q, dtype=torch.float32, device=device)
         self.sq = torch.as_tensor(sq, dtype=torch.float32, device=device)
@@ -37,6 +41,7 @@ class CandidateRenderer:
         self.count = (si > 0).sum(1)
         self.sigma = sigma
         self.device = device
+        self.eta = float(eta)
 
     def sigma_at(self, centres: torch.Tensor) -> torch.Tensor:
         """Base sigma at ``centres`` (linear in Q between the grid's ends)."""
@@ -62,6 +67,6 @@ class CandidateRenderer:
             ph = torch.as_tensor(flat[rows], device=self.device)
             cen = self.sq[ph, :kk] * sh[r].unsqueeze(-1)
             sig = (self.sigma_at(cen) * wd[r].unsqueeze(-1)).clamp_min(MIN_DECODER_SIGMA)
-            w = window_size(self.q, float(sig.detach().max()))
-            out = out.index_copy(0, r, render_windows(self.qt, cen, self.si[ph, :kk], sig, w))
+            w = window_size(self.q, float(sig.detach().max()), eta=self.eta)
+            out = out.index_copy(0, r, render_windows(self.qt, cen, self.si[ph, :kk], sig, w, eta=self.eta))
         return max_normalized_torch(out).reshape(n, c, -1)

@@ -106,7 +106,7 @@ class Trainer:
         )
         self.edges = torch.as_tensor(np.asarray(pb.edges, dtype=np.int64).reshape(-1, 2), device=dev)
         self.limits = torch.as_tensor(pb.search_limits, device=dev)
-        self.renderer = CandidateRenderer(pb.q, pb.atoms.sq, pb.atoms.si, pb.sigma, dev)
+        self.renderer = CandidateRenderer(pb.q, pb.atoms.sq, pb.atoms.si, pb.sigma, dev, pb.eta)
         gen = torch.Generator().manual_seed(int(p.seed))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(gen.initial_seed()))
