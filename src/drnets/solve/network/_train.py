@@ -1,10 +1,11 @@
 """Training the network on one library: reconstruction plus the reasoning terms, by Adam.
 
-Unsupervised: the only data are the library's own patterns. Each point's candidates are the
-allowed phases that best explain its pattern alone (screening, the same energies the search
-engine ranks its pools by); the encoder's fractions run over them, and its shifts and widths
-start where screening put each candidate. Gibbs is a constraint with one Lagrange multiplier
-per point (dual ascent); the other rules are penalties.
+Unsupervised: the only data are the library's own patterns. Each point's softmax runs over
+a working set of its allowed phases: at first those that best explain its pattern alone
+(screening, the same energies the search engine ranks its pools by), renewed during training
+from the neighbours' phases and the residual's (:meth:`Trainer.refresh`). Shifts start where
+screening put each candidate, widths at the data's sigma. Gibbs is a constraint with one
+Lagrange multiplier per point (dual ascent); the other rules are penalties.
 """
 
 from __future__ import annotations
@@ -63,10 +64,13 @@ class Latent:
         return out
 
 
-def candidates(pb: Problem, keep: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def candidates(
+    pb: Problem, keep: np.ndarray, size: int, screened: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each point's ``size`` best-screened allowed phases (0: all allowed), with their screened
-    shift and width: (cand, valid, shift, width), each (N, C)."""
-    energy, combo = screen(pb, pb.x, keep)
+    shift and width: (cand, valid, shift, width), each (N, C). ``screened``: a
+    :func:`~drnets.solve._screen.screen` of the patterns already at hand."""
+    energy, combo = screen(pb, pb.x, keep) if screened is None else screened
     n_allowed = int(keep.sum(1).max()) if keep.size else 1
     c = max(1, n_allowed if size <= 0 else min(size, n_allowed))
     order = np.argsort(-energy, axis=1, kind="stable")[:, :c]
@@ -95,7 +99,7 @@ class Trainer:
         self.keep = keep
         self.w_lo, self.w_hi = float(min(p.width_scales)), float(max(p.width_scales))
         self.own = screen(pb, pb.x, keep)
-        cand, valid, shift0, _ = candidates(pb, keep, p.net_candidates)
+        cand, valid, shift0, _ = candidates(pb, keep, p.net_candidates, self.own)
         self._set_slots(cand, valid & keep[np.arange(pb.n)[:, None], cand], shift0, np.zeros(cand.shape))
         self.x = pb.x
         self.xx = (self.x * self.x).sum(-1).clamp_min(1e-12)
@@ -107,9 +111,8 @@ class Trainer:
         self.edges = torch.as_tensor(np.asarray(pb.edges, dtype=np.int64).reshape(-1, 2), device=dev)
         self.limits = torch.as_tensor(pb.search_limits, device=dev)
         self.renderer = CandidateRenderer(pb.q, pb.atoms.sq, pb.atoms.si, pb.sigma, dev, pb.eta)
-        gen = torch.Generator().manual_seed(int(p.seed))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(gen.initial_seed()))
+        with torch.random.fork_rng(devices=[]):  # the seed draws the weights, without touching the caller's RNG
+            torch.manual_seed(int(p.seed))
             self.net = Encoder(pb.q.size, comp.shape[1], pb.p_n, p.net_hidden).to(dev)
         # Widths are a second group: learnt only in the second half of the run, once the
         # phases are settled (learnt from the start, broad peaks blur every phase into its
