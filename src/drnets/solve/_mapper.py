@@ -46,6 +46,8 @@ class PhaseMapper(Params):
     rules act across points: candidates come from the neighbours' answers, phases that
     never clearly show anywhere are pruned library-wide, and islands cut off from a
     phase's region are re-solved without it. The rules are then enforced exactly.
+    With ``engine="network"`` the answer comes instead from DRNets' encoder network trained
+    on the library (:mod:`drnets.solve.network`), then the same pruning and rules.
 
     Parameters
     ----------
@@ -115,6 +117,7 @@ class PhaseMapper(Params):
         """
         t0 = time.perf_counter()
         self.validate()
+        self.network_ = None
         total = (self.net_epochs if self.engine == "network" else self.rounds) + 2
         self._report("prepare", 0, total, {})
         torch.manual_seed(self.seed)

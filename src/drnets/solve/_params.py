@@ -287,7 +287,7 @@ class Params:
         kind="integer",
     )
     net_activation: str = knob(
-        "softmax",
+        "sparsemax",
         "Network engine: fractions by a masked 'softmax' or 'sparsemax' (exact zeros).",
         choices=("softmax", "sparsemax"),
         kind="choice",
