@@ -19,6 +19,7 @@ import torch
 
 from ..core import Library, PhaseLibrary, Solution
 from ._checkpoint import fingerprint, load_checkpoint, save_checkpoint
+from ._confidence import confidence
 from ._cost import misfit_scaled
 from ._evidence import evidence
 from ._params import Params, parameter_table
@@ -34,7 +35,7 @@ from ._weight_fractions import attach_weight_fractions
 Callback = Callable[[str, int, int, dict], None]
 
 #: Parameters that change how fast an answer comes, not the answer: a resume may change them.
-_RUN_ONLY = ("device", "verbose", "chunk_points", "memory_budget_gb")
+_RUN_ONLY = ("device", "verbose", "chunk_points", "memory_budget_gb", "confidence", "presence_level")
 
 
 @dataclass
@@ -62,6 +63,9 @@ class PhaseMapper(Params):
         Shortcuts into ``solution_``.
     history_ : list of dict
         One entry per stage.
+    set_costs_ : SetCosts or None
+        Each point's competing phase sets and their costs (the probabilities' raw material;
+        None when ``confidence`` is off).
     """
 
     callback: Callback | None = field(default=None, repr=False)
@@ -204,6 +208,11 @@ class PhaseMapper(Params):
             np.linalg.norm(library.patterns, axis=1), 1e-30
         )
         ev = evidence(pb, state)
+        t1 = time.perf_counter()
+        sure = confidence(pb, state, frac, self.presence_level) if self.confidence else (None, None, None, None)
+        if self.confidence:
+            self.history_.append({"stage": "confidence", "elapsed_s": round(time.perf_counter() - t1, 3)})
+        self.set_costs_ = sure[3]
         from .. import __version__
 
         metadata = {
@@ -236,6 +245,9 @@ class PhaseMapper(Params):
             max_phases=pb.limits,
             mask=pb.allowed,
             edges=pb.edges,
+            probabilities=sure[0],
+            alternatives=sure[1],
+            unexplained=sure[2],
             metadata=metadata,
         )
         return attach_weight_fractions(solution, phases, library.q)
