@@ -3,8 +3,8 @@
 The forward model it fits (peak widths, shapes, rendering) is :mod:`drnets.core`'s.
 """
 
-from ._lab import PatternFit, solve_pattern, solve_samples
 from ._calibration import Calibration, calibrated_probabilities, default_calibration
+from ._lab import PatternFit, solve_pattern, solve_samples
 from ._mapper import PhaseMapper
 from ._params import Params, parameter_table
 from ._posterior import SetCosts
