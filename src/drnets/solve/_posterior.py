@@ -195,7 +195,8 @@ def set_costs(
     for i, s in enumerate(sets):
         k = sets[i][0][0].size
         others = np.arange(1 + k, len(s))
-        exact = [*range(1 + k), *others[np.argsort(quick[i, others], kind="stable")[:n_exact]]]
+        # (with one member there is no removal row: the first added set then takes its place)
+        exact = [*range(min(1 + k, len(s))), *others[np.argsort(quick[i, others], kind="stable")[:n_exact]]]
         for r in exact:
             ph = members[i, r][members[i, r] >= 0]
             if ph.size:
