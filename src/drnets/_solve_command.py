@@ -219,12 +219,48 @@ def summary_table(solution, out: Path, title: str):
             f"{int(weak.sum())} phase entries at {int(weak.any(axis=1).sum())} points "
             f"(evidence < {WEAK_EVIDENCE:g}; see evidence.csv)",
         )
+    for name, text in confidence_rows(solution):
+        t.add_row(name, text)
     if meta.get("wall_time_s") is not None:
         t.add_row("time", f"{float(meta['wall_time_s']):.1f} s")
     t.add_row("device", str(meta.get("device", "?")))
     t.add_row("seed", str(meta.get("seed", "?")))
     t.add_row("output", str(out))
     return t
+
+
+def confidence_rows(solution) -> list[tuple[str, str]]:
+    """The table's rows on how sure the answer is: uncertain points, flagged points, unknown phases."""
+    from .core.constants import CONFIDENT
+
+    rows = []
+    if solution.alternatives is not None:
+        low = int((~(np.asarray(solution.alternatives.chosen) >= CONFIDENT)).sum())
+        rows.append(
+            ("confidence", f"{low} points below {CONFIDENT:g} (probability of the chosen set; see alternatives.csv)")
+        )
+    u = solution.unexplained
+    if u is not None:
+        rows.append(
+            (
+                "unexplained signal",
+                f"{int(u.flag.sum())} points flagged, {len(u.candidates)} unknown-phase candidates "
+                "(see unexplained.csv)",
+            )
+        )
+        for k, c in enumerate(u.candidates[:3]):
+            best = c.get("matches") or []
+            match = f"; best match {best[0]['label']} ({best[0]['score']:.2f})" if best else ""
+            rows.append(
+                (
+                    f"  unknown {k + 1}",
+                    f"{len(c['points'])} points, peaks at "
+                    + ", ".join(f"{v:.2f}" for v in c["peaks"][:6])
+                    + (" ..." if len(c["peaks"]) > 6 else "")
+                    + match,
+                )
+            )
+    return rows
 
 
 def truth_tables(truth: Path | None, truth_shifts: Path | None):
@@ -264,11 +300,13 @@ def solve_to_dir(
     resume: bool = False,
     notes: list[str] | None = None,
     engine: str = "search",
+    extra_phases=None,
 ) -> tuple[Any, list[Path], dict[str, Any] | None, bool]:
     """Solve a dataset, write its solution folder; returns (solution, files, comparison, interrupted).
 
     ``notes`` (what the reader noticed about the input) go into summary.json as ``warnings``;
     ``engine`` is the solver's (``"search"`` or ``"network"``).
+    ``extra_phases`` (a PhaseLibrary) are ranked against the unknown-phase candidates.
     """
     from .core import InputError
     from .core.constants import PHASE_THRESHOLD
@@ -325,6 +363,10 @@ def solve_to_dir(
         sol.audit = audit_solution(
             sol, dataset.library, None if independent else dataset.phases, threshold=PHASE_THRESHOLD
         )
+    if extra_phases is not None:
+        from .solve import rank_unknown_phases
+
+        sol.unexplained = rank_unknown_phases(sol, dataset.library, extra_phases)
     interrupted = _interrupted(sol)
     if interrupted:
         sol.metadata = dict(sol.metadata or {}, interrupted=True)
@@ -402,13 +444,19 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
             ...,
             "--out",
             "-o",
-            help="Output folder: fractions.csv, shifts.csv, evidence.csv, solution.h5, summary.json.",
+            help="Output folder: fractions.csv, shifts.csv, evidence.csv, probabilities.csv, alternatives.csv, "
+            "unexplained.csv, solution.h5, summary.json.",
         ),
         force: bool = typer.Option(
             False, "--force", help="Write into a non-empty folder that is not an earlier solution folder."
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no tables."),
         resume: bool = typer.Option(False, "--resume", help=f"Continue an interrupted run from OUT/{CHECKPOINT}."),
+        extra_phases: Path | None = typer.Option(
+            None,
+            "--extra-phases",
+            help="More structures (stick CSV or CIF folder), not candidates: ranked against the unknown phases.",
+        ),
     ) -> None:
         """Map the phases of a library: fractions and shifts at every point, with a rule audit.
 
@@ -421,7 +469,9 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         device = check_device(device)
         seed = check_seed(seed)
         engine = check_engine(engine)
-        out = check_output(out, [input, phases, mask, truth, truth_shifts, compositions], "solution", force=force)
+        out = check_output(
+            out, [input, phases, mask, truth, truth_shifts, compositions, extra_phases], "solution", force=force
+        )
         t_true, t_shift = truth_tables(truth, truth_shifts)
         ds = load_input(
             input,
@@ -436,6 +486,11 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         )
         if t_true is not None and ds.phases is not None:
             check_truth(t_true, ds.library.n_points, ds.phases.labels, truth)
+        extra = None
+        if extra_phases is not None:
+            from .io import read_phases
+
+            extra = read_phases(extra_phases, ds.library.elements)
         notes = print_notes(ds, err_console)
         prev = _previous_run(out)
         if prev is not None:
@@ -473,6 +528,7 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
                 resume=resume,
                 notes=notes,
                 engine=engine,
+                extra_phases=extra,
             )
         if not quiet:
             console.print(summary_table(sol, out, f"drnets solve: {input}"))

@@ -424,3 +424,36 @@ def test_chromium_error_capture_works(tmp_path):
     bad.write_text("<html><body><script>undefinedFunction()</script></body></html>")
     log = _chromium("--enable-logging=stderr", "--v=0", "--dump-dom", bad.resolve().as_uri())
     assert any(_JS_ERROR.search(ln) for ln in log.stderr.splitlines() if "CONSOLE" in ln)
+
+
+def test_confidence_views(synth, tmp_path):
+    import copy
+
+    from drnets.core import Alternatives, Unexplained
+
+    lib, pl, sol0 = synth
+    sol = copy.deepcopy(sol0)
+    n, p = sol.fractions.shape
+    present = sol.fractions >= 0.02
+    sol.probabilities = np.where(present, 0.9, 0.05)
+    sets = np.full((n, 2, p), -1)
+    for i in range(n):
+        ks = np.flatnonzero(present[i])
+        sets[i, 0, : ks.size] = ks
+        sets[i, 1, : ks.size - 1] = ks[:-1]
+    sol.alternatives = Alternatives(sets, np.tile([0.8, 0.15], (n, 1)), np.full(n, 0.8))
+    flag = np.zeros(n, dtype=bool)
+    flag[:3] = True
+    sol.unexplained = Unexplained(
+        flag,
+        np.where(flag, 0.2, 0.0),
+        np.array([[0, 33.3, 0.2], [1, 33.4, 0.2], [2, 33.5, 0.2]]),
+        [{"peaks": [33.4], "heights": [0.2], "points": [0, 1, 2], "matches": [{"label": "X_1", "score": 0.9}]}],
+    )
+    truth = {lbl: sol.fractions[:, k] for k, lbl in enumerate(sol.labels)}
+    res = build_report(lib, pl, sol, tmp_path / "r", truth=truth)
+    assert {"confidence_map", "unexplained_map", "reliability"} <= set(res["png"])
+    page = res["html"].read_text()
+    assert "Confidence and unexplained signal" in page and "unknown-phase candidates" in page
+    assert "alternatives: " in page and "X_1 (0.90)" in page
+    assert "unexplained peaks (flagged): 33.30" in page

@@ -113,6 +113,19 @@ def test_summary_json(solved):
     assert 0 <= s["reconstruction"]["rel_l2_mean"] < 1
 
 
+def test_solve_writes_the_confidence_files_and_counts(solved, tiny_library):
+    out, text = solved
+    for name in ("probabilities.csv", "alternatives.csv", "unexplained.csv"):
+        assert (out / name).is_file(), name
+    flat = " ".join(text.split())
+    assert "points below 0.9" in flat and "points flagged" in flat
+    s = json.loads((out / "summary.json").read_text())
+    assert {"uncertain_points", "flagged_points", "unknown_phases"} <= set(s["confidence"])
+    r = CliRunner().invoke(app, ["evaluate", str(out), "--truth", str(tiny_library / "truth" / "fractions.csv")])
+    assert r.exit_code == 0, r.output
+    assert "calibration error (ECE)" in " ".join(r.output.split())
+
+
 def test_evaluate_reads_the_solution_folder(solved, tiny_library):
     out, _ = solved
     r = CliRunner().invoke(app, ["evaluate", str(out), "--truth", str(tiny_library / "truth" / "fractions.csv")])

@@ -1,5 +1,6 @@
 """The data model (libraries, phases, solutions, the input error) and the forward model of a pattern."""
 
+from ._confidence import Alternatives, Unexplained
 from ._dataset import Dataset
 from ._errors import InputError
 from ._formula import ELEMENTS, cation_fractions, check_elements, parse_formula, placeholder_elements
@@ -31,6 +32,7 @@ __all__ = [
     "march_dollase",
     "plane_cosines",
     "reciprocal_rows",
+    "Alternatives",
     "Dataset",
     "ELEMENTS",
     "FWHM_PER_SIGMA",
@@ -41,6 +43,7 @@ __all__ = [
     "Radiation",
     "Solution",
     "Wavelength",
+    "Unexplained",
     "WEAK_EVIDENCE",
     "WINDOW_SIGMAS",
     "window_sigmas",

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ._confidence import Alternatives, Unexplained
 from .constants import PHASE_THRESHOLD, WEAK_EVIDENCE
 
 
@@ -54,6 +55,13 @@ class Solution:
         (``metadata["weight_fractions"]`` then says why).
     weight_fraction_errors : ndarray of shape (N, P), optional
         Their standard errors (0 where absent).
+    probabilities : ndarray of shape (N, P), optional
+        Calibrated probability that each phase is present at each point (true fraction at
+        or above the presence level).
+    alternatives : Alternatives, optional
+        The best few phase sets per point with their probabilities.
+    unexplained : Unexplained, optional
+        Signal no candidate explains: per-point peaks, score and flag, unknown-phase candidates.
     audit : dict
         Rule audit of the final answer (see ``drnets.evaluate.audit``).
     metadata : dict
@@ -76,6 +84,9 @@ class Solution:
     edges: np.ndarray | None = None
     weight_fractions: np.ndarray | None = None
     weight_fraction_errors: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+    alternatives: Alternatives | None = None
+    unexplained: Unexplained | None = None
     audit: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
 

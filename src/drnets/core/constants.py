@@ -52,3 +52,10 @@ MAX_SHIFT = 0.08
 #: Largest intensity a library may hold: beyond it sums of squares overflow float64 (real
 #: counts are many orders below; rescale the patterns).
 MAX_INTENSITY = 1e100
+
+#: Fraction at or above which a phase counts as present for the probabilities of presence and
+#: the alternative phase sets (the solver's ``presence_level`` default; the comparison's 2 %).
+CONFIDENCE_PRESENCE = 0.02
+
+#: Probability of the chosen phase set under which a point counts as uncertain (tables, report).
+CONFIDENT = 0.9

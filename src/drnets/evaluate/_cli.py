@@ -9,8 +9,16 @@ from typing import Any
 import numpy as np
 
 from ..core import InputError
-from ..core.constants import COMPARISON_THRESHOLDS, PHASE_THRESHOLD, RULE_MEANINGS, RULES
+from ..core.constants import (
+    COMPARISON_THRESHOLDS,
+    CONFIDENCE_PRESENCE,
+    CONFIDENT,
+    PHASE_THRESHOLD,
+    RULE_MEANINGS,
+    RULES,
+)
 from ..io import PhaseTable, SolutionDir, read_solution_dir
+from ._calibration import reliability
 from ._metrics import as_phase_table, compare
 
 #: Why a correct answer can still carry composition flags (shown under the rule counts).
@@ -151,6 +159,8 @@ def evaluate_solution_dir(
         if key in summary:
             result[key] = summary[key]
     result["interrupted"] = bool(summary.get("interrupted", False))
+    if isinstance(summary.get("confidence"), dict):
+        result["confidence"] = summary["confidence"]
     if truth is not None:
         true = check_folder_truth(sd, truth)
         result["comparison"] = compare(
@@ -161,6 +171,13 @@ def evaluate_solution_dir(
             truth_shifts=Path(truth_shifts) if truth_shifts else None,
         )
         result["truth"] = str(truth)
+        if sd.probabilities is not None:
+            level = (result.get("confidence") or {}).get("presence_level") or CONFIDENCE_PRESENCE
+            t = true.aligned(sd.probabilities.points, sd.probabilities.labels)
+            result["calibration"] = {
+                **reliability(np.nan_to_num(sd.probabilities.values), t >= level),
+                "presence_level": level,
+            }
     return result
 
 
@@ -192,6 +209,21 @@ def print_evaluation(result: dict[str, Any], console) -> None:
         note = audit_note(a)
         if note:
             console.print(f"note: {note}", markup=False, highlight=False)
+    conf = result.get("confidence")
+    if conf:
+        tk = Table(title="how sure the answer is", show_header=False)
+        if "uncertain_points" in conf:
+            tk.add_row(f"points below {conf.get('confident_at', CONFIDENT):g}", str(conf["uncertain_points"]))
+        if "flagged_points" in conf:
+            tk.add_row("points flagged for unexplained signal", str(conf["flagged_points"]))
+            tk.add_row("unknown-phase candidates", str(len(conf.get("unknown_phases") or [])))
+        cal = result.get("calibration")
+        if cal:
+            tk.add_row(
+                "calibration error (ECE)",
+                f"{cal['ece']:.4f} over {cal['pairs']} (point, phase) pairs, presence at {cal['presence_level']:g}",
+            )
+        console.print(tk)
     c = result.get("comparison")
     if c:
         print_comparison(c, console, str(result.get("truth")))

@@ -11,7 +11,10 @@ Layout (format version 1)::
                       and datasets q, intensity[, hkl]
     /mask, /max_phases
     /solution         attrs: audit, metadata (JSON); datasets labels, fractions, shifts,
-                      amplitudes, widths[, reconstruction, residuals, max_phases, mask, edges]
+                      amplitudes, widths[, reconstruction, residuals, max_phases, mask, edges,
+                      probabilities]
+    /solution/alternatives  datasets sets (N, R, K; -1 pads), probability (N, R), chosen (N,)
+    /solution/unexplained   attrs: candidates (JSON); datasets flag, score, peaks (M, 3)
 """
 
 from __future__ import annotations
@@ -24,7 +27,17 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Dataset, InputError, Library, Phase, PhaseLibrary, Solution, Wavelength
+from ..core import (
+    Alternatives,
+    Dataset,
+    InputError,
+    Library,
+    Phase,
+    PhaseLibrary,
+    Solution,
+    Unexplained,
+    Wavelength,
+)
 from ._atomic import atomic_path
 
 # What h5py and the HDF5 library raise on a damaged or foreign file (RuntimeError: a corrupt B-tree).
@@ -41,6 +54,7 @@ _SOLUTION_OPTIONAL = (
     "max_phases",
     "mask",
     "edges",
+    "probabilities",
 )
 
 
@@ -147,6 +161,15 @@ def write_hdf5(dataset: Dataset, path: str | os.PathLike[str]) -> None:
                             compression="gzip" if name in ("reconstruction", "background") else None,
                         )
                 sg.attrs["eta"] = float(sol.eta)
+                if sol.alternatives is not None:
+                    ag = sg.create_group("alternatives")
+                    for name in ("sets", "probability", "chosen"):
+                        ag.create_dataset(name, data=getattr(sol.alternatives, name))
+                if sol.unexplained is not None:
+                    ug = sg.create_group("unexplained")
+                    for name in ("flag", "score", "peaks"):
+                        ug.create_dataset(name, data=getattr(sol.unexplained, name))
+                    ug.attrs["candidates"] = json.dumps(sol.unexplained.candidates, default=_json_default)
                 sg.attrs["audit"] = json.dumps(sol.audit, default=_json_default)
                 sg.attrs["metadata"] = json.dumps(sol.metadata, default=_json_default)
 
@@ -274,6 +297,20 @@ def read_hdf5(path: str | os.PathLike[str], *, substrates: Sequence[str] = ()) -
                 kw = {name: sg[name][()] for name in ("fractions", "shifts", "amplitudes", "widths")}
                 for name in _SOLUTION_OPTIONAL:
                     kw[name] = sg[name][()] if name in sg else None
+                if "alternatives" in sg:
+                    where = "/solution/alternatives"
+                    ag = sg["alternatives"]
+                    kw["alternatives"] = Alternatives(ag["sets"][()], ag["probability"][()], ag["chosen"][()])
+                if "unexplained" in sg:
+                    where = "/solution/unexplained"
+                    ug = sg["unexplained"]
+                    kw["unexplained"] = Unexplained(
+                        ug["flag"][()],
+                        ug["score"][()],
+                        ug["peaks"][()],
+                        json.loads(_text(ug.attrs.get("candidates", "[]"))),
+                    )
+                where = "/solution"
                 solution = Solution(
                     labels=_strings(sg["labels"][()]),
                     eta=float(sg.attrs.get("eta", 0.0)),

@@ -1,4 +1,5 @@
-"""The solution folder: fractions.csv, shifts.csv, evidence.csv, solution.h5, summary.json (and points.csv).
+"""The solution folder: fractions.csv, shifts.csv, evidence.csv, solution.h5, summary.json (and points.csv;
+and, where the answer has them, the confidence files of :mod:`._confidence_files`).
 
 This module is the folder's one home: :func:`write_solution_dir` writes it and
 :func:`read_solution_dir` reads it back (a bare fractions CSV reads too). Every file is
@@ -19,9 +20,18 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Dataset, InputError, Library, PhaseLibrary, Solution
-from ..core.constants import WEAK_EVIDENCE
+from ..core import Alternatives, Dataset, InputError, Library, PhaseLibrary, Solution, Unexplained
+from ..core.constants import CONFIDENT, WEAK_EVIDENCE
 from ._atomic import atomic_path, atomic_text
+from ._confidence_files import (
+    ALTERNATIVES,
+    PROBABILITIES,
+    UNEXPLAINED,
+    read_alternatives,
+    read_unexplained,
+    write_alternatives,
+    write_unexplained,
+)
 from ._hdf5 import read_hdf5, write_hdf5
 from ._phase_table import PhaseTable, read_phase_table, write_phase_table
 from ._points_csv import POINTS, read_points_csv, write_points_csv
@@ -143,6 +153,9 @@ def _build_summary(
         }
     if "weight_fractions" in meta:  # how they were computed, or why there are none
         summary["weight_fractions"] = meta["weight_fractions"]
+    conf = confidence_summary(solution)
+    if conf:
+        summary["confidence"] = conf
     summary["metadata"] = meta
     if extra_summary:
         extra = dict(extra_summary)
@@ -150,6 +163,25 @@ def _build_summary(
             extra["inputs"] = {**summary["inputs"], **{k: v for k, v in extra["inputs"].items() if v is not None}}
         summary.update(extra)
     return _clean_json(json.loads(json.dumps(summary, default=_json_default)))
+
+
+def confidence_summary(solution: Solution) -> dict[str, Any]:
+    """The ``confidence`` entry of ``summary.json``: uncertain and flagged points, unknown-phase
+    candidates ({} where the answer has no probabilities)."""
+    out: dict[str, Any] = {}
+    alts, unexp = solution.alternatives, solution.unexplained
+    if alts is not None:
+        chosen = np.asarray(alts.chosen, dtype=float)
+        out["confident_at"] = CONFIDENT
+        out["uncertain_points"] = int((~(chosen >= CONFIDENT)).sum())
+        out["mean_chosen_probability"] = float(np.nanmean(chosen)) if chosen.size else None
+    if solution.probabilities is not None:
+        out["presence_level"] = (solution.metadata or {}).get("parameters", {}).get("presence_level")
+    if unexp is not None:
+        out["flagged_points"] = int(unexp.flag.sum())
+        out["unexplained_peaks"] = int(unexp.peaks.shape[0])
+        out["unknown_phases"] = unexp.candidates
+    return out
 
 
 def write_solution_dir(
@@ -196,7 +228,9 @@ def write_solution_dir(
         fractions, ``weight_fractions.csv`` (same layout as ``fractions.csv``: mass shares,
         rows summing to 1) and ``weight_fraction_errors.csv`` (their standard errors, empty
         where absent). ``fractions.csv`` always holds peak-height shares (see
-        ``docs/weight_fractions.md``).
+        ``docs/weight_fractions.md``); and the confidence
+        files where the solution has them: ``probabilities.csv`` (every candidate),
+        ``alternatives.csv`` and ``unexplained.csv`` (see :mod:`drnets.io._confidence_files`).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -225,6 +259,15 @@ def write_solution_dir(
         if solution.weight_fraction_errors is not None:
             paths.append(out / WEIGHT_FRACTION_ERRORS)
             _write_table(paths[-1], labels, where_present(solution.weight_fraction_errors))
+    if solution.probabilities is not None:
+        paths.append(out / PROBABILITIES)
+        _write_table(paths[-1], list(solution.labels), np.asarray(solution.probabilities, dtype=float))
+    if solution.alternatives is not None:
+        paths.append(out / ALTERNATIVES)
+        write_alternatives(paths[-1], solution.alternatives, list(solution.labels))
+    if solution.unexplained is not None:
+        paths.append(out / UNEXPLAINED)
+        write_unexplained(paths[-1], solution.unexplained)
     write_hdf5(Dataset(library, phases, mask, max_phases, solution, independent=independent), paths[2])
     summary = _build_summary(library, phases, solution, mask, max_phases, extra_summary)
     summary["files"] = [p.name for p in paths]
@@ -280,6 +323,8 @@ class SolutionDir:
         holds ``solution.h5`` alone).
     shifts, evidence : PhaseTable or None
         ``shifts.csv`` and ``evidence.csv`` where the folder has them (NaN where absent).
+    probabilities : PhaseTable or None
+        ``probabilities.csv`` (one column per candidate) where the folder has it.
     summary : dict
         ``summary.json`` ({} where there is none).
     h5 : Path or None
@@ -300,6 +345,7 @@ class SolutionDir:
     points: tuple[list[str], tuple[str, ...], np.ndarray | None] | None = None
     weight_fractions: PhaseTable | None = None
     weight_fraction_errors: PhaseTable | None = None
+    probabilities: PhaseTable | None = None
 
     def __post_init__(self) -> None:
         self.summary = dict(self.summary or {})
@@ -309,10 +355,25 @@ class SolutionDir:
         """``solution.h5``: library, phases, mask, limits and the full solution (None without it)."""
         return None if self.h5 is None else read_hdf5(self.h5)
 
+    def alternatives(self, labels: list[str]) -> Alternatives | None:
+        """``alternatives.csv`` against the candidate ``labels`` (None where the folder has none)."""
+        path = self.source / ALTERNATIVES if self.source.is_dir() else None
+        if path is None or not path.is_file() or self.fractions is None:
+            return None
+        return read_alternatives(path, labels, int(self.fractions.points.size))
+
+    def unexplained(self) -> Unexplained | None:
+        """``unexplained.csv`` (None where the folder has none)."""
+        path = self.source / UNEXPLAINED if self.source.is_dir() else None
+        if path is None or not path.is_file() or self.fractions is None:
+            return None
+        return read_unexplained(path, int(self.fractions.points.size))
+
     def solution_from_tables(self, library: Library) -> Solution:
         """A :class:`Solution` over ``library`` rebuilt from the CSVs and the summary.
 
-        Its phases are the columns of ``fractions.csv``. Amplitudes are estimated as
+        Its phases are the columns of ``fractions.csv`` (of ``probabilities.csv``, every
+        candidate, where the folder has it). Amplitudes are estimated as
         fraction × the point's pattern maximum; shifts are 1 where ``shifts.csv`` is
         missing; the peak widths are the summary's ``widths`` where they fit those
         columns, else :data:`DEFAULT_WIDTH`.
@@ -320,6 +381,8 @@ class SolutionDir:
         if self.fractions is None:
             raise InputError(f"no {FRACTIONS} to rebuild the solution from", source=str(self.source))
         labels = self.fractions.labels
+        if self.probabilities is not None and set(labels) <= set(self.probabilities.labels):
+            labels = self.probabilities.labels  # every candidate: the alternatives may name unused ones
         pts = np.arange(library.n_points)
         frac = np.nan_to_num(self.fractions.aligned(pts, labels))
         sh = (
@@ -333,6 +396,7 @@ class SolutionDir:
         if w.ndim == 2 and w.shape != (len(labels), 2):
             w = np.asarray(DEFAULT_WIDTH)  # the summary's rows are every candidate's, not these columns'
         widths = np.broadcast_to(w if w.ndim else np.array([w, w]), (len(labels), 2)) if w.ndim <= 1 else w
+        probs = None if self.probabilities is None else np.nan_to_num(self.probabilities.aligned(pts, labels))
         return Solution(
             labels,
             frac,
@@ -341,6 +405,9 @@ class SolutionDir:
             np.array(widths),
             eta=float(self.summary.get("eta", 0.0)),
             evidence=ev,
+            probabilities=probs,
+            alternatives=self.alternatives(labels),
+            unexplained=self.unexplained(),
             audit=self.summary.get("audit", {}),
             metadata=self.summary.get("metadata", {}),
         )
@@ -391,4 +458,5 @@ def read_solution_dir(path: str | os.PathLike[str]) -> SolutionDir:
         points,
         table(WEIGHT_FRACTIONS),
         table(WEIGHT_FRACTION_ERRORS),
+        table(PROBABILITIES),
     )

@@ -15,6 +15,7 @@ from ..core.constants import PHASE_THRESHOLD, WEAK_EVIDENCE
 from ..io import read_solution_dir
 from . import _html as H
 from . import _static as S
+from ._confidence import confidence_section, point_lines
 from ._layout import library_path, phase_colors
 
 #: Sticks weaker than this (relative) are left out of the heat map.
@@ -56,6 +57,15 @@ def _weight_note(solution: Solution, i: int, k: int) -> str:
     w = 100 * float(solution.weight_fractions[i, k])
     err = solution.weight_fraction_errors
     return f", {w:.1f}" + (f" ± {100 * float(err[i, k]):.1f}" if err is not None else "") + " wt %"
+
+
+def _truth_values(truth: Any | None, solution: Solution) -> np.ndarray | None:
+    """True fractions (N, P) aligned with the solution's labels, or None."""
+    if truth is None:
+        return None
+    from ..evaluate import as_phase_table
+
+    return as_phase_table(truth).aligned(np.arange(solution.n_points), solution.labels)
 
 
 def _round(a: np.ndarray, top: float) -> list[float]:
@@ -222,7 +232,7 @@ def build_report(
             f"point {i}   {name(i)}   phases {len(fr)}"
             + (f" (limit {int(mp)})" if mp is not None else "")
             + f"   rel. L1 {rec['rel_l1'][i]:.4f}   rel. L2 {rec['rel_l2'][i]:.4f}\n"
-            + "\n".join(lines)
+            + "\n".join(lines + point_lines(solution, i))
         )
         points.append(
             {
@@ -387,6 +397,10 @@ def build_report(
         if comparison.get("shift"):
             body += f"<p>shift error: {html.escape(json.dumps(comparison['shift']))}</p>"
         sections.append(("metrics", "Comparison with the truth", body))
+    sure = confidence_section(out, solution, elements, comp, _truth_values(truth, solution))
+    if sure is not None:
+        sections.append(("confidence", "Confidence and unexplained signal", sure[0]))
+        png.update(sure[1])
     sections.append(("metadata", "Run metadata", meta_html))
     page = H.page(title, sections, data)
     html_path = out / "report.html"

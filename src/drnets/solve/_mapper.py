@@ -19,6 +19,7 @@ import torch
 
 from ..core import Library, PhaseLibrary, Solution
 from ._checkpoint import fingerprint, load_checkpoint, save_checkpoint
+from ._confidence import confidence
 from ._cost import misfit_scaled
 from ._evidence import evidence
 from ._params import Params, parameter_table
@@ -34,7 +35,15 @@ from ._weight_fractions import attach_weight_fractions
 Callback = Callable[[str, int, int, dict], None]
 
 #: Parameters that change how fast an answer comes, not the answer: a resume may change them.
-_RUN_ONLY = ("device", "verbose", "chunk_points", "memory_budget_gb", "net_checkpoint_every")
+_RUN_ONLY = (
+    "device",
+    "verbose",
+    "chunk_points",
+    "memory_budget_gb",
+    "net_checkpoint_every",
+    "confidence",
+    "presence_level",
+)
 
 
 @dataclass
@@ -67,6 +76,9 @@ class PhaseMapper(Params):
     network_ : drnets.solve.network.Trainer or None
         With ``engine="network"``: the trained network (``network_.answer()`` is its raw
         latent space, before the rules are enforced).
+    set_costs_ : SetCosts or None
+        Each point's competing phase sets and their costs (the probabilities' raw material;
+        None when ``confidence`` is off).
     """
 
     callback: Callback | None = field(default=None, repr=False)
@@ -223,6 +235,11 @@ class PhaseMapper(Params):
             np.linalg.norm(library.patterns, axis=1), 1e-30
         )
         ev = evidence(pb, state)
+        t1 = time.perf_counter()
+        sure = confidence(pb, state, frac, self.presence_level) if self.confidence else (None, None, None, None)
+        if self.confidence:
+            self.history_.append({"stage": "confidence", "elapsed_s": round(time.perf_counter() - t1, 3)})
+        self.set_costs_ = sure[3]
         from .. import __version__
 
         metadata = {
@@ -255,6 +272,9 @@ class PhaseMapper(Params):
             max_phases=pb.limits,
             mask=pb.allowed,
             edges=pb.edges,
+            probabilities=sure[0],
+            alternatives=sure[1],
+            unexplained=sure[2],
             metadata=metadata,
         )
         return attach_weight_fractions(solution, phases, library.q)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import InputError
-from ..core.constants import MAX_SHIFT, PHASE_THRESHOLD, SHIFT_TOLERANCE
+from ..core.constants import CONFIDENCE_PRESENCE, MAX_SHIFT, PHASE_THRESHOLD, SHIFT_TOLERANCE
 from ._atoms import WIDTH_SCALES
 
 #: The solver's engines; the first is the default.
@@ -237,6 +237,16 @@ class Params:
         high=1.0,
     )
     threshold: float = knob(PHASE_THRESHOLD, "Fractions below this are dropped from the answer.", low=0.0, high=0.5)
+    confidence: bool = knob(
+        True, "Compute probabilities of presence, alternative phase sets and unexplained signal.", kind="flag"
+    )
+    presence_level: float = knob(
+        CONFIDENCE_PRESENCE,
+        "Fraction at or above which a phase counts as present for the probabilities and alternatives "
+        "(the calibration map was fitted at 0.02).",
+        low=0.0,
+        high=1.0,
+    )
     device: str = knob("auto", "'auto', 'cpu', 'cuda' or 'cuda:N'.", kind="any")
     seed: int = knob(
         0,
