@@ -1,0 +1,55 @@
+"""Solver settings against each other on small random systems of the panel's tuning half.
+
+    python benchmarks/ablate_random.py '{"eta": null}' 100,101,102 [--points 100] [--q-points 400]
+
+Prints one JSON line per library: exact phase-set match at 2 %, the gross-error share
+(a phase above 10 % on one side, truth or answer, and under 1 % on the other), the mean
+relative residual and the peak shape used. Use tuning seeds only (100-115; see
+benchmarks/panel.py): the report half is for reporting, not for choosing settings. The
+peak-shape and texture measurements of docs/solver.md come from this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from drnets.solve import PhaseMapper
+from drnets.synth import generate
+
+
+def score(settings: dict, seed: int, points: int, q_points: int) -> dict:
+    ds, truth = generate(system="random", seed=seed, points=points, q_points=q_points)
+    sol = PhaseMapper(device="cpu", **settings).fit(ds.library, ds.phases).solution_
+    got = np.zeros_like(truth.fractions)
+    for j, label in enumerate(sol.labels):
+        got[:, truth.labels.index(label)] = sol.fractions[:, j]
+    true = truth.fractions
+    exact = np.mean([set(np.flatnonzero(t >= 0.02)) == set(np.flatnonzero(g >= 0.02)) for t, g in zip(true, got)])
+    gross = (((true > 0.1) & (got < 0.01)) | ((got > 0.1) & (true < 0.01))).any(1).mean()
+    return {
+        "seed": seed,
+        "settings": settings,
+        "exact2": round(float(exact), 3),
+        "gross": round(float(gross), 3),
+        "residual": round(float(sol.residuals.mean()), 3),
+        "eta": sol.eta,
+        "true_eta": round(float(truth.eta), 2),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("settings", help="PhaseMapper keyword arguments as JSON")
+    ap.add_argument("seeds", help="comma-separated random-system seeds")
+    ap.add_argument("--points", type=int, default=100)
+    ap.add_argument("--q-points", type=int, default=400)
+    args = ap.parse_args()
+    for s in args.seeds.split(","):
+        print(json.dumps(score(json.loads(args.settings), int(s), args.points, args.q_points)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
