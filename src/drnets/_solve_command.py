@@ -224,7 +224,7 @@ def summary_table(solution, out: Path, title: str):
     if meta.get("wall_time_s") is not None:
         t.add_row("time", f"{float(meta['wall_time_s']):.1f} s")
     t.add_row("device", str(meta.get("device", "?")))
-    t.add_row("seed", str(meta.get("seed", "?")))
+    t.add_row("seed", "none (deterministic)" if meta.get("seed", 0) is None else str(meta.get("seed", "?")))
     t.add_row("output", str(out))
     return t
 

@@ -142,3 +142,9 @@ def test_solve_command_takes_lab_samples_to_the_lab_route(tmp_path):
     w = back.weight_fractions.aligned(np.arange(1), ["MnO_225", "TiO2_141"])[0]
     assert w.sum() == pytest.approx(1.0) and np.all(w > 0.3)
     assert back.weight_fraction_errors is not None and "Hill-Howard" in back.summary["weight_fractions"]
+    # the lab route draws nothing at random: the table says so instead of an unknown seed
+    shown = CliRunner().invoke(
+        app, ["solve", str(spectra), "--phases", str(cifs), "--wavelength", "Cu", "--out", str(out), "--force"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "none (deterministic)" in shown.output and "│ ?" not in shown.output

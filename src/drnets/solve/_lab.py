@@ -585,6 +585,7 @@ def solve_samples(
     sol.metadata = {
         **sol.metadata,
         "route": "lab samples (drnets.solve.solve_samples)",
+        "seed": None,  # deterministic: nothing is drawn at random
         "device": "cpu",
         "radiation": radiation.name,
         "wall_time_s": round(time.perf_counter() - t0, 3),
