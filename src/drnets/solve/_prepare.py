@@ -29,6 +29,28 @@ def pick_device(device: str | None) -> str:
     return device
 
 
+def _peak_tops(row: np.ndarray, rel_height: float) -> np.ndarray:
+    """Indices of the local maxima of a max-normalised pattern above ``rel_height``."""
+    return np.flatnonzero((row[1:-1] > row[:-2]) & (row[1:-1] >= row[2:]) & (row[1:-1] > rel_height)) + 1
+
+
+def _crossings(q: np.ndarray, row: np.ndarray, i: int, level: float) -> tuple[int, int, float, float] | None:
+    """Where the peak at ``i`` falls to ``level`` on either side: the first grid indices at or
+    below it (lo, hi) and the linearly interpolated positions (q_lo, q_hi); None where a
+    side never gets down to it."""
+    lo = i
+    while lo > 0 and row[lo] > level:
+        lo -= 1
+    hi = i
+    while hi < row.size - 1 and row[hi] > level:
+        hi += 1
+    if row[lo] > level or row[hi] > level:
+        return None
+    ql = q[lo] + (level - row[lo]) * (q[lo + 1] - q[lo]) / max(row[lo + 1] - row[lo], 1e-12)
+    qh = q[hi - 1] + (row[hi - 1] - level) * (q[hi] - q[hi - 1]) / max(row[hi - 1] - row[hi], 1e-12)
+    return lo, hi, float(ql), float(qh)
+
+
 def estimate_widths(
     q: np.ndarray, patterns: np.ndarray, *, rel_height: float = 0.25, quantile: float = 0.1
 ) -> tuple[float, float]:
@@ -53,19 +75,11 @@ def estimate_widths(
     vals, where = [], []
     for row in x:
         # Prominent local maxima; the half-maximum crossings on both sides give the FWHM.
-        top = np.flatnonzero((row[1:-1] > row[:-2]) & (row[1:-1] >= row[2:]) & (row[1:-1] > rel_height)) + 1
-        for i in top:
-            half = 0.5 * row[i]
-            lo = i
-            while lo > 0 and row[lo] > half:
-                lo -= 1
-            hi = i
-            while hi < row.size - 1 and row[hi] > half:
-                hi += 1
-            if row[lo] > half or row[hi] > half:
+        for i in _peak_tops(row, rel_height):
+            cut = _crossings(q, row, i, 0.5 * row[i])
+            if cut is None:
                 continue
-            ql = q[lo] + (half - row[lo]) * (q[lo + 1] - q[lo]) / max(row[lo + 1] - row[lo], 1e-12)
-            qh = q[hi - 1] + (row[hi - 1] - half) * (q[hi] - q[hi - 1]) / max(row[hi - 1] - row[hi], 1e-12)
+            _, _, ql, qh = cut
             vals.append(np.sqrt(max(((qh - ql) / 2.3548) ** 2 - (smooth * dq) ** 2, 1e-12)))
             where.append(q[i])
     vals, where = np.asarray(vals), np.asarray(where)
@@ -109,23 +123,17 @@ def estimate_eta(q: np.ndarray, patterns: np.ndarray, *, level: float = 0.2, rel
     x = patterns / np.maximum(patterns.max(axis=1, keepdims=True), 1e-30)
     ratios = []
     for row in x:
-        top = np.flatnonzero((row[1:-1] > row[:-2]) & (row[1:-1] >= row[2:]) & (row[1:-1] > rel_height)) + 1
-        for i in top:
+        for i in _peak_tops(row, rel_height):
             h = row[i]
             cut = []
             for frac in (0.5, level):
-                lo, hi = i, i
-                while lo > 0 and row[lo] > frac * h:
-                    lo -= 1
-                while hi < row.size - 1 and row[hi] > frac * h:
-                    hi += 1
-                # a shoulder or a neighbour inside the window spoils the shape
-                if row[lo] > frac * h or row[hi] > frac * h:
+                found = _crossings(q, row, i, frac * h)
+                if found is None:
                     break
+                lo, hi, ql, qh = found
+                # a shoulder or a neighbour inside the window spoils the shape
                 if np.any(np.diff(row[lo : i + 1]) < -0.02 * h) or np.any(np.diff(row[i : hi + 1]) > 0.02 * h):
                     break
-                ql = q[lo] + (frac * h - row[lo]) * (q[lo + 1] - q[lo]) / max(row[lo + 1] - row[lo], 1e-12)
-                qh = q[hi - 1] + (row[hi - 1] - frac * h) * (q[hi] - q[hi - 1]) / max(row[hi - 1] - row[hi], 1e-12)
                 cut.append((ql, qh))
             if len(cut) < 2:
                 continue

@@ -19,8 +19,9 @@ from ..core import PhaseLibrary, plane_cosines
 
 #: March-Dollase parameters of the variants: plates (below 1) and needles (above 1).
 TEXTURE_R = (0.55, 1.8)
-#: Texture axes tried, as plane normals; axes that order a phase's reflections alike are merged.
-TEXTURE_AXES = ((0, 0, 1), (1, 0, 0), (0, 1, 0), (1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1))
+#: Axes of the variants, as plane normals: the lab refinement's (core ``TEXTURE_AXES``) and
+#: (101), (011); axes that order a phase's reflections alike are merged.
+VARIANT_AXES = ((0, 0, 1), (1, 0, 0), (0, 1, 0), (1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1))
 
 
 def texture_factors(phases: PhaseLibrary, reachable: list[np.ndarray], k: int) -> list[np.ndarray | None]:
@@ -44,7 +45,7 @@ def texture_factors(phases: PhaseLibrary, reachable: list[np.ndarray], k: int) -
             continue
         seen: list[np.ndarray] = []
         rows = []
-        for axis in TEXTURE_AXES:
+        for axis in VARIANT_AXES:
             cos = plane_cosines(ph.hkl[keep], ph.cell, axis)
             if np.ptp(cos * cos) < 0.05 or any(np.abs(cos - c).max() < 1e-3 for c in seen):
                 continue  # no reflection stands out along it, or another axis already does the same
