@@ -220,14 +220,6 @@ def prepare(
     else:
         sig = np.array(estimate_widths(q, library.patterns))
     sigma = (float(sig[0]), float(sig[1]))
-    if params.eta is not None:
-        eta = float(params.eta)
-    else:
-        # Shapes are read off the patterns less a background; a share under 0.05 is a
-        # Gaussian within what the estimate can tell (and keeps the narrow windows).
-        foot = estimate_background(q, library.patterns, params.background_width * max(sigma))
-        eta = estimate_eta(q, library.patterns - foot)
-        eta = 0.0 if eta < 0.05 else round(eta, 3)
     # The search sees the patterns less a rough background (a wide grey opening); the
     # final fits see the measured patterns with a smooth background fitted jointly.
     if params.background == "auto":
@@ -245,6 +237,15 @@ def prepare(
         basis = None
     else:
         raise InputError(f"unknown background mode {params.background!r} (use auto or none)", where="background")
+    if params.eta is not None:
+        eta = float(params.eta)
+    else:
+        # Shapes are read off the patterns less a background (the search's opening where it
+        # took one); a share under 0.05 is a Gaussian within what the estimate can tell
+        # (and keeps the narrow windows).
+        foot = bg if bg.any() else estimate_background(q, library.patterns, params.background_width * max(sigma))
+        eta = estimate_eta(q, library.patterns - foot)
+        eta = 0.0 if eta < 0.05 else round(eta, 3)
     scale = np.maximum(library.patterns.max(axis=1), 1e-30)
     xn = np.clip(library.patterns - bg, 0.0, None) / scale[:, None]
     xraw = library.patterns / scale[:, None]
