@@ -110,7 +110,53 @@ class Atoms:
         self._done = np.zeros(self.n_phases, dtype=bool)
         self._cache: dict[int, torch.Tensor] = {}
         self._cache_max = max(16, int(budget_bytes // max(row, 1)))
+        self._budget = budget_bytes
+        # Rows after the first _n_base are named variants (see with_variants); their renders are
+        # kept in _store, shared by every dictionary derived from this one.
+        self._n_base, self._keys = self.n_phases, []
+        self._store: dict = {}
         self._norm2: dict[int, torch.Tensor] = {}
+
+    def with_variants(self, n_base: int, sq: np.ndarray, si: np.ndarray, keys: list) -> Atoms:
+        """A dictionary of the first ``n_base`` phases plus further rows of sticks ``sq``, ``si``
+        (V, K) appended after them (e.g. textured copies, see
+        :mod:`~drnets.solve._phase_texture`), named by hashable ``keys``. What this one has
+        rendered of the first ``n_base`` phases is reused, and so is every row rendered
+        before under the same key (by any dictionary derived from the same one), within a
+        quarter of the memory budget."""
+        out = Atoms.__new__(Atoms)
+        out.__dict__.update(self.__dict__)
+        out.sq = np.concatenate([self.sq[:n_base], sq])
+        out.si = np.concatenate([self.si[:n_base], si])
+        out.n_phases = out.sq.shape[0]
+        out._n_base, out._keys = n_base, list(keys)
+        row = self.n_shifts * self.n_widths * self.n_q * torch.finfo(self.dtype).bits // 8
+        out._dense = out.n_phases * row <= self._budget
+        out._done = np.zeros(out.n_phases, dtype=bool)
+        out._cache, out._norm2, out._tex_cache = {}, {}, {}
+        if out._dense:
+            out._all = torch.empty(
+                (out.n_phases, self.n_shifts, self.n_widths, self.n_q), dtype=self.dtype, device=self.device
+            )
+            if self._dense:
+                out._all[:n_base] = self._all[:n_base]
+                out._done[:n_base] = self._done[:n_base]
+        else:
+            out._all = self._all[:0]
+            out._cache = {p: t for p, t in self._cache.items() if p < n_base}
+            if self._dense:
+                out._cache.update({int(p): self._all[int(p)] for p in np.flatnonzero(self._done[:n_base])})
+        for r, key in enumerate(out._keys):
+            if key in out._store:
+                out._put(n_base + r, out._store[key])
+        return out
+
+    def _put(self, p: int, block: torch.Tensor) -> None:
+        if self._dense:
+            self._all[p] = block
+            self._done[p] = True
+        else:
+            self._cache[p] = block
 
     def shift_index(self, value: float) -> int:
         """Index of the grid shift nearest to ``value`` (clipped to the grid)."""
@@ -176,6 +222,9 @@ class Atoms:
             else:
                 for i, ph in enumerate(part):
                     self._cache[int(ph)] = r[i]
+            for i, ph in enumerate(part):
+                if ph >= self._n_base and len(self._store) * r[i].numel() * r.element_size() < self._budget // 4:
+                    self._store[self._keys[int(ph) - self._n_base]] = r[i].clone()
 
     def phase(self, p: int) -> torch.Tensor:
         """Profiles (S, W, L) of one phase (a view, no copy)."""
@@ -185,7 +234,7 @@ class Atoms:
     def texture_rows(self, p: int, shift_idx: int, width_idx: int) -> np.ndarray | None:
         """Max-normalised profiles (T, L) of phase ``p``'s texture variants at one grid shift
         and width, as NumPy; None when the phase has none."""
-        if self.texture is None or self.texture[int(p)] is None:
+        if self.texture is None or int(p) >= len(self.texture) or self.texture[int(p)] is None:
             return None
         key = (int(p), int(shift_idx), int(width_idx))
         if key not in self._tex_cache:

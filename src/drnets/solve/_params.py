@@ -142,6 +142,18 @@ class Params:
         low=0.0,
         high=1e6,
     )
+    phase_texture: bool = knob(
+        False,
+        "Decide each phase's preferred orientation across the library (one axis, a smooth March-Dollase r) "
+        "after each search round, and draw it so in the final fits.",
+        kind="flag",
+    )
+    phase_texture_cost: float = knob(
+        1.0,
+        "A phase keeps its texture where the summed gain over its points exceeds this many per-phase costs per point.",
+        low=0.0,
+        high=1e6,
+    )
     width_scales: tuple[float, ...] = knob(
         WIDTH_SCALES,
         "Peak-width multipliers (of the base sigma) a phase may take at a point.",

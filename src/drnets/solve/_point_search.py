@@ -46,7 +46,8 @@ def search(pb: Problem, points: np.ndarray, pools: list[Pool], state: State) -> 
         if not valid.any():
             continue
         ph_safe = np.where(valid, ph, ph[:, :1])
-        prof = atoms.profiles(ph_safe, cb // nw, cb % nw) * torch.as_tensor(valid, device=x.device).unsqueeze(-1)
+        rows_ph = pb.rows_of(pts[:, None], ph_safe)  # textured copies where a texture draws a phase so
+        prof = atoms.profiles(rows_ph, cb // nw, cb % nw) * torch.as_tensor(valid, device=x.device).unsqueeze(-1)
         xs = x[torch.as_tensor(pts, device=x.device)]
         kmax_t = torch.as_tensor(np.minimum(pb.search_limits[pts], valid.sum(1).clip(1)), device=x.device)
         weight = penalty_weights(pb, pts, ph, valid, state)
@@ -86,7 +87,7 @@ def search(pb: Problem, points: np.ndarray, pools: list[Pool], state: State) -> 
 
         s_i, w_i, coef, rss = coordinate_descent(
             xs.repeat_interleave(t, 0),
-            flat(m_ph),
+            flat(pb.rows_of(pts[:, None, None], m_ph)),
             flat(m_cb // nw),
             flat(m_cb % nw),
             flat(present),

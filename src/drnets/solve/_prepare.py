@@ -15,6 +15,7 @@ from ._atoms import Atoms, background_basis
 from ._decoder import padded_sticks, reachable_sticks
 from ._params import Params
 from ._problem import Problem
+from ._phase_texture import axis_factors
 from ._texture import texture_factors
 
 
@@ -296,4 +297,7 @@ def prepare(
         comp=library.compositions,
         phase_comp=phases.compositions,
         history=[],
+        axis_factors=axis_factors(phases, reachable_sticks(phases, q[0], q[-1], params.max_shift), sq.shape[1])
+        if params.phase_texture
+        else None,
     )

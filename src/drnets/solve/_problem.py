@@ -70,6 +70,15 @@ class Problem:
         Point compositions (N, M) and phase cation fractions (P, M).
     history : list of dict
         The run's log, one entry per stage (appended to as the stages run).
+    axis_factors : list or None
+        Per phase, its texture axes and its sticks' March-Dollase factors along them
+        (:func:`~drnets.solve._phase_texture.axis_factors`); None unless ``phase_texture``.
+    phase_texture : PhaseTexture or None
+        Each textured phase's axis and level per point, once estimated
+        (:func:`~drnets.solve._phase_texture.estimate_phase_texture`).
+    drawn : ndarray (N, P) of int or None
+        With a texture, the dictionary row (of ``atoms``) that draws each phase at each
+        point: the phase's own, or a textured copy's after the P phases.
     """
 
     params: Params
@@ -97,10 +106,21 @@ class Problem:
     comp: np.ndarray
     phase_comp: np.ndarray
     history: list[dict[str, Any]]
+    axis_factors: list[Any] | None = None
+    phase_texture: Any = None
+    drawn: np.ndarray | None = None
 
     def with_costs(self, pen: np.ndarray) -> Problem:
         """The same problem with other per-phase costs."""
         return replace(self, pen=pen)
+
+    def with_texture(self, texture: Any) -> Problem:
+        """The same problem with each phase's texture across the library (None: drawn as tabulated)."""
+        if texture is None:
+            return replace(self, phase_texture=None, drawn=None)
+        drawn, sq, si, keys = texture.variants(self.atoms.sq[: self.p_n], self.atoms.si[: self.p_n])
+        atoms = self.atoms.with_variants(self.p_n, sq, si, keys)
+        return replace(self, phase_texture=texture, drawn=drawn, atoms=atoms)
 
     def fit_point(
         self, i: int, phases: np.ndarray, shift_idx: np.ndarray, offsets: tuple[int, ...] | None = None
@@ -113,13 +133,20 @@ class Problem:
         p = self.params
         return group_fit(
             self.xraw[i],
-            phases,
+            self.rows_of(i, phases),
             shift_idx,
             self.atoms,
             p.shape_offsets if offsets is None else offsets,
             self.basis,
             texture_cost=float(self.pen[i]) * p.texture_cost if p.texture else None,
         )
+
+    def rows_of(self, points: np.ndarray | int, phases: np.ndarray) -> np.ndarray:
+        """The dictionary rows that draw ``phases`` at ``points`` (broadcast against each other):
+        the phases themselves unless a texture draws them with a textured copy."""
+        if self.drawn is None:
+            return np.asarray(phases)
+        return self.drawn[np.asarray(points), np.asarray(phases)]
 
     def prior(self, shift: np.ndarray) -> np.ndarray:
         """Shift prior of each member, in units of the per-phase cost (see :func:`shift_prior`)."""

@@ -1,0 +1,237 @@
+"""Preferred orientation decided per phase across the library: one axis, a smooth March-Dollase r.
+
+Thin films are textured, and a phase drawn with its tabulated intensities leaves a residual
+that a look-alike or an extra phase then explains. Letting every point's fit choose a
+texture of its own gives each phase free intensities, and then one phase draws another's
+peaks (measured: :mod:`~drnets.solve._texture`). Here the texture is a property of the
+phase in its region, as it is in a deposited film: after a search round each phase that
+the answer holds gets
+
+- one axis for the whole library (of ``VARIANT_AXES``, the one whose best March-Dollase
+  parameter explains most of the phase's part of the residual, summed over its points);
+- at each point a parameter r from a grid of ``R_LEVELS``: the one that best explains the
+  point's pattern less the other phases, then the median over the point and its
+  neighbours that hold the phase (a smooth field; points without the phase take the
+  nearest holder's value in composition).
+
+A phase keeps its texture only where the summed gain over its points exceeds
+``phase_texture_cost`` per-phase costs per point; the final fits
+(:meth:`~drnets.solve._problem.Problem.fit_point`) then draw it textured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..core import PhaseLibrary
+from ._decoder import decoder_sigma, render_windows, window_size
+from ._texture import VARIANT_AXES
+
+#: March-Dollase parameters a phase may take at a point: geometric steps from 0.5 to 2 (1 included).
+R_LEVELS = tuple(float(v) for v in np.round(np.exp(np.linspace(np.log(0.5), np.log(2.0), 11)), 4))
+_ONE = R_LEVELS.index(1.0)
+#: Estimate-refit cycles after each search round (see :func:`settle_phase_texture`).
+TEXTURE_PASSES = 1
+_CHUNK = 128  # points per block of single-stick profiles (memory: points x sticks x Q)
+
+
+def axis_factors(
+    phases: PhaseLibrary, reachable: list[np.ndarray], k: int
+) -> list[tuple[tuple[tuple[int, int, int], ...], np.ndarray] | None]:
+    """Per phase, its distinct texture axes and the March-Dollase factors (A, V, k) of its padded
+    sticks along each at every level of ``R_LEVELS``, or None.
+
+    A stick stands for a reflection family; its factor is the mean over the family's
+    members (:func:`~drnets.core.family_texture`), so axes that a phase's symmetry makes
+    equivalent give equal factors and are kept once. Axes along which no reflection
+    changes by more than 5 % at the extreme levels are left out; phases without Miller
+    indices and a cell get None.
+    """
+    from ..core._texture import family_cosines, family_factors
+
+    out: list[tuple[tuple[tuple[int, int, int], ...], np.ndarray] | None] = []
+    for ph, keep in zip(phases, reachable):
+        if ph.hkl is None or ph.cell is None or keep.sum() < 2:
+            out.append(None)
+            continue
+        axes, tables = [], []
+        for axis in VARIANT_AXES:
+            cos = family_cosines(ph.hkl[keep], ph.cell, axis)
+            table = np.ones((len(R_LEVELS), k))  # padding sticks have no intensity
+            table[:, : cos.shape[0]] = [family_factors(cos, r) for r in R_LEVELS]
+            shape = table / table.max(1, keepdims=True)
+            if np.ptp(shape[[0, -1]], axis=1).max() < 0.05 or any(
+                np.abs(shape - t / t.max(1, keepdims=True)).max() < 1e-3 for t in tables
+            ):
+                continue
+            axes.append(axis)
+            tables.append(table)
+        out.append((tuple(axes), np.array(tables)) if tables else None)
+    return out
+
+
+@dataclass(frozen=True)
+class PhaseTexture:
+    """The texture of each textured phase: its axis and a level of ``R_LEVELS`` at every point.
+
+    Attributes
+    ----------
+    axis : dict of int to int
+        Phase index -> index of its axis among its :func:`axis_factors` axes.
+    factors : dict of int to ndarray (V, K)
+        Phase index -> intensity factor of every padded stick at every level.
+    level : ndarray (N, P) of int
+        Level index per point and phase (-1: drawn untextured).
+    """
+
+    axis: dict[int, int]
+    factors: dict[int, np.ndarray]
+    level: np.ndarray
+
+    def variants(self, sq: np.ndarray, si: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+        """The textured copies the levels use, as dictionary rows after the P phases.
+
+        Parameters
+        ----------
+        sq, si : ndarray (P, K)
+            The phases' padded sticks.
+
+        Returns
+        -------
+        drawn : ndarray (N, P) of int
+            The dictionary row that draws each phase at each point (its own row, or a copy's).
+        sq_extra, si_extra : ndarray (C, K)
+            The copies' sticks.
+        keys : list of (phase, axis, level)
+            What each copy is (equal keys, equal sticks).
+        """
+        n, p_n = self.level.shape
+        drawn = np.broadcast_to(np.arange(p_n), (n, p_n)).copy()
+        rows, cols = np.nonzero((self.level >= 0) & (self.level != _ONE))
+        pairs, inv = np.unique(np.stack([cols, self.level[rows, cols]], 1), axis=0, return_inverse=True)
+        drawn[rows, cols] = p_n + inv.ravel()
+        sq_extra = sq[pairs[:, 0]] if pairs.size else sq[:0]
+        si_extra = np.array([si[p] * self.factors[int(p)][int(v)] for p, v in pairs]).reshape(-1, si.shape[1])
+        keys = [(int(p), self.axis[int(p)], int(v)) for p, v in pairs]
+        return drawn, sq_extra, si_extra, keys
+
+
+def _stick_profiles(atoms, p: int, s_idx: np.ndarray, w_idx: np.ndarray) -> np.ndarray:  # noqa: ANN001
+    """Each padded stick of phase p alone, at unit height, at each point's grid shift and width: (n, K, L)."""
+    n, k = s_idx.size, atoms.sq.shape[1]
+    cen = (atoms.sq[p][None, :] * atoms.shifts[s_idx][:, None]).reshape(n * k, 1)
+    sig = decoder_sigma(cen, (atoms.sigma_lo, atoms.sigma_hi), atoms.q, 1.0) * np.repeat(
+        np.asarray(atoms.widths)[w_idx], k
+    ).reshape(-1, 1)
+    win = window_size(atoms.q, max(atoms.sigma_lo, atoms.sigma_hi) * max(atoms.widths), eta=atoms.eta)
+    y = render_windows(
+        atoms.qt,
+        torch.as_tensor(cen, dtype=atoms.dtype, device=atoms.device),
+        torch.ones((n * k, 1), dtype=atoms.dtype, device=atoms.device),
+        torch.as_tensor(sig, dtype=atoms.dtype, device=atoms.device),
+        win,
+        atoms.eta,
+    )
+    return y.cpu().numpy().reshape(n, k, -1)
+
+
+def _level_fits(atoms, p: int, s_idx, w_idx, now, coef, rest, fac) -> np.ndarray:  # noqa: ANN001
+    """How much of each point's signal phase p explains at every axis and level: (n, A, V).
+
+    The target is what the other phases leave with the phase's own part (at its current
+    texture ``now`` (n, K) and height ``coef``) put back; the measure is the squared
+    projection of the target on the textured profile (one free scale, none negative).
+    """
+    a_n, v_n, k = fac.shape
+    out = np.empty((s_idx.size, a_n, v_n))
+    heights = atoms.si[p] * fac.reshape(a_n * v_n, k)  # (A*V, K)
+    for a in range(0, s_idx.size, _CHUNK):
+        sl = slice(a, a + _CHUNK)
+        g = _stick_profiles(atoms, p, s_idx[sl], w_idx[sl]).astype(float)  # (c, K, L)
+        own = np.einsum("ck,ckl->cl", atoms.si[p] * now[sl], g)
+        own /= np.maximum(own.max(1, keepdims=True), 1e-30)
+        target = rest[sl] + coef[sl, None] * own
+        y = np.einsum("vk,ckl->cvl", heights, g)
+        dot = np.einsum("cl,cvl->cv", target, y)
+        fit = np.where(dot > 0, dot * dot / np.maximum((y * y).sum(-1), 1e-30), 0.0)
+        out[sl] = fit.reshape(-1, a_n, v_n)
+    return out
+
+
+def settle_phase_texture(pb, state, passes: int = 2):  # noqa: ANN001, ANN201 (Problem, State: import cycle)
+    """Estimate the texture, refit the answer with it, and estimate again, ``passes`` times.
+
+    Returns the problem with the last estimate and the refitted state. An estimate made
+    from a fit without texture misjudges axes that a fit with texture then shows.
+    """
+    from ._state import refit
+
+    for _ in range(passes):
+        pb = pb.with_texture(estimate_phase_texture(pb, state))
+        if pb.phase_texture is None:
+            break
+        state = state.copy()
+        refit(pb, state, np.flatnonzero(state.present.any(1)))
+    return pb, state
+
+
+def estimate_phase_texture(pb, state) -> PhaseTexture | None:  # noqa: ANN001 (Problem, State: import cycle)
+    """Each phase's texture from the current answer (see the module doc); None if no phase gains."""
+    tables = pb.axis_factors
+    if tables is None:
+        return None
+    atoms = pb.atoms
+    old = pb.phase_texture
+    level = np.full((pb.n, pb.p_n), -1, dtype=np.int64)
+    axis: dict[int, int] = {}
+    factors: dict[int, np.ndarray] = {}
+    report = {}
+    rest = pb.xraw - state.rec - state.bg
+    log_r = np.log(np.asarray(R_LEVELS))
+    for p in np.unique(state.phase[state.present & (state.coef > 0)]):
+        p = int(p)
+        if tables[p] is None:
+            continue
+        axes, fac = tables[p]
+        rows, slots = np.nonzero(state.present & (state.phase == p) & (state.coef > 0))
+        s_idx, w_idx = state.shift[rows, slots], state.width[rows, slots]
+        a_n, v_n = fac.shape[:2]  # fac: (A, V, K)
+        # The phase's own part as the current fit draws it, put back into what the others leave.
+        now = np.ones((rows.size, fac.shape[2]))
+        if old is not None and p in old.axis:
+            lv = old.level[rows, p]
+            on = (lv >= 0) & (lv != _ONE)
+            now[on] = old.factors[p][lv[on]]
+        fit = _level_fits(atoms, p, s_idx, w_idx, now, state.coef[rows, slots], rest[rows], fac)
+        gain = fit - fit[:, :, _ONE : _ONE + 1]  # (n, A, V), >= 0 at the best level
+        best_a = int(np.argmax(gain.max(-1).sum(0)))
+        pick = np.argmax(gain[:, best_a], -1)  # (n,)
+        # A smooth field: the median of log r over each holder and its neighbours that hold the phase.
+        where = {int(i): m for m, i in enumerate(rows)}
+        smooth = np.empty(rows.size, dtype=np.int64)
+        for m, i in enumerate(rows):
+            near = [m] + [where[int(j)] for j in pb.nbrs[int(i)] if int(j) in where]
+            smooth[m] = int(np.argmin(np.abs(log_r - np.median(log_r[pick[near]]))))
+        total = float(gain[np.arange(rows.size), best_a, smooth].sum())
+        cost = pb.params.phase_texture_cost * float(pb.pen[rows].sum())
+        if total <= cost or np.all(smooth == _ONE):
+            continue
+        axis[p], factors[p] = best_a, fac[best_a]
+        # Points without the phase take the level of the nearest holder (in composition).
+        d = ((pb.comp[:, None, :] - pb.comp[rows][None, :, :]) ** 2).sum(-1)
+        level[:, p] = smooth[np.argmin(d, axis=1)]
+        level[rows, p] = smooth
+        report[p] = {
+            "axis": list(axes[best_a]),
+            "r_median": float(np.exp(np.median(log_r[smooth]))),
+            "gain_over_cost": round(total / max(cost, 1e-30), 2),
+            "consistency": round(total / max(float(gain[np.arange(rows.size), best_a, pick].sum()), 1e-30), 3),
+            "points": int(rows.size),
+        }
+    pb.history.append({"stage": "phase texture", "phases": {str(k): v for k, v in report.items()}})
+    if not axis:
+        return None
+    return PhaseTexture(axis=axis, factors=factors, level=level)

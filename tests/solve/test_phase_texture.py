@@ -1,0 +1,82 @@
+"""Texture decided per phase across the library."""
+
+import numpy as np
+from drnets.core import Library, Phase, PhaseLibrary, march_dollase, plane_cosines, render_peaks
+from drnets.solve import PhaseMapper
+from drnets.solve._atoms import Atoms
+from drnets.solve._decoder import padded_sticks, reachable_sticks
+from drnets.solve._phase_texture import R_LEVELS, PhaseTexture, axis_factors
+
+
+def _tetragonal(label: str, a: float, c: float, formula: str = "TiO2", sg: str | None = None) -> Phase:
+    hkl = np.array([[1, 1, 0], [1, 0, 1], [2, 0, 0], [1, 1, 1], [2, 1, 0], [2, 1, 1], [0, 0, 2], [2, 2, 0], [0, 0, 1]])
+    q = 2 * np.pi * np.sqrt((hkl[:, 0] ** 2 + hkl[:, 1] ** 2) / a**2 + hkl[:, 2] ** 2 / c**2) * 10  # nm⁻¹
+    return Phase(
+        label, formula, q, np.linspace(1.0, 0.4, len(hkl)), hkl=hkl, cell=(a, a, c, 90.0, 90.0, 90.0), space_group=sg
+    )
+
+
+def test_axis_cosines_need_indices_and_merge_equivalent_axes():
+    ph = _tetragonal("A", 4.6, 3.0)
+    bare = Phase("B", "TiO2", ph.q, ph.intensity)
+    lib = PhaseLibrary([ph, bare], ("Ti",))
+    sq, _ = padded_sticks(lib, 15.0, 75.0, 0.05)
+    cos = axis_factors(lib, reachable_sticks(lib, 15.0, 75.0, 0.05), sq.shape[1])
+    assert cos[1] is None
+    axes, rows = cos[0]
+    assert (0, 0, 1) in axes and rows.shape[0] == len(axes) and rows.shape[2] == sq.shape[1]
+    # (100) and (010) order a tetragonal phase's reflections alike: only one is kept
+    assert not ((1, 0, 0) in axes and (0, 1, 0) in axes)
+    assert rows.shape[1] == len(R_LEVELS) and np.allclose(rows[:, R_LEVELS.index(1.0)], 1.0)
+
+
+def test_variant_rows_draw_the_textured_sticks():
+    ph = _tetragonal("A", 4.6, 3.0)
+    lib = PhaseLibrary([ph], ("Ti",))
+    q = np.linspace(15, 75, 600)
+    sq, si = padded_sticks(lib, q[0], q[-1], 0.05)
+    atoms = Atoms(q, sq, si, np.array([0.99, 1.0, 1.01]), (0.12, 0.12), widths=(1.0, 1.3))
+    base = atoms.phase(0).clone()
+    fac = np.ones((len(R_LEVELS), sq.shape[1]))
+    fac[2] = np.linspace(0.3, 1.7, sq.shape[1])
+    level = np.array([[2], [R_LEVELS.index(1.0)]])
+    tex = PhaseTexture(axis={0: 0}, factors={0: fac}, level=level)
+    drawn, sq2, si2, keys = tex.variants(sq, si)
+    assert drawn.tolist() == [[1], [0]]  # point 0 draws a copy, point 1 the phase as tabulated
+    assert keys == [(0, 0, 2)]
+    more = atoms.with_variants(1, sq2, si2, keys)
+    assert np.array_equal(more.phase(0).numpy(), base.numpy())
+    own = Atoms(q, sq2, si2, np.array([0.99, 1.0, 1.01]), (0.12, 0.12), widths=(1.0, 1.3))
+    assert np.allclose(more.phase(1).numpy(), own.phase(0).numpy(), atol=1e-6)
+    # a dictionary derived later takes the copy's render from the store instead of rendering it again
+    again = more.with_variants(1, sq2, si2, keys)
+    assert again._done[1] and np.array_equal(again.phase(1).numpy(), more.phase(1).numpy())
+
+
+def _textured_library(r: np.ndarray, q: np.ndarray, ph: Phase, axis=(0, 0, 1)) -> np.ndarray:
+    cos = plane_cosines(ph.hkl, ph.cell, axis)  # along (001) of a tetragonal cell every family member agrees
+    heights = ph.intensity[None, :] * march_dollase(cos[None, :], r[:, None])
+    return render_peaks(q, np.broadcast_to(ph.q, heights.shape), heights, (0.12, 0.12), normalize=False)
+
+
+def test_a_textured_phase_gets_its_axis_and_a_smooth_r():
+    ph = _tetragonal("A", 4.6, 3.0)
+    other = _tetragonal("B", 4.9, 3.2, formula="SnO2")
+    lib = PhaseLibrary([ph, other], ("Ti", "Sn"))
+    q = np.linspace(15, 75, 700)
+    n = 30
+    comp = np.stack([np.linspace(0.6, 1.0, n), np.linspace(0.4, 0.0, n)], 1)
+    r = np.linspace(0.55, 0.75, n)  # plates along (001), stronger at one end
+    x = _textured_library(r, q, ph) + 1e-3
+    library = Library(("Ti", "Sn"), comp, q, x)
+    plain = PhaseMapper(device="cpu", seed=0).fit(library, lib)
+    tex = PhaseMapper(device="cpu", seed=0, phase_texture=True).fit(library, lib)
+    est = [h for h in tex.history_ if h.get("stage") == "phase texture"][-1]["phases"]
+    assert est["0"]["axis"] == [0, 0, 1]
+    assert est["0"]["r_median"] < 0.9
+    assert tex.residuals_.mean() < 0.5 * plain.residuals_.mean()
+    assert np.all(tex.fractions_[:, 0] > 0.98)
+
+
+def test_the_default_draws_phases_as_tabulated():
+    assert PhaseMapper().phase_texture is False
