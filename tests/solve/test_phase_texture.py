@@ -1,6 +1,7 @@
 """Texture decided per phase across the library."""
 
 import numpy as np
+
 from drnets.core import Library, Phase, PhaseLibrary, march_dollase, plane_cosines, render_peaks
 from drnets.solve import PhaseMapper
 from drnets.solve._atoms import Atoms

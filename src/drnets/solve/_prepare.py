@@ -14,8 +14,8 @@ from ..structure import adjacency_lists, allowed_mask, composition_graph, gibbs_
 from ._atoms import Atoms, background_basis
 from ._decoder import padded_sticks, reachable_sticks
 from ._params import Params
-from ._problem import Problem
 from ._phase_texture import axis_factors
+from ._problem import Problem
 from ._texture import texture_factors
 
 
