@@ -1,6 +1,7 @@
 """Solver settings against each other on small random systems of the panel's tuning half.
 
     python benchmarks/ablate_random.py '{"eta": null}' 100,101,102 [--points 100] [--q-points 400]
+    python benchmarks/ablate_random.py '{"eta": null}' 0,1 --preset hard     (a preset at its own size)
 
 Prints one JSON line per library: exact phase-set match at 2 %, the gross-error share
 (a phase above 10 % on one side, truth or answer, and under 1 % on the other), the mean
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 
 import numpy as np
 
@@ -20,9 +22,16 @@ from drnets.solve import PhaseMapper
 from drnets.synth import generate
 
 
-def score(settings: dict, seed: int, points: int, q_points: int) -> dict:
-    ds, truth = generate(system="random", seed=seed, points=points, q_points=q_points)
-    sol = PhaseMapper(device="cpu", **settings).fit(ds.library, ds.phases).solution_
+def score(settings: dict, seed: int, points: int | None, q_points: int | None, preset: str | None = None) -> dict:
+    if preset is None:
+        ds, truth = generate(system="random", seed=seed, points=points, q_points=q_points)
+    else:
+        ds, truth = generate(preset, seed=seed, points=points, q_points=q_points)
+    t0 = time.perf_counter()
+    # the mask and limits the generator writes, as the panel passes them (benchmarks/run.py)
+    sol = PhaseMapper(device="cpu", **settings).fit(ds.library, ds.phases, mask=ds.mask, max_phases=ds.max_phases)
+    sol = sol.solution_
+    wall = time.perf_counter() - t0
     got = np.zeros_like(truth.fractions)
     for j, label in enumerate(sol.labels):
         got[:, truth.labels.index(label)] = sol.fractions[:, j]
@@ -30,13 +39,14 @@ def score(settings: dict, seed: int, points: int, q_points: int) -> dict:
     exact = np.mean([set(np.flatnonzero(t >= 0.02)) == set(np.flatnonzero(g >= 0.02)) for t, g in zip(true, got)])
     gross = (((true > 0.1) & (got < 0.01)) | ((got > 0.1) & (true < 0.01))).any(1).mean()
     return {
-        "seed": seed,
+        "seed": seed if preset is None else f"{preset} {seed}",
         "settings": settings,
         "exact2": round(float(exact), 3),
         "gross": round(float(gross), 3),
         "residual": round(float(sol.residuals.mean()), 3),
         "eta": sol.eta,
         "true_eta": round(float(truth.eta), 2),
+        "wall_s": round(wall, 1),
     }
 
 
@@ -44,11 +54,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("settings", help="PhaseMapper keyword arguments as JSON")
     ap.add_argument("seeds", help="comma-separated random-system seeds")
-    ap.add_argument("--points", type=int, default=100)
-    ap.add_argument("--q-points", type=int, default=400)
+    ap.add_argument("--points", type=int, default=None, help="default 100 (random systems) or the preset's own")
+    ap.add_argument("--q-points", type=int, default=None, help="default 400 (random systems) or the preset's own")
+    ap.add_argument("--preset", default=None, help="easy, standard or hard instead of random systems")
     args = ap.parse_args()
+    points = args.points or (100 if args.preset is None else None)
+    q_points = args.q_points or (400 if args.preset is None else None)
     for s in args.seeds.split(","):
-        print(json.dumps(score(json.loads(args.settings), int(s), args.points, args.q_points)), flush=True)
+        print(json.dumps(score(json.loads(args.settings), int(s), points, q_points, args.preset)), flush=True)
 
 
 if __name__ == "__main__":

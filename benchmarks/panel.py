@@ -2,7 +2,7 @@
 
     python benchmarks/panel.py [--half tune|report] [--quick] [--tag latest] [--device auto]
                                [--timeout S] [--out docs/panel.json] [--md docs/benchmarks.md]
-                               [--render-only]
+                               [--render-only] [--params JSON]
 
 Each half of the panel is 16 random chemical systems (``drnets synth --system random``,
 conditions drawn from the seed too) plus the easy, standard and hard presets at three
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,9 @@ QUICK_OUT = Path("/tmp/drnets_panel_quick.json")
 RULES = ("gibbs", "alloying", "connectivity", "composition")
 
 
-def panel_specs(half: str, quick: bool) -> list[dict[str, Any]]:
-    """The (library, solver) runs of one half, as specs ``benchmarks/run.py``'s worker takes."""
+def panel_specs(half: str, quick: bool, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The (library, solver) runs of one half, as specs ``benchmarks/run.py``'s worker takes;
+    ``params`` are solver parameters that differ from the defaults."""
     seeds = HALVES[half]
 
     def spec(case: str, kind: str, preset: str | None, seed: int, points: int) -> dict[str, Any]:
@@ -66,6 +68,7 @@ def panel_specs(half: str, quick: bool) -> list[dict[str, Any]]:
             "quick": quick,
             "points": points if quick else None,
             "q_points": QUICK_Q if quick else None,
+            "params": dict(params or {}),
         }
 
     specs = [
@@ -210,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="JSON file (default docs/panel.json; quick: /tmp)")
     ap.add_argument("--md", default=None, help="markdown file (default docs/benchmarks.md; quick: none)")
     ap.add_argument("--render-only", action="store_true", help="re-render the half's latest session, run nothing")
+    ap.add_argument(
+        "--params", default="{}", help="solver parameters other than the defaults, as JSON (e.g. '{\"rounds\": 4}')"
+    )
     args = ap.parse_args(argv)
     out = Path(args.out) if args.out else (QUICK_OUT if args.quick else ROOT / "docs" / "panel.json")
     md = Path(args.md) if args.md else (None if args.quick else ROOT / "docs" / "benchmarks.md")
@@ -232,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             "results": [],
         }
         doc["sessions"].append(session)
-        bench.run_specs(panel_specs(args.half, args.quick), session, doc, out, timeout, args.device)
+        session["params"] = json.loads(args.params)
+        bench.run_specs(panel_specs(args.half, args.quick, session["params"]), session, doc, out, timeout, args.device)
     print()
     print(render_half(session))
     if md is not None:

@@ -236,7 +236,7 @@ def run_one(spec: dict[str, Any], device: str) -> dict[str, Any]:
         from drnets.solve import PhaseMapper
 
         sol = (
-            PhaseMapper(device=device, seed=spec["seed"])
+            PhaseMapper(device=device, seed=spec["seed"], **spec.get("params", {}))
             .fit(lib, phases, mask=case["mask"], max_phases=case["max_phases"])
             .solution_
         )

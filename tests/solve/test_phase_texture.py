@@ -70,8 +70,8 @@ def test_a_textured_phase_gets_its_axis_and_a_smooth_r():
     r = np.linspace(0.55, 0.75, n)  # plates along (001), stronger at one end
     x = _textured_library(r, q, ph) + 1e-3
     library = Library(("Ti", "Sn"), comp, q, x)
-    plain = PhaseMapper(device="cpu", seed=0).fit(library, lib)
-    tex = PhaseMapper(device="cpu", seed=0, phase_texture=True).fit(library, lib)
+    plain = PhaseMapper(device="cpu", seed=0, phase_texture=False).fit(library, lib)
+    tex = PhaseMapper(device="cpu", seed=0).fit(library, lib)  # on by default
     est = [h for h in tex.history_ if h.get("stage") == "phase texture"][-1]["phases"]
     assert est["0"]["axis"] == [0, 0, 1]
     assert est["0"]["r_median"] < 0.9
@@ -79,5 +79,12 @@ def test_a_textured_phase_gets_its_axis_and_a_smooth_r():
     assert np.all(tex.fractions_[:, 0] > 0.98)
 
 
-def test_the_default_draws_phases_as_tabulated():
-    assert PhaseMapper().phase_texture is False
+def test_phases_without_indices_are_drawn_as_tabulated():
+    ph = _tetragonal("A", 4.6, 3.0)
+    bare = PhaseLibrary([Phase("A", "TiO2", ph.q, ph.intensity)], ("Ti",))
+    q = np.linspace(15, 75, 700)
+    x = _textured_library(np.full(10, 0.6), q, ph) + 1e-3
+    library = Library(("Ti",), np.ones((10, 1)), q, x)
+    on = PhaseMapper(device="cpu").fit(library, bare)
+    off = PhaseMapper(device="cpu", phase_texture=False).fit(library, bare)
+    assert np.array_equal(on.fractions_, off.fractions_) and np.array_equal(on.residuals_, off.residuals_)

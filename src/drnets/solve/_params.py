@@ -143,7 +143,7 @@ class Params:
         high=1e6,
     )
     phase_texture: bool = knob(
-        False,
+        True,
         "Decide each phase's preferred orientation across the library (one axis, a smooth March-Dollase r) "
         "after each search round, and draw it so in the final fits.",
         kind="flag",

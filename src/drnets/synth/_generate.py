@@ -17,8 +17,9 @@ physics, in order:
    with ``delta = shift_sign * max_shift``.
 3. **Measurement.** Pseudo-Voigt peaks whose Gaussian sigma grows linearly with Q (the
    forward model of :mod:`drnets.core`), optional March-Dollase texture (per point and
-   reflection, smooth across composition, set by the angle between the reflection's plane
-   normal and the texture axis), a smooth background, optional substrate everywhere,
+   reflection, smooth across composition; each stick's factor is the mean over its
+   reflection family's planes of the factor set by the angle between the plane normal and
+   the texture axis), a smooth background, optional substrate everywhere,
    optional impurity outside the candidate library, and Poisson or Gaussian noise at a
    chosen signal-to-noise ratio.
 
@@ -49,9 +50,9 @@ from ..core import (
     Solution,
     gaussian,
     march_dollase,
-    plane_cosines,
     render_peaks,
 )
+from ..core._texture import family_cosines
 from ..structure import broken_regions, composition_graph, outside_main_region, simplex_coordinates
 from ._diagram import Diagram, barycentric, build_diagram
 from ._presets import PRESETS, Preset, draw_preset
@@ -156,11 +157,18 @@ def builtin_phase(label: str) -> Phase:
     )
 
 
-def _cos_to_axis(phase: Phase, axis: tuple[int, int, int]) -> np.ndarray:
-    """|cos| of the angle between each reflection's plane normal and the texture axis."""
+def _texture_factors(phase: Phase, axis: tuple[int, int, int], r: np.ndarray) -> np.ndarray:
+    """March-Dollase factor (N, K) of each reflection family at each point's parameter ``r`` (N,).
+
+    A stick stands for a whole family of planes, so its factor is the mean over the
+    family's members (:func:`~drnets.core.family_texture`), as in a textured powder.
+    """
     if phase.hkl is None or phase.cell is None:
-        return np.ones(phase.q.size)
-    return plane_cosines(phase.hkl, phase.cell, axis)
+        return np.ones((r.size, phase.q.size))
+    cos = family_cosines(phase.hkl, phase.cell, axis)  # (K, M), NaN-padded
+    members = ~np.isnan(cos)
+    f = march_dollase(np.nan_to_num(cos)[None], r[:, None, None])  # (N, K, M)
+    return (f * members).sum(-1) / members.sum(-1)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -411,9 +419,8 @@ def generate(
     if p.texture > 0:
         for sp in sysm.stable:
             ph = phases[sp.label]
-            cos = _cos_to_axis(ph, sp.texture_axis)
-            r = np.exp(p.texture * _smooth_field(x, r_tex))[:, None]  # (N, 1)
-            texture[sp.label] = march_dollase(cos[None, :], r)
+            r = np.exp(p.texture * _smooth_field(x, r_tex))  # (N,)
+            texture[sp.label] = _texture_factors(ph, sp.texture_axis, r)
 
     # --- rendering ------------------------------------------------------------------------
     q = np.linspace(p.q_range[0], p.q_range[1], p.q_points)
