@@ -212,3 +212,23 @@ def test_presets_and_defaults():
     assert ds.library.n_points == 37 and ds.library.q.size == 64
     with pytest.raises(ValueError):
         generate("standard", points=0)
+
+
+def test_texture_factors_follow_reflection_families():
+    """A stick stands for a family of planes: its texture factor is core's family mean, so the
+    listed member does not matter ({100} of a cubic phase along (001): two of six planes lie flat)."""
+    from drnets.core import Phase, family_texture, march_dollase
+    from drnets.synth._generate import _texture_factors
+
+    a = 4.2
+    hkl = np.array([[1, 0, 0], [0, 0, 1], [1, 1, 0], [1, 1, 1]])
+    ph = Phase("c", "MgO", np.ones(4), np.ones(4), hkl=hkl, cell=(a, a, a, 90.0, 90.0, 90.0))
+    r = np.array([0.6, 1.0, 1.7])
+    f = _texture_factors(ph, (0, 0, 1), r)
+    assert f.shape == (3, 4)
+    assert np.allclose(f[:, 0], f[:, 1])  # (100) and (001) are one family
+    assert np.allclose(f[1], 1.0)  # r = 1 is an untextured powder
+    for i, ri in enumerate(r):
+        assert np.allclose(f[i], family_texture(hkl, ph.cell, (0, 0, 1), float(ri)))
+    # the family mean is not the listed plane's own factor
+    assert not np.isclose(f[0, 0], march_dollase(np.array([0.0]), 0.6)[0])
