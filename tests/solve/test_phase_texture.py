@@ -88,3 +88,22 @@ def test_phases_without_indices_are_drawn_as_tabulated():
     on = PhaseMapper(device="cpu").fit(library, bare)
     off = PhaseMapper(device="cpu", phase_texture=False).fit(library, bare)
     assert np.array_equal(on.fractions_, off.fractions_) and np.array_equal(on.residuals_, off.residuals_)
+
+
+def test_a_resumed_run_keeps_the_texture(tmp_path):
+    from drnets.synth import generate
+
+    ds, _ = generate(system="random", seed=106, points=30, q_points=300)
+    whole = PhaseMapper(device="cpu").fit(ds.library, ds.phases)
+    assert [h for h in whole.history_ if h.get("stage") == "phase texture"][0]["phases"]  # something is textured
+
+    def stop_after_first_round(stage, done, total, info):
+        if stage == "search":
+            raise KeyboardInterrupt
+
+    ck = tmp_path / "ck.npz"
+    PhaseMapper(device="cpu", checkpoint=ck, callback=stop_after_first_round).fit(ds.library, ds.phases)
+    resumed = PhaseMapper(device="cpu", checkpoint=ck).fit(ds.library, ds.phases, resume=True)
+    assert {"resumed_after_round": 1} in resumed.history_
+    np.testing.assert_array_equal(resumed.fractions_, whole.fractions_)
+    np.testing.assert_array_equal(resumed.shifts_, whole.shifts_)

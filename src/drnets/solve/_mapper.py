@@ -154,8 +154,8 @@ class PhaseMapper(Params):
             )
             return self._finish(library, phases, pb, state, t0, interrupted)
         if resume and checkpoint is not None and checkpoint.exists():
-            state, keep, start, pen = load_checkpoint(checkpoint, print_)
-            pb = pb.with_costs(pen)  # the per-phase costs the finished rounds used
+            state, keep, start, pen, texture = load_checkpoint(checkpoint, print_)
+            pb = pb.with_costs(pen).with_texture(texture)  # the costs and texture the finished rounds left
             self.history_.append({"resumed_after_round": start})
         interrupted = False
         try:
@@ -173,7 +173,7 @@ class PhaseMapper(Params):
                     keep = prune(pb, state, keep)
                 self._log(rnd, pb, state, time.perf_counter() - t0)
                 if checkpoint is not None:
-                    save_checkpoint(checkpoint, state, keep, rnd + 1, print_, pb.pen)
+                    save_checkpoint(checkpoint, state, keep, rnd + 1, print_, pb.pen, pb.phase_texture)
                 self._report("search", rnd + 2, total, self.history_[-1])
             state = enforce(pb, state, keep)
             state = grow(pb, state, keep)
