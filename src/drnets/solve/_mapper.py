@@ -24,13 +24,13 @@ from ._cost import misfit_scaled
 from ._evidence import evidence
 from ._params import Params, parameter_table
 from ._phase_texture import TEXTURE_PASSES, settle_phase_texture
-from ._point_search import search
 from ._prepare import prepare
 from ._problem import Problem
 from ._reasoning import enforce, grow, prune
 from ._repairs import enforce_exactly, repair, tidy
 from ._screen import round_pools, screen
 from ._state import State
+from ._tiled_search import close_search, round_search
 from ._weight_fractions import attach_weight_fractions
 
 Callback = Callable[[str, int, int, dict], None]
@@ -44,6 +44,8 @@ _RUN_ONLY = (
     "net_checkpoint_every",
     "confidence",
     "presence_level",
+    "workers",
+    "tile_memory_gb",
 )
 
 
@@ -158,13 +160,14 @@ class PhaseMapper(Params):
             pb = pb.with_costs(pen).with_texture(texture)  # the costs and texture the finished rounds left
             self.history_.append({"resumed_after_round": start})
         interrupted = False
+        search_round = round_search(params)  # `search` itself, or its tiles on Ray (workers, ray_address)
         try:
             own = screen(pb, pb.x, keep)
             self._report("screen", 1, total, {})
             for rnd in range(start, self.rounds):
                 rec = torch.as_tensor(state.rec, dtype=pb.x.dtype, device=pb.x.device)
                 left = screen(pb, (pb.x - rec).clamp_min(0), keep) if rnd > 0 else own
-                state = search(pb, np.arange(pb.n), round_pools(pb, state, rnd > 0, keep, own, left), state)
+                state = search_round(pb, np.arange(pb.n), round_pools(pb, state, rnd > 0, keep, own, left), state)
                 if rnd == 0 and self.misfit_penalty > 0:
                     pb = pb.with_costs(misfit_scaled(pb, state))
                 if self.phase_texture and rnd < self.rounds - 1:
@@ -185,6 +188,8 @@ class PhaseMapper(Params):
             if not state.present.any():
                 raise
             interrupted = True
+        finally:
+            close_search(search_round)
         return self._finish(library, phases, pb, state, t0, interrupted)
 
     # ------------------------------------------------------------------ helpers

@@ -342,6 +342,19 @@ class Params:
         None, "File (.npz) where each finished round is saved, for resume.", kind="path", record=False
     )
     verbose: bool = knob(False, "Print one line per stage.", kind="flag")
+    workers: int = knob(
+        0,
+        "Ray workers that search the library's tiles in parallel (same answer); 0: no Ray, this process alone.",
+        low=0,
+        high=10**6,
+        kind="integer",
+    )
+    ray_address: str | None = knob(
+        None, "A running Ray cluster to search on ('auto', 'host:port'); None: a local one.", kind="any", record=False
+    )
+    tile_memory_gb: float = knob(
+        0.5, "Ray: a tile's data on a worker, in GB at most (bigger tiles are split).", low=1e-6, high=1e4
+    )
 
     @classmethod
     def _knobs(cls) -> list[Any]:

@@ -16,6 +16,7 @@ from ._regions import (
 )
 from ._rules import allowed_mask, gibbs_limits
 from ._simplex import simplex_basis, simplex_coordinates
+from ._tiles import spatial_tiles, tile_halo
 
 __all__ = [
     "alloying_breaks",
@@ -36,4 +37,6 @@ __all__ = [
     "gibbs_limits",
     "simplex_basis",
     "simplex_coordinates",
+    "spatial_tiles",
+    "tile_halo",
 ]
