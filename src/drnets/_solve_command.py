@@ -25,6 +25,7 @@ from ._cli_input import (
     load_input,
     print_notes,
 )
+from ._solve_many import expand_inputs, solve_many
 from .io._solution_dir import CHECKPOINT
 
 #: Exit status after an interrupted solve whose best answer so far was written (128 + SIGINT).
@@ -301,12 +302,15 @@ def solve_to_dir(
     notes: list[str] | None = None,
     engine: str = "search",
     extra_phases=None,
+    workers: int = 0,
+    ray_address: str | None = None,
 ) -> tuple[Any, list[Path], dict[str, Any] | None, bool]:
     """Solve a dataset, write its solution folder; returns (solution, files, comparison, interrupted).
 
     ``notes`` (what the reader noticed about the input) go into summary.json as ``warnings``;
     ``engine`` is the solver's (``"search"`` or ``"network"``).
     ``extra_phases`` (a PhaseLibrary) are ranked against the unknown-phase candidates.
+    ``workers`` or ``ray_address``: the search's rounds run on Ray (the same answer).
     """
     from .core import InputError
     from .core.constants import PHASE_THRESHOLD
@@ -332,6 +336,8 @@ def solve_to_dir(
         else {}
     )
     checkpoint = Path(out) / CHECKPOINT
+    if workers or ray_address is not None:
+        alone.update(workers=workers, ray_address=ray_address)
     try:
         if independent and dataset.library.wavelength is not None:
             # lab samples at a known wavelength: the lab route (Kα2, instrument shifts, widths,
@@ -411,8 +417,10 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
 
     @app.command()
     def solve(
-        input: Path = typer.Argument(
-            ..., help="Library: instance .txt, DRNets npy folder, pattern folder, native .h5 or a solution folder."
+        inputs: list[Path] = typer.Argument(
+            ...,
+            help="Library: instance .txt, DRNets npy folder, pattern folder, native .h5 or a solution folder; "
+            "several (or a quoted glob): one solution folder each under --out, with a summary.csv.",
         ),
         phases: Path | None = typer.Option(
             None, "--phases", "-p", help="Candidate phases: stick CSV or folder of CIF files."
@@ -457,6 +465,16 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
             "--extra-phases",
             help="More structures (stick CSV or CIF folder), not candidates: ranked against the unknown phases.",
         ),
+        workers: int = typer.Option(
+            0,
+            "--workers",
+            min=0,
+            help="Start a local Ray runtime with this many workers: one library's tiles, or several libraries, "
+            "in parallel (the same answers; needs pip install 'drnets[ray]').",
+        ),
+        ray_address: str | None = typer.Option(
+            None, "--ray-address", metavar="ADDR", help="Run on a running Ray cluster (e.g. auto, or HOST:PORT)."
+        ),
     ) -> None:
         """Map the phases of a library: fractions and shifts at every point, with a rule audit.
 
@@ -469,6 +487,36 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         device = check_device(device)
         seed = check_seed(seed)
         engine = check_engine(engine)
+        paths = expand_inputs(inputs)
+        if len(paths) > 1:
+            raise typer.Exit(
+                _solve_batch(
+                    paths,
+                    phases,
+                    mask,
+                    truth,
+                    truth_shifts,
+                    out,
+                    force,
+                    quiet,
+                    resume,
+                    extra_phases,
+                    workers,
+                    ray_address,
+                    device,
+                    seed,
+                    engine,
+                    dict(
+                        wavelength=wavelength,
+                        x_unit=x_unit,
+                        compositions=compositions,
+                        substrates=substrate,
+                        resample=resample,
+                        max_phases=max_phases,
+                    ),
+                )
+            )
+        input = paths[0]
         out = check_output(
             out, [input, phases, mask, truth, truth_shifts, compositions, extra_phases], "solution", force=force
         )
@@ -529,6 +577,8 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
                 notes=notes,
                 engine=engine,
                 extra_phases=extra,
+                workers=workers,
+                ray_address=ray_address,
             )
         if not quiet:
             console.print(summary_table(sol, out, f"drnets solve: {input}"))
@@ -538,3 +588,49 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
                 say(f"wrote {p}")
         if interrupted:
             raise stop_interrupted(err_console, f"interrupted: wrote the best answer so far to {out}")
+
+
+def _solve_batch(
+    paths: list[Path],
+    phases: Path | None,
+    mask: Path | None,
+    truth: Path | None,
+    truth_shifts: Path | None,
+    out: Path,
+    force: bool,
+    quiet: bool,
+    resume: bool,
+    extra_phases: Path | None,
+    workers: int,
+    ray_address: str | None,
+    device: str,
+    seed: int,
+    engine: str,
+    load_options: dict[str, Any],
+) -> int:
+    """``drnets solve`` with several inputs (:mod:`._solve_many`); returns the exit status."""
+    from .core import InputError
+
+    for option, value in (("--mask", mask), ("--truth", truth), ("--truth-shifts", truth_shifts)):
+        if value is not None:
+            raise InputError("is for one library; several inputs were given", where=option)
+    console, err_console = Console(), Console(stderr=True)
+    return solve_many(
+        paths,
+        out,
+        load_options={"phases": phases, **{k: v for k, v in load_options.items() if v}},
+        solve_options={
+            "device": device,
+            "seed": seed,
+            "engine": engine,
+            "resume": resume,
+            "extra_phases": extra_phases,
+        },
+        checked=[phases, extra_phases],
+        workers=workers,
+        ray_address=ray_address,
+        force=force,
+        quiet=quiet,
+        console=console,
+        err_console=err_console,
+    )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
@@ -97,6 +98,7 @@ def ray_session(workers: int = 0, address: str | None = None) -> Iterator[Any]:
         return
     opts: dict[str, Any] = {"include_dashboard": False, "logging_level": "ERROR"}
     if address is not None:
+        _reachable(address)
         opts["address"] = address
     else:
         # the workers import this very drnets, wherever it was imported from
@@ -111,6 +113,19 @@ def ray_session(workers: int = 0, address: str | None = None) -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse a ``host:port`` (or ``ray://host:port``) that does not answer: Ray itself would wait for it forever."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # 'auto' and the like: Ray's own lookup, which fails fast
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise InputError(
+            f"cannot reach a Ray cluster at {address} ({err.strerror or err})", where="--ray-address"
+        ) from None
 
 
 @dataclass
@@ -199,7 +214,8 @@ class TiledSearch:
             return
         if pb.device != "cpu":
             raise InputError(
-                f"the tiles are searched on CPU workers; pass device='cpu' (got {pb.device!r})", where="parameter workers"
+                f"the tiles are searched on CPU workers; pass device='cpu' (got {pb.device!r})",
+                where="parameter workers",
             )
         t0 = time.perf_counter()
         shared = {f.name: getattr(pb, f.name) for f in fields(Problem) if f.name not in PER_POINT + TILE_OWN}
