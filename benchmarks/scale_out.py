@@ -1,9 +1,11 @@
 """Speed-up of the search on Ray: one library solved with 0 (plain), 1 and 2 workers, and the tile/halo overheads.
 
-    python benchmarks/scale_out.py [POINTS] [SEED]
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/scale_out.py [POINTS] [SEED]
+
+(one thread per process, as Ray's workers have: the plain run is then one core's work too).
 
 Generates the 'standard' preset (POINTS points, default 2,000; seed 0), solves it in this
-process, then on a local Ray runtime with 1 and 2 workers (started once and warmed up on a
+process, then on a local Ray runtime of 1 and of 2 workers (each started and warmed up on a
 tiny library, both timed apart), then in this process again; checks that the answers are
 identical and prints each run's wall time, its rounds' times and the tile and halo numbers
 the run logs (``stage`` ``tiles setup`` and ``tiles`` in the history).
@@ -30,18 +32,18 @@ def main() -> None:
     print(f"plain: {time.perf_counter() - t:.1f} s wall")
     import ray
 
-    t = time.perf_counter()
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
-    print(f"ray start: {time.perf_counter() - t:.1f} s")
     tiny, _ = generate("standard", points=20, q_points=200, seed=seed)
-    t = time.perf_counter()
-    PhaseMapper(device="cpu", workers=2).fit(tiny.library, tiny.phases)  # both workers started, torch imported
-    print(f"workers warm-up (20 points): {time.perf_counter() - t:.1f} s")
-    for w in (1, 2):
+    for w in (1, 2):  # a runtime of w CPUs: Ray runs as many tasks at once as the runtime has CPUs
+        t = time.perf_counter()
+        ray.init(num_cpus=w, include_dashboard=False, logging_level="ERROR")
+        print(f"ray start ({w} CPUs): {time.perf_counter() - t:.1f} s")
+        t = time.perf_counter()
+        PhaseMapper(device="cpu", workers=w).fit(tiny.library, tiny.phases)  # workers started, torch imported
+        print(f"workers warm-up (20 points): {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
         runs[f"{w} workers"] = PhaseMapper(device="cpu", workers=w).fit(ds.library, ds.phases)
         print(f"{w} workers: {time.perf_counter() - t:.1f} s wall")
-    ray.shutdown()
+        ray.shutdown()
     t = time.perf_counter()
     runs["plain again"] = PhaseMapper(device="cpu").fit(ds.library, ds.phases)
     print(f"plain again: {time.perf_counter() - t:.1f} s wall")

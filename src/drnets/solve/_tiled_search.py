@@ -241,7 +241,7 @@ class TiledSearch:
             "stage": "tiles setup",
             "tiles": len(parts),
             "workers": self.workers,
-            "largest_tile": max(p.size for p in parts),
+            "largest_tile": max((p.size for p in parts), default=0),
             "tile_cap_points": cap,
             "shared_bytes": _nbytes(shared),
             "tile_bytes": tile_bytes,
