@@ -187,9 +187,10 @@ class TiledSearch:
             jobs.append((t, which, self._task.remote([self._shared], t.data, pen, tile_pools, rows, which, kill)))
             kill = None
         new = state.copy()
-        back, task_s = 0, 0.0
+        back, task_s, task_cpu = 0, 0.0, 0.0
         for t, which, job in jobs:
-            rows, seconds = self._ray.get(job)
+            rows, seconds, cpu = self._ray.get(job)
+            task_cpu += cpu
             for name in State.FIELDS:
                 getattr(new, name)[t.points[which]] = rows[name]
             back += _nbytes(rows)
@@ -202,6 +203,7 @@ class TiledSearch:
             "bytes_to_workers": sent,
             "bytes_back": back,
             "task_s": round(task_s, 3),
+            "task_cpu_s": round(task_cpu, 3),
             "wall_s": round(time.perf_counter() - t0, 3),
         }
         self.stats.append(entry)
@@ -291,15 +293,16 @@ def _search_tile(
     rows: dict[str, np.ndarray],
     which: np.ndarray,
     kill: str | None,
-) -> tuple[dict[str, np.ndarray], float]:
-    """A tile's task: search its points (local indices ``which``) given its halo's answers; returns their rows.
+) -> tuple[dict[str, np.ndarray], float, float]:
+    """A tile's task: search its points (local indices ``which``) given its halo's answers; returns their rows
+    and the task's wall and CPU seconds.
 
     ``shared_box`` holds the shared part's reference unresolved, so that each worker fetches
     and unpickles it once per fit.
     """
     import ray
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if kill is not None and not os.path.exists(kill):
         Path(kill).touch()
         os._exit(1)  # the test of a worker that dies mid-run
@@ -314,4 +317,8 @@ def _search_tile(
     pb = Problem(**shared, **local, n=n, nbrs=data["nbrs"], edges=np.zeros((0, 2), dtype=np.int64), pen=pen, history=[])
     which = np.array(which)  # writable: the store's arrays are read-only
     out = search(pb, which, pools, State(**rows))
-    return {name: getattr(out, name)[which] for name in State.FIELDS}, time.perf_counter() - t0
+    return (
+        {name: getattr(out, name)[which] for name in State.FIELDS},
+        time.perf_counter() - t0,
+        time.process_time() - c0,
+    )
