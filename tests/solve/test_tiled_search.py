@@ -61,6 +61,15 @@ def test_two_workers_give_the_single_process_answer(library, plain):
     assert m.solution_.metadata["parameters"]["workers"] == 2
 
 
+def test_texture_across_the_library_gives_the_same_answer_on_two_workers():
+    # the problem changes between rounds (textured dictionary rows, which row draws a phase where): sent again
+    ds, _ = generate(system="random", seed=102, points=40, q_points=300)
+    kw = {"device": "cpu", "phase_texture": True}
+    plain = PhaseMapper(**kw).fit(ds.library, ds.phases)
+    assert any(h.get("stage") == "phase texture" for h in plain.history_)
+    _same(plain, PhaseMapper(workers=2, **kw).fit(ds.library, ds.phases))
+
+
 def test_a_tile_too_big_for_the_memory_budget_is_split_further(library, plain):
     m = PhaseMapper(device="cpu", workers=2, tile_memory_gb=2e-5).fit(library.library, library.phases)
     setup, _ = _tile_stats(m)

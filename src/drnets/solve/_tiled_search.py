@@ -39,8 +39,8 @@ from ._problem import Problem
 from ._screen import Pool
 from ._state import State
 
-#: Problem fields with one row per point: a tile's task gets the rows of its points and its halo.
-PER_POINT = ("x", "xn", "xraw", "background", "scale", "allowed", "limits", "search_limits", "comp")
+#: Problem fields with one row per point (None or an array): a tile's task gets the rows of its points and its halo.
+PER_POINT = ("x", "xn", "xraw", "background", "scale", "allowed", "limits", "search_limits", "comp", "drawn")
 #: Problem fields a tile makes its own: its size, its neighbours (local indices), its costs (per round), its log.
 TILE_OWN = ("n", "nbrs", "edges", "pen", "history")
 #: Times Ray runs a tile's task again after its worker died.
@@ -161,7 +161,7 @@ class TiledSearch:
         self.workers = int(workers) if workers else max(1, cpus)
         self.budget = float(memory_gb) * 1e9
         self._task = self._ray.remote(num_cpus=1, max_retries=TILE_RETRIES)(_search_tile)
-        self._key: int | None = None
+        self._key: tuple[int, ...] | None = None
         self._shared: Any = None
         self._tiles: list[_Tile] = []
         self._rounds = 0
@@ -211,8 +211,10 @@ class TiledSearch:
         return new
 
     def _setup(self, pb: Problem) -> None:
-        """Put the problem's shared part and each tile's rows in the object store (once per problem)."""
-        if self._key == id(pb.x):
+        """Put the problem's shared part and each tile's rows in the object store (again only when they change:
+        the per-phase costs, which change between rounds, go with each round's tasks)."""
+        key = tuple(id(getattr(pb, f.name)) for f in fields(Problem) if f.name not in ("pen", "history"))
+        if self._key == key:
             return
         if pb.device != "cpu":
             raise InputError(
@@ -221,7 +223,7 @@ class TiledSearch:
             )
         t0 = time.perf_counter()
         shared = {f.name: getattr(pb, f.name) for f in fields(Problem) if f.name not in PER_POINT + TILE_OWN}
-        arrays = {name: _numpy(getattr(pb, name)) for name in PER_POINT}
+        arrays = {name: _numpy(getattr(pb, name)) for name in PER_POINT if getattr(pb, name) is not None}
         row_bytes = sum(a.nbytes for a in arrays.values()) + 2 * pb.q.size * 8  # and the answers' rec, bg
         per_point = max(row_bytes / max(pb.n, 1), 1.0)
         # a tile and its halo (at most as many points again) must fit the budget
@@ -238,7 +240,7 @@ class TiledSearch:
             data = {name: a[local] for name, a in arrays.items()} | {"nbrs": nbrs}
             tile_bytes += _nbytes(data)
             self._tiles.append(_Tile(pts, local, self._ray.put(data)))
-        self._key = id(pb.x)
+        self._key = key
         entry = {
             "stage": "tiles setup",
             "tiles": len(parts),
@@ -311,7 +313,7 @@ def _search_tile(
         _WORKER_SHARED.clear()
         _WORKER_SHARED[key] = ray.get(shared_box[0])
     shared = _WORKER_SHARED[key]
-    local = {name: data[name] for name in PER_POINT}
+    local = {name: data.get(name) for name in PER_POINT}
     local["x"] = torch.as_tensor(np.array(data["x"]), device="cpu")
     n = local["x"].shape[0]
     pb = Problem(**shared, **local, n=n, nbrs=data["nbrs"], edges=np.zeros((0, 2), dtype=np.int64), pen=pen, history=[])
