@@ -4,10 +4,13 @@ Profiles are rendered once per phase at the narrowest width with the windowed de
 (:func:`render_windows`); the broader widths are Gaussian convolutions of those (the sum of
 two Gaussians' variances), which costs a short 1-D convolution instead of a re-render.
 Blocks are computed per phase chunk and cached while they fit a memory budget, so the
-dictionary never has to exist in full for large candidate libraries.
+dictionary never has to exist in full for large candidate libraries; beyond the budget the
+least recently used phases make room, one at a time.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -50,7 +53,8 @@ class Atoms:
         Width multipliers; the smallest is rendered, the others are Gaussian convolutions of it.
     device, dtype : torch placement.
     budget_bytes : int
-        Largest cache; beyond it blocks are recomputed when needed.
+        Largest cache; beyond it the least recently used phases' blocks are dropped and
+        recomputed when needed again.
     eta : float
         Lorentzian share of the pseudo-Voigt peaks (0: Gaussian); the broader widths are
         still Gaussian convolutions of the rendered one (Voigt-like tails are kept).
@@ -108,7 +112,7 @@ class Atoms:
             (self.n_phases if self._dense else 0, self.n_shifts, self.n_widths, self.n_q), dtype=dtype, device=device
         )
         self._done = np.zeros(self.n_phases, dtype=bool)
-        self._cache: dict[int, torch.Tensor] = {}
+        self._cache: OrderedDict[int, torch.Tensor] = OrderedDict()  # least recently used first
         self._cache_max = max(16, int(budget_bytes // max(row, 1)))
         self._budget = budget_bytes
         # Rows after the first _n_base are named variants (see with_variants); their renders are
@@ -133,7 +137,7 @@ class Atoms:
         row = self.n_shifts * self.n_widths * self.n_q * torch.finfo(self.dtype).bits // 8
         out._dense = out.n_phases * row <= self._budget
         out._done = np.zeros(out.n_phases, dtype=bool)
-        out._cache, out._norm2, out._tex_cache = {}, {}, {}
+        out._cache, out._norm2, out._tex_cache = OrderedDict(), {}, {}
         if out._dense:
             out._all = torch.empty(
                 (out.n_phases, self.n_shifts, self.n_widths, self.n_q), dtype=self.dtype, device=self.device
@@ -143,7 +147,7 @@ class Atoms:
                 out._done[:n_base] = self._done[:n_base]
         else:
             out._all = self._all[:0]
-            out._cache = {p: t for p, t in self._cache.items() if p < n_base}
+            out._cache = OrderedDict((p, t) for p, t in self._cache.items() if p < n_base)
             if self._dense:
                 out._cache.update({int(p): self._all[int(p)] for p in np.flatnonzero(self._done[:n_base])})
         for r, key in enumerate(out._keys):
@@ -207,12 +211,14 @@ class Atoms:
             return
         # Render phases with similar stick counts together: less padding per chunk.
         missing = missing[np.argsort((self.si[missing] > 0).sum(1), kind="stable")]
-        if not self._dense and len(self._cache) + missing.size > self._cache_max:
-            # Make room; everything asked for is then rendered again, kept or not before.
-            self._cache.clear()
-            self._norm2.clear()
-            missing = np.unique(np.asarray(phases, dtype=np.int64))
-            missing = missing[np.argsort((self.si[missing] > 0).sum(1), kind="stable")]
+        if not self._dense:
+            # Make room: the least recently used phases go first, never one asked for now
+            # (a request larger than the budget is held whole until the next one).
+            wanted = set(np.asarray(phases, dtype=np.int64).ravel().tolist())
+            for p in [p for p in self._cache if p not in wanted]:
+                if len(self._cache) + missing.size <= self._cache_max:
+                    break
+                del self._cache[p]
         for a in range(0, missing.size, 16):
             part = missing[a : a + 16]
             r = self._render(part)
@@ -226,10 +232,17 @@ class Atoms:
                 if ph >= self._n_base and len(self._store) * r[i].numel() * r.element_size() < self._budget // 4:
                     self._store[self._keys[int(ph) - self._n_base]] = r[i].clone()
 
+    def _cached(self, p: int) -> torch.Tensor:
+        """A cached phase's block, marked as just used."""
+        self._cache.move_to_end(p)
+        return self._cache[p]
+
     def phase(self, p: int) -> torch.Tensor:
         """Profiles (S, W, L) of one phase (a view, no copy)."""
+        if self._dense and self._done[int(p)]:
+            return self._all[int(p)]
         self._ensure(np.array([p]))
-        return self._all[int(p)] if self._dense else self._cache[int(p)]
+        return self._all[int(p)] if self._dense else self._cached(int(p))
 
     def texture_rows(self, p: int, shift_idx: int, width_idx: int) -> np.ndarray | None:
         """Max-normalised profiles (T, L) of phase ``p``'s texture variants at one grid shift
@@ -278,7 +291,7 @@ class Atoms:
         self._ensure(phases)
         if self._dense:
             return self._all[torch.as_tensor(phases, device=self.device)]
-        return torch.stack([self._cache[int(p)] for p in phases])
+        return torch.stack([self._cached(int(p)) for p in phases])
 
     def profiles(self, phases: np.ndarray, shift_idx: np.ndarray, width_idx: np.ndarray) -> torch.Tensor:
         """Profiles at given (phase, shift index, width index) triples, any leading shape."""
@@ -291,7 +304,9 @@ class Atoms:
         if self._dense:
             out = self._all[torch.as_tensor(flat_p, device=self.device), si, wi]
         else:
-            uniq, inv = np.unique(flat_p, return_inverse=True)
-            blk = self.block(uniq)
-            out = blk[torch.as_tensor(inv, device=self.device), si, wi]
+            # Phase by phase: stacking the phases' whole blocks first would copy all of them.
+            out = torch.empty((flat_p.size, self.n_q), dtype=self.dtype, device=self.device)
+            for p in np.unique(flat_p):
+                rows = torch.as_tensor(np.flatnonzero(flat_p == p), device=self.device)
+                out[rows] = self._cached(int(p))[si[rows], wi[rows]]
         return out.reshape(*shape, self.n_q)

@@ -248,6 +248,8 @@ class PhaseMapper(Params):
         if self.confidence:
             self.history_.append({"stage": "confidence", "elapsed_s": round(time.perf_counter() - t1, 3)})
         self.set_costs_ = sure[3]
+        # The final fits' NNLS solved, and those a repeated fit took from the solve's cache (Problem.fits).
+        self.history_.append({"stage": "final fits", "solves": pb.fits.misses, "repeats": pb.fits.hits})
         from .. import __version__
 
         metadata = {

@@ -8,13 +8,14 @@ first round, see :func:`~drnets.solve._cost.misfit_scaled`): that makes a new pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import torch
 
 from ._atoms import Atoms
+from ._fit_cache import FitCache
 from ._params import Params
 
 
@@ -79,6 +80,8 @@ class Problem:
     drawn : ndarray (N, P) of int or None
         With a texture, the dictionary row (of ``atoms``) that draws each phase at each
         point: the phase's own, or a textured copy's after the P phases.
+    fits : FitCache
+        The final fits made so far (:meth:`fit_point`), shared with :meth:`with_costs`' problems.
     """
 
     params: Params
@@ -109,36 +112,43 @@ class Problem:
     axis_factors: list[Any] | None = None
     phase_texture: Any = None
     drawn: np.ndarray | None = None
+    fits: FitCache = field(default_factory=FitCache, repr=False)
 
     def with_costs(self, pen: np.ndarray) -> Problem:
         """The same problem with other per-phase costs."""
         return replace(self, pen=pen)
 
     def with_texture(self, texture: Any) -> Problem:
-        """The same problem with each phase's texture across the library (None: drawn as tabulated)."""
+        """The same problem with each phase's texture across the library (None: drawn as tabulated);
+        its dictionary's rows mean other profiles, so its final fits start a cache of their own."""
         if texture is None:
-            return replace(self, phase_texture=None, drawn=None)
+            return replace(self, phase_texture=None, drawn=None, fits=FitCache())
         drawn, sq, si, keys = texture.variants(self.atoms.sq[: self.p_n], self.atoms.si[: self.p_n])
         atoms = self.atoms.with_variants(self.p_n, sq, si, keys)
-        return replace(self, phase_texture=texture, drawn=drawn, atoms=atoms)
+        return replace(self, phase_texture=texture, drawn=drawn, atoms=atoms, fits=FitCache())
 
     def fit_point(
         self, i: int, phases: np.ndarray, shift_idx: np.ndarray, offsets: tuple[int, ...] | None = None
     ) -> dict[str, Any]:
         """The final fit of point i's measured pattern by ``phases`` around their grid shifts
         (:func:`~drnets.solve._search.group_fit`; ``offsets`` default to ``shape_offsets``),
-        texture variants included where the parameters ask for them."""
+        texture variants included where the parameters ask for them. The NNLS of a repeated
+        fit (same point, dictionary rows, shifts and offsets) comes from :attr:`fits`."""
         from ._search import group_fit
 
         p = self.params
+        offsets = tuple(p.shape_offsets if offsets is None else offsets)
+        rows = self.rows_of(i, phases)
+        key = (int(i), tuple(np.asarray(rows).tolist()), tuple(np.asarray(shift_idx).tolist()), offsets)
         return group_fit(
             self.xraw[i],
-            self.rows_of(i, phases),
+            rows,
             shift_idx,
             self.atoms,
-            p.shape_offsets if offsets is None else offsets,
+            offsets,
             self.basis,
             texture_cost=float(self.pen[i]) * p.texture_cost if p.texture else None,
+            memo=lambda tag, solve: self.fits.get_or_fit((key, tag), solve),
         )
 
     def rows_of(self, points: np.ndarray | int, phases: np.ndarray) -> np.ndarray:

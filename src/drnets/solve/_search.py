@@ -8,6 +8,7 @@ member in turn taking the grid shift and width that best explain what the others
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from itertools import combinations
 
 import numpy as np
@@ -258,6 +259,7 @@ def group_fit(
     offsets: tuple[int, ...] = (-3, 0, 3),
     basis: np.ndarray | None = None,
     texture_cost: float | None = None,
+    memo: Callable[[Hashable, Callable[[], tuple[np.ndarray, float]]], tuple[np.ndarray, float]] | None = None,
 ) -> dict[str, np.ndarray | float]:
     """Non-negative fit of one pattern by each phase's local family of profiles.
 
@@ -274,6 +276,10 @@ def group_fit(
     it lowers the residual by more than ``texture_cost`` per textured phase; ``rss`` then
     includes those costs.
 
+    ``memo(tag, solve)``, if given, answers each NNLS of the fit (``tag`` names its texture
+    columns, if any; the caller's key names the pattern and the profile families) with
+    ``solve()``'s result or a stored one (see :class:`~drnets.solve._fit_cache.FitCache`).
+
     Returns
     -------
     dict with ``rss``, ``height`` (k,: peak height of each phase's part, the fraction
@@ -286,7 +292,7 @@ def group_fit(
     s_n, w_n = atoms.n_shifts, atoms.n_widths
     cols, owner, sh, wd, grid = [], [], [], [], []
     for j in range(k):
-        s_list = sorted({int(np.clip(shift_idx[j] + o, 0, s_n - 1)) for o in offsets})
+        s_list = sorted({int(min(max(shift_idx[j] + o, 0), s_n - 1)) for o in offsets})  # np.clip, for scalars
         cols.append(atoms.rows_numpy(int(phases[j]), s_list).reshape(len(s_list) * w_n, -1))
         for s in s_list:
             for w in range(w_n):
@@ -294,12 +300,15 @@ def group_fit(
                 sh.append(atoms.shifts[s])
                 wd.append(atoms.widths[w])
                 grid.append((s, w))
-    a = np.concatenate(cols).T.astype(float)
+    a = np.concatenate(cols, dtype=float).T
     n_b = 0 if basis is None else basis.shape[1]
 
-    def solve(a: np.ndarray) -> tuple[np.ndarray, float]:
-        full = a if basis is None else np.concatenate([a, basis], 1)
-        return nnls(full, x.astype(float), maxiter=50 * full.shape[1])
+    def solve(a: np.ndarray, tag: Hashable = ()) -> tuple[np.ndarray, float]:
+        def run() -> tuple[np.ndarray, float]:
+            full = a if basis is None else np.concatenate([a, basis], 1)
+            return nnls(full, x.astype(float), maxiter=50 * full.shape[1])
+
+        return run() if memo is None else memo(tag, run)
 
     coef_all, r = solve(a)
     rss = float(r * r)
@@ -316,17 +325,21 @@ def group_fit(
                 variants.append((j, rows, s, w))
         if variants:
             # every variant at once tells each phase's axis (the pair of rows with most weight)
-            c_all, _ = solve(np.concatenate([a] + [v[1].T for v in variants], 1))
-            at, picked = a.shape[1], []
+            c_all, _ = solve(
+                np.concatenate([a] + [v[1].T for v in variants], 1),
+                ("variants", *((j, s, w) for j, _, s, w in variants)),
+            )
+            at, picked, axes = a.shape[1], [], []
             for j, rows, s, w in variants:
                 mass = c_all[at : at + len(rows)].reshape(-1, len(TEXTURE_R)).sum(1)
                 at += len(rows)
                 if mass.max() > 0:
                     ax = int(np.argmax(mass))
                     picked.append((j, rows[ax * len(TEXTURE_R) : (ax + 1) * len(TEXTURE_R)], s, w))
+                    axes.append((j, s, w, ax))
             if picked:
                 a_t = np.concatenate([a] + [v[1].T for v in picked], 1)
-                c_t, r_t = solve(a_t)
+                c_t, r_t = solve(a_t, ("axes", *axes))
                 if r_t * r_t + texture_cost * len(picked) < rss:
                     a, coef_all, rss = a_t, c_t, float(r_t * r_t) + texture_cost * len(picked)
                     for j, rows, s, w in picked:
