@@ -1,6 +1,6 @@
 """The solve's cache of final fits: a repeat returns the same fit, callers cannot poison it,
 its memory stays bounded, and a solve gives the same answer with it as without it (texture
-fits, with their several NNLS per fit, included)."""
+fits, with their several NNLS per fit, and textured dictionary rows included)."""
 
 from __future__ import annotations
 
@@ -89,14 +89,16 @@ def test_the_memory_bound_holds():
     assert len(small) == 0 and small.nbytes == 0
 
 
-@pytest.mark.parametrize("preset, texture", [("standard", False), ("hard", True)])
-def test_a_solve_is_the_same_with_and_without_the_cache(monkeypatch, preset, texture):
+@pytest.mark.parametrize(
+    "preset, knobs", [("standard", {}), ("hard", {"texture": True}), ("hard", {"phase_texture": True})]
+)
+def test_a_solve_is_the_same_with_and_without_the_cache(monkeypatch, preset, knobs):
     ds, _ = generate(preset, points=30, q_points=300, seed=2)
-    with_cache = PhaseMapper(device="cpu", texture=texture).fit(ds.library, ds.phases)
+    with_cache = PhaseMapper(device="cpu", **knobs).fit(ds.library, ds.phases)
     stats = [h for h in with_cache.history_ if h.get("stage") == "final fits"]
     assert stats and stats[0]["repeats"] > 0
     monkeypatch.setattr(_fit_cache, "FIT_CACHE_BYTES", 0)
-    without = PhaseMapper(device="cpu", texture=texture).fit(ds.library, ds.phases)
+    without = PhaseMapper(device="cpu", **knobs).fit(ds.library, ds.phases)
     assert [h for h in without.history_ if h.get("stage") == "final fits"][0]["repeats"] == 0
     for name in ("fractions_", "shifts_", "amplitudes_", "widths_", "reconstruction_"):
         assert np.array_equal(getattr(with_cache, name), getattr(without, name), equal_nan=True), name
