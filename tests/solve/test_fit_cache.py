@@ -103,3 +103,14 @@ def test_a_solve_is_the_same_with_and_without_the_cache(monkeypatch, preset, kno
     for name in ("fractions_", "shifts_", "amplitudes_", "widths_", "reconstruction_"):
         assert np.array_equal(getattr(with_cache, name), getattr(without, name), equal_nan=True), name
     assert np.array_equal(with_cache.solution_.evidence, without.solution_.evidence)
+
+
+def test_a_pickled_cache_arrives_empty():
+    """A problem sent elsewhere (a Ray tile numbers its points afresh) must not bring fits keyed by these points."""
+    import pickle
+
+    cache = FitCache(max_bytes=50_000)
+    cache.get_or_fit((0, (1,), (5,), (0,)), lambda: (np.ones(3), 1.0))
+    copy = pickle.loads(pickle.dumps(cache))
+    assert len(copy) == 0 and copy.nbytes == 0 and copy.max_bytes == 50_000
+    assert len(cache) == 1

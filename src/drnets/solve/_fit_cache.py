@@ -88,6 +88,14 @@ class FitCache:
                 self._bytes -= old
         return result
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickled cache (e.g. a problem sent to a Ray worker, whose tile numbers its points
+        # afresh) arrives empty: its keys name this problem's points.
+        return {"max_bytes": self.max_bytes}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["max_bytes"])
+
     def clear(self) -> None:
         """Forget every stored result (the counts stay)."""
         self._store.clear()

@@ -41,8 +41,9 @@ from ._state import State
 
 #: Problem fields with one row per point (None or an array): a tile's task gets the rows of its points and its halo.
 PER_POINT = ("x", "xn", "xraw", "background", "scale", "allowed", "limits", "search_limits", "comp", "drawn")
-#: Problem fields a tile makes its own: its size, its neighbours (local indices), its costs (per round), its log.
-TILE_OWN = ("n", "nbrs", "edges", "pen", "history")
+#: Problem fields a tile makes its own: its size, its neighbours (local indices), its costs (per round), its log,
+#: its cache of final fits (keyed by local indices).
+TILE_OWN = ("n", "nbrs", "edges", "pen", "history", "fits")
 #: Times Ray runs a tile's task again after its worker died.
 TILE_RETRIES = 3
 #: Tiles per worker at least, so that a worker that finishes early takes another.
