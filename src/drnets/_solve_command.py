@@ -185,6 +185,21 @@ def _make_mapper(cls, callback: Callable | None, **kwargs: Any):
     return cls(**kwargs)
 
 
+def texture_text(solution, most: int = 4) -> str:
+    """The phases the solver drew textured (axis, median March-Dollase r), from the run's last estimate."""
+    hist = (solution.metadata or {}).get("history") or []
+    last = [h for h in hist if isinstance(h, dict) and h.get("stage") == "phase texture"]
+    if not last or not last[-1].get("phases"):
+        return ""
+    items = []
+    for key, v in last[-1]["phases"].items():
+        label = solution.labels[int(key)] if int(key) < len(solution.labels) else key
+        axis = "".join(str(int(a)) for a in v.get("axis", []))
+        items.append(f"{label} ({axis}) r {float(v.get('r_median', 1.0)):.2f}")
+    more = f"; {len(items) - most} more (summary.json history)" if len(items) > most else ""
+    return "; ".join(items[:most]) + more
+
+
 def summary_table(solution, out: Path, title: str):
     """The rich table printed after a solve: points, phases used, residual, violations, evidence, run facts."""
     from rich.table import Table
@@ -222,6 +237,9 @@ def summary_table(solution, out: Path, title: str):
         )
     for name, text in confidence_rows(solution):
         t.add_row(name, text)
+    textured = texture_text(solution)
+    if textured:
+        t.add_row("texture", textured)
     if meta.get("wall_time_s") is not None:
         t.add_row("time", f"{float(meta['wall_time_s']):.1f} s")
     t.add_row("device", str(meta.get("device", "?")))

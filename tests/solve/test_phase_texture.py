@@ -107,3 +107,16 @@ def test_a_resumed_run_keeps_the_texture(tmp_path):
     assert {"resumed_after_round": 1} in resumed.history_
     np.testing.assert_array_equal(resumed.fractions_, whole.fractions_)
     np.testing.assert_array_equal(resumed.shifts_, whole.shifts_)
+
+
+def test_the_solve_table_names_the_textured_phases():
+    from drnets._solve_command import texture_text
+
+    ph = _tetragonal("A", 4.6, 3.0)
+    lib = PhaseLibrary([ph], ("Ti",))
+    q = np.linspace(15, 75, 700)
+    library = Library(("Ti",), np.ones((12, 1)), q, _textured_library(np.full(12, 0.6), q, ph) + 1e-3)
+    sol = PhaseMapper(device="cpu").fit(library, lib).solution_
+    assert texture_text(sol).startswith("A (001) r 0.")
+    off = PhaseMapper(device="cpu", phase_texture=False).fit(library, lib).solution_
+    assert texture_text(off) == ""
