@@ -506,6 +506,14 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
         seed = check_seed(seed)
         engine = check_engine(engine)
         paths = expand_inputs(inputs)
+        reading = dict(
+            wavelength=wavelength,
+            x_unit=x_unit,
+            compositions=compositions,
+            substrates=substrate,
+            resample=resample,
+            max_phases=max_phases,
+        )
         if len(paths) > 1:
             raise typer.Exit(
                 _solve_batch(
@@ -524,14 +532,7 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
                     device,
                     seed,
                     engine,
-                    dict(
-                        wavelength=wavelength,
-                        x_unit=x_unit,
-                        compositions=compositions,
-                        substrates=substrate,
-                        resample=resample,
-                        max_phases=max_phases,
-                    ),
+                    reading,
                 )
             )
         input = paths[0]
@@ -539,17 +540,7 @@ def register(app: typer.Typer, console: Console, err_console: Console) -> None:
             out, [input, phases, mask, truth, truth_shifts, compositions, extra_phases], "solution", force=force
         )
         t_true, t_shift = truth_tables(truth, truth_shifts)
-        ds = load_input(
-            input,
-            phases=phases,
-            mask=mask,
-            wavelength=wavelength,
-            x_unit=x_unit,
-            compositions=compositions,
-            substrates=substrate,
-            resample=resample,
-            max_phases=max_phases,
-        )
+        ds = load_input(input, phases=phases, mask=mask, **reading)
         if t_true is not None and ds.phases is not None:
             check_truth(t_true, ds.library.n_points, ds.phases.labels, truth)
         extra = None
