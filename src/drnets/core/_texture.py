@@ -98,11 +98,17 @@ def family_cosines(hkl: np.ndarray, cell: tuple[float, ...], axis: tuple[int, in
     return out
 
 
-def family_factors(cosines: np.ndarray, r: float) -> np.ndarray:
-    """March-Dollase factor (K,) of each family from its members' cos α (:func:`family_cosines`)."""
-    if r == 1.0:
+def family_factors(cosines: np.ndarray, r: float | np.ndarray) -> np.ndarray:
+    """March-Dollase factor of each family from its members' cos α (:func:`family_cosines`).
+
+    ``r`` a number gives (K,); an array of parameters (R,) gives one row per parameter (R, K).
+    ``r = 1`` (a random powder) gives exactly 1.
+    """
+    r = np.asarray(r, dtype=float)
+    if r.ndim == 0 and r == 1.0:
         return np.ones(cosines.shape[0])
-    return np.nanmean(march_dollase(np.nan_to_num(cosines), r) + 0 * cosines, axis=1)
+    mean = np.nanmean(march_dollase(np.nan_to_num(cosines), r[..., None, None]) + 0 * cosines, axis=-1)
+    return np.where(r[..., None] == 1.0, 1.0, mean)
 
 
 def family_texture(hkl: np.ndarray, cell: tuple[float, ...], axis: tuple[int, int, int], r: float) -> np.ndarray:

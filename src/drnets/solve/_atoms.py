@@ -114,7 +114,7 @@ class Atoms:
         self._done = np.zeros(self.n_phases, dtype=bool)
         self._cache: OrderedDict[int, torch.Tensor] = OrderedDict()  # least recently used first
         self._cache_max = max(16, int(budget_bytes // max(row, 1)))
-        self._budget = budget_bytes
+        self._budget, self._row_bytes = budget_bytes, row
         # Rows after the first _n_base are named variants (see with_variants); their renders are
         # kept in _store, shared by every dictionary derived from this one.
         self._n_base, self._keys = self.n_phases, []
@@ -134,8 +134,7 @@ class Atoms:
         out.si = np.concatenate([self.si[:n_base], si])
         out.n_phases = out.sq.shape[0]
         out._n_base, out._keys = n_base, list(keys)
-        row = self.n_shifts * self.n_widths * self.n_q * torch.finfo(self.dtype).bits // 8
-        out._dense = out.n_phases * row <= self._budget
+        out._dense = out.n_phases * self._row_bytes <= self._budget
         out._done = np.zeros(out.n_phases, dtype=bool)
         out._cache, out._norm2, out._tex_cache = OrderedDict(), {}, {}
         if out._dense:

@@ -23,7 +23,7 @@ from ._confidence import confidence
 from ._cost import misfit_scaled
 from ._evidence import evidence
 from ._params import Params, parameter_table
-from ._phase_texture import TEXTURE_PASSES, settle_phase_texture
+from ._phase_texture import settle_phase_texture
 from ._prepare import prepare
 from ._problem import Problem
 from ._reasoning import enforce, grow, prune
@@ -171,7 +171,7 @@ class PhaseMapper(Params):
                 if rnd == 0 and self.misfit_penalty > 0:
                     pb = pb.with_costs(misfit_scaled(pb, state))
                 if self.phase_texture and rnd < self.rounds - 1:
-                    pb, state = settle_phase_texture(pb, state, TEXTURE_PASSES)
+                    pb, state = settle_phase_texture(pb, state)
                 if (rnd > 0 or self.rounds == 1) and self.min_peak_fraction > 0:  # not after the first of several
                     keep = prune(pb, state, keep)
                 self._log(rnd, pb, state, time.perf_counter() - t0)

@@ -33,9 +33,7 @@ from ._texture import VARIANT_AXES
 #: March-Dollase parameters a phase may take at a point: geometric steps from 0.5 to 2 (1 included).
 R_LEVELS = tuple(float(v) for v in np.round(np.exp(np.linspace(np.log(0.5), np.log(2.0), 11)), 4))
 _ONE = R_LEVELS.index(1.0)
-#: Estimate-refit cycles after each search round (see :func:`settle_phase_texture`).
-TEXTURE_PASSES = 1
-_CHUNK = 128  # points per block of single-stick profiles (memory: points x sticks x Q)
+_CHUNK = 128  # points per block (memory: points x sticks x Q profiles, points x holders distances)
 
 
 def axis_factors(
@@ -61,7 +59,7 @@ def axis_factors(
         for axis in VARIANT_AXES:
             cos = family_cosines(ph.hkl[keep], ph.cell, axis)
             table = np.ones((len(R_LEVELS), k))  # padding sticks have no intensity
-            table[:, : cos.shape[0]] = [family_factors(cos, r) for r in R_LEVELS]
+            table[:, : cos.shape[0]] = family_factors(cos, np.asarray(R_LEVELS))
             shape = table / table.max(1, keepdims=True)
             if np.ptp(shape[[0, -1]], axis=1).max() < 0.05 or any(
                 np.abs(shape - t / t.max(1, keepdims=True)).max() < 1e-3 for t in tables
@@ -161,18 +159,16 @@ def _level_fits(atoms, p: int, s_idx, w_idx, now, coef, rest, fac) -> np.ndarray
     return out
 
 
-def settle_phase_texture(pb, state, passes: int = 2):  # noqa: ANN001, ANN201 (Problem, State: import cycle)
-    """Estimate the texture, refit the answer with it, and estimate again, ``passes`` times.
+def settle_phase_texture(pb, state):  # noqa: ANN001, ANN201 (Problem, State: import cycle)
+    """Estimate the texture and refit the answer with it.
 
-    Returns the problem with the last estimate and the refitted state. An estimate made
-    from a fit without texture misjudges axes that a fit with texture then shows.
+    Returns the problem with the estimate and the refitted state (the state as it was
+    when no phase gains from texture).
     """
     from ._state import refit
 
-    for _ in range(passes):
-        pb = pb.with_texture(estimate_phase_texture(pb, state))
-        if pb.phase_texture is None:
-            break
+    pb = pb.with_texture(estimate_phase_texture(pb, state))
+    if pb.phase_texture is not None:
         state = state.copy()
         refit(pb, state, np.flatnonzero(state.present.any(1)))
     return pb, state
@@ -220,9 +216,12 @@ def estimate_phase_texture(pb, state) -> PhaseTexture | None:  # noqa: ANN001 (P
         if total <= cost or np.all(smooth == _ONE):
             continue
         axis[p], factors[p] = best_a, fac[best_a]
-        # Points without the phase take the level of the nearest holder (in composition).
-        d = ((pb.comp[:, None, :] - pb.comp[rows][None, :, :]) ** 2).sum(-1)
-        level[:, p] = smooth[np.argmin(d, axis=1)]
+        # Points without the phase take the level of the nearest holder (in composition),
+        # a block of points at a time (the distances are points x holders).
+        held = pb.comp[rows]
+        for a in range(0, pb.n, _CHUNK):
+            d = ((pb.comp[a : a + _CHUNK, None, :] - held[None, :, :]) ** 2).sum(-1)
+            level[a : a + _CHUNK, p] = smooth[np.argmin(d, axis=1)]
         level[rows, p] = smooth
         report[p] = {
             "axis": list(axes[best_a]),

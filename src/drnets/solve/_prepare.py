@@ -254,6 +254,7 @@ def prepare(
     half = int(np.floor(params.max_shift / step + 1e-9))
     shifts = 1.0 + step * np.arange(-half, half + 1)
     sq, si = padded_sticks(phases, q[0], q[-1], params.max_shift)
+    reach = reachable_sticks(phases, q[0], q[-1], params.max_shift)
     atoms = Atoms(
         q,
         sq,
@@ -264,9 +265,7 @@ def prepare(
         device=dev,
         budget_bytes=int(params.memory_budget_gb * 1e9),
         eta=eta,
-        texture=texture_factors(phases, reachable_sticks(phases, q[0], q[-1], params.max_shift), sq.shape[1])
-        if params.texture
-        else None,
+        texture=texture_factors(phases, reach, sq.shape[1]) if params.texture else None,
     )
     x = torch.as_tensor(xn, dtype=torch.float32, device=dev)
     xx = (xn * xn).sum(1)
@@ -297,7 +296,5 @@ def prepare(
         comp=library.compositions,
         phase_comp=phases.compositions,
         history=[],
-        axis_factors=axis_factors(phases, reachable_sticks(phases, q[0], q[-1], params.max_shift), sq.shape[1])
-        if params.phase_texture
-        else None,
+        axis_factors=axis_factors(phases, reach, sq.shape[1]) if params.phase_texture else None,
     )

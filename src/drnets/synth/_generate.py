@@ -49,10 +49,9 @@ from ..core import (
     PhaseLibrary,
     Solution,
     gaussian,
-    march_dollase,
     render_peaks,
 )
-from ..core._texture import family_cosines
+from ..core._texture import family_cosines, family_factors
 from ..structure import broken_regions, composition_graph, outside_main_region, simplex_coordinates
 from ._diagram import Diagram, barycentric, build_diagram
 from ._presets import PRESETS, Preset, draw_preset
@@ -165,10 +164,7 @@ def _texture_factors(phase: Phase, axis: tuple[int, int, int], r: np.ndarray) ->
     """
     if phase.hkl is None or phase.cell is None:
         return np.ones((r.size, phase.q.size))
-    cos = family_cosines(phase.hkl, phase.cell, axis)  # (K, M), NaN-padded
-    members = ~np.isnan(cos)
-    f = march_dollase(np.nan_to_num(cos)[None], r[:, None, None])  # (N, K, M)
-    return (f * members).sum(-1) / members.sum(-1)
+    return family_factors(family_cosines(phase.hkl, phase.cell, axis), r)
 
 
 # --------------------------------------------------------------------------- geometry
