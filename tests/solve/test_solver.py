@@ -85,14 +85,23 @@ def test_interrupt_keeps_the_best_so_far():
     assert calls[:3] == ["prepare", "screen", "search"]  # "prepare" first: the progress bar knows the total
 
 
-def test_resume_gives_the_uninterrupted_answer(tmp_path):
-    # misfit_level=0 switches the misfit-scaled cost on (noise-free data: the residual is
-    # all model error; a large weight makes it change the answer), so the resumed rounds
-    # must get the costs the first round set.
+@pytest.mark.parametrize(
+    "extra",
+    [
+        # misfit_level=0 switches the misfit-scaled cost on (noise-free data: the residual is
+        # all model error; a large weight makes it change the answer), so the resumed rounds
+        # must get the costs the first round set. Without polishing: on this noise-free
+        # library the first round's polished answer leaves the median residual at the noise.
+        {"misfit_level": 0.0, "misfit_penalty": 3000.0, "polish": 0},
+        {},  # the defaults, polishing included
+    ],
+)
+def test_resume_gives_the_uninterrupted_answer(tmp_path, extra):
     ds, _ = generate("easy", points=40, q_points=300, seed=1)
-    kw = dict(device="cpu", misfit_level=0.0, misfit_penalty=3000.0, checkpoint=tmp_path / "ck.npz")
+    kw = dict(device="cpu", checkpoint=tmp_path / "ck.npz", **extra)
     whole = PhaseMapper(**kw).fit(ds.library, ds.phases)
-    assert next(h for h in whole.history_ if h.get("stage") == "misfit scale")["applied"] is True
+    applied = next(h for h in whole.history_ if h.get("stage") == "misfit scale")["applied"]
+    assert applied is ("misfit_level" in extra)
     (tmp_path / "ck.npz").unlink()
 
     def stop(stage, done, total, info):

@@ -24,6 +24,7 @@ from ._cost import misfit_scaled
 from ._evidence import evidence
 from ._params import Params, parameter_table
 from ._phase_texture import settle_phase_texture
+from ._polish import polish
 from ._prepare import prepare
 from ._problem import Problem
 from ._reasoning import enforce, grow, prune
@@ -168,6 +169,7 @@ class PhaseMapper(Params):
                 rec = torch.as_tensor(state.rec, dtype=pb.x.dtype, device=pb.x.device)
                 left = screen(pb, (pb.x - rec).clamp_min(0), keep) if rnd > 0 else own
                 state = search_round(pb, np.arange(pb.n), round_pools(pb, state, rnd > 0, keep, own, left), state)
+                state = polish(pb, state, keep)  # single moves the subset search did not reach
                 if rnd == 0 and self.misfit_penalty > 0:
                     pb = pb.with_costs(misfit_scaled(pb, state))
                 if self.phase_texture and rnd < self.rounds - 1:

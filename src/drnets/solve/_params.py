@@ -170,6 +170,17 @@ class Params:
     top_subsets: int = knob(
         6, "Best subsets per point improved by coordinate descent.", low=1, high=1000, kind="integer"
     )
+    polish: int = knob(
+        2,
+        "Single moves (one phase less, more or swapped) that may improve each point's answer after a search round; "
+        "0: off.",
+        low=0,
+        high=100,
+        kind="integer",
+    )
+    polish_moves: int = knob(
+        2, "Candidates per kind of polishing move given the final fit.", low=1, high=100, kind="integer"
+    )
     sweeps: int = knob(2, "Coordinate-descent sweeps over the members of a subset.", low=0, high=100, kind="integer")
     group_top: int = knob(3, "Subsets per point given the final profile-family fit.", low=1, high=100, kind="integer")
     shape_offsets: tuple[int, ...] = knob(
