@@ -25,16 +25,21 @@ from drnets.solve import PhaseMapper
 from drnets.synth import generate
 
 _SNAP: dict = {}
-_enforce = _mapper_module.enforce
 
 
-def _snapshot_enforce(pb, state, keep):
-    """The answer of the search rounds, before the rules act (kept for the diagnosis)."""
-    _SNAP.update(state=state.copy(), keep=keep.copy())
-    return _enforce(pb, state, keep)
+def _fit_keeping_the_search(mapper: PhaseMapper, ds) -> None:
+    """Fit, keeping the answer of the search rounds (before the rules act) in ``_SNAP``."""
+    enforce = _mapper_module.enforce
 
+    def snapshot(pb, state, keep):
+        _SNAP.update(state=state.copy(), keep=keep.copy())
+        return enforce(pb, state, keep)
 
-_mapper_module.enforce = _snapshot_enforce
+    _mapper_module.enforce = snapshot
+    try:
+        mapper.fit(ds.library, ds.phases, mask=ds.mask, max_phases=ds.max_phases)
+    finally:
+        _mapper_module.enforce = enforce
 
 
 class _Keep(PhaseMapper):
@@ -60,9 +65,8 @@ def diagnose(seed: int, points: int | None, q_points: int | None, preset: str | 
         ds, truth = generate(system="random", seed=seed, points=points, q_points=q_points)
     else:
         ds, truth = generate(preset, seed=seed, points=points, q_points=q_points)
-    m = _Keep(device="cpu", confidence=False, **settings).fit(
-        ds.library, ds.phases, mask=ds.mask, max_phases=ds.max_phases
-    )
+    m = _Keep(device="cpu", confidence=False, **settings)
+    _fit_keeping_the_search(m, ds)
     sol, pb = m.solution_, m.pb_
     got = np.zeros_like(truth.fractions)
     for j, label in enumerate(sol.labels):

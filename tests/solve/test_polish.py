@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from drnets.solve import PhaseMapper
+from drnets.solve._cost import neighbour_weights
 from drnets.solve._params import Params
 from drnets.solve._point_search import search
-from drnets.solve._polish import _cost, neighbour_weights, polish
+from drnets.solve._polish import _cost, polish
 from drnets.solve._prepare import prepare
 from drnets.solve._screen import round_pools, screen
 from drnets.solve._state import State

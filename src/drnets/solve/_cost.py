@@ -68,3 +68,13 @@ def penalty_weights(pb: Problem, pts: np.ndarray, ph: np.ndarray, valid: np.ndar
         cols = np.flatnonzero(valid[r])
         w[r, cols] = 1.0 - pb.params.neighbour_discount * neighbour_share(pb, state, i, ph[r, cols])
     return w
+
+
+def neighbour_weights(pb: Problem, present: np.ndarray) -> np.ndarray:
+    """(N, P) cost multiplier of each phase at each point given who holds what (``present``):
+    the neighbours' discount of :func:`penalty_weights`, for every phase at once."""
+    share = np.zeros(present.shape)
+    for i, nb in enumerate(pb.nbrs):
+        if len(nb):
+            share[i] = present[np.asarray(nb)].mean(0)
+    return 1.0 - pb.params.neighbour_discount * share

@@ -23,17 +23,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._cost import neighbour_weights
 from ._problem import Problem
 from ._state import State
-
-
-def neighbour_weights(pb: Problem, present: np.ndarray) -> np.ndarray:
-    """(N, P) cost multiplier of each phase at each point: the search's neighbours' discount."""
-    share = np.zeros(present.shape)
-    for i, nb in enumerate(pb.nbrs):
-        if len(nb):
-            share[i] = present[np.asarray(nb)].mean(0)
-    return 1.0 - pb.params.neighbour_discount * share
 
 
 def _cost(pb: Problem, i: int, ph: np.ndarray, g: dict[str, Any], weight: np.ndarray) -> tuple[float, np.ndarray]:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from scipy.optimize import nnls
 
+from ._cost import neighbour_weights
 from ._problem import Problem
 from ._search import nnls_small
 from ._state import State
@@ -71,15 +72,6 @@ class SetCosts:
 
 def _grid_index(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return np.abs(np.asarray(values, dtype=float)[..., None] - grid).argmin(-1)
-
-
-def _neighbour_weights(pb: Problem, present: np.ndarray) -> np.ndarray:
-    """(N, P) cost multiplier of each phase at each point (the search's neighbours' discount)."""
-    share = np.zeros(present.shape)
-    for i, nb in enumerate(pb.nbrs):
-        if len(nb):
-            share[i] = present[np.asarray(nb)].mean(0)
-    return 1.0 - pb.params.neighbour_discount * share
 
 
 def with_look_alikes(pb: Problem, used: np.ndarray, k: int = LOOK_ALIKES) -> np.ndarray:
@@ -134,7 +126,7 @@ def set_costs(
     present = state.present & (state.coef > 0)
     held = state.present_matrix(pb.p_n) & (state.fractions(pb.p_n) > 0)
     cands = with_look_alikes(pb, np.flatnonzero(held.any(0)))
-    weight = _neighbour_weights(pb, held)
+    weight = neighbour_weights(pb, held)
     target = pb.xraw - state.bg
     # Each answer member on the grid: its profile and its part of the reconstruction.
     sets: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
