@@ -81,6 +81,20 @@ def test_a_worker_that_dies_mid_run_is_retried_and_the_answer_is_unchanged(libra
     _same(plain, m)
 
 
+def test_resume_with_workers_gives_the_uninterrupted_answer(library, plain, tmp_path):
+    ck = tmp_path / "ck.npz"
+
+    def stop(stage, done, total, info):
+        if stage == "search" and done == 2:  # after the first round's checkpoint
+            raise KeyboardInterrupt
+
+    cut = PhaseMapper(workers=2, checkpoint=ck, callback=stop, **KW).fit(library.library, library.phases)
+    assert cut.solution_.metadata["interrupted"] is True and ck.is_file()
+    m = PhaseMapper(workers=2, checkpoint=ck, **KW).fit(library.library, library.phases, resume=True)
+    assert {"resumed_after_round": 1} in m.history_
+    _same(plain, m)
+
+
 def test_solve_with_workers_and_several_libraries_on_one_runtime(tmp_path, capsys):
     for k in (1, 2):
         write_synthetic(tmp_path / f"lib{k}", "easy", points=12, q_points=200, seed=k)

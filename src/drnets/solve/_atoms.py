@@ -154,6 +154,12 @@ class Atoms:
                 out._put(n_base + r, out._store[key])
         return out
 
+    def __setstate__(self, state: dict) -> None:
+        # Unpickled from Ray's object store, arrays are read-only views: the bookkeeping of
+        # which phases are rendered must stay writable (a tile may render a textured copy).
+        self.__dict__.update(state)
+        self._done = np.array(self._done)
+
     def _put(self, p: int, block: torch.Tensor) -> None:
         if self._dense:
             self._all[p] = block
