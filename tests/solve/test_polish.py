@@ -86,30 +86,3 @@ def test_polish_off_leaves_the_answer_alone():
     assert not any(h.get("stage") == "polish" for h in a.history_)
     b = PhaseMapper(device="cpu", rounds=1, polish=1, confidence=False).fit(ds.library, ds.phases)
     assert any(h.get("stage") == "polish" for h in b.history_)
-
-
-def test_one_move_takes_a_neighbours_whole_set(searched):
-    """A point whose two members are both wrong is two single moves from its answer; one
-    polishing move reaches it through a neighbour that holds the right set."""
-    from dataclasses import replace
-
-    _, _, pb, keep, state, own = searched
-    pb1 = replace(pb, params=replace(pb.params, polish=1))
-    pick = None
-    for i in range(pb.n):
-        mine = _set(state, i)
-        if len(mine) == 2 and any(_set(state, j) == mine for j in pb.nbrs[i]):
-            others = [p for p in np.flatnonzero(keep[i]) if p not in mine]
-            if len(others) >= 2:
-                pick = (i, others[:2])
-                break
-    assert pick is not None
-    i, wrong = pick
-    ph = np.array(wrong)
-    centre = own[1][i, ph] // pb.atoms.n_widths
-    g = pb.fit_point(i, ph, centre)
-    kj = g["height"] > 0
-    broken = state.copy()
-    broken.set_fit(i, ph, centre, np.zeros(2, dtype=np.int64), g, np.inf, kj)
-    assert _set(broken, i).isdisjoint(_set(state, i))
-    assert _set(polish(pb1, broken, keep), i) == _set(state, i)

@@ -7,13 +7,11 @@ the wrong points the truth's own set cost less than the answer under the search'
 final-fit cost (``benchmarks/diagnose.py``): the search had not reached it. Polishing walks
 from the answer: one member less; one allowed phase more, at the grid shift and width that
 best explain what the answer leaves; one member swapped for a phase at the shift that best
-explains what the others leave; a neighbour's whole phase set at the neighbour's shifts
-(points of one tie-simplex share their phases, so the right set is often next door). The
-``polish_moves`` best added and swapped phases by explained energy, every removal and
-every neighbour's set get the final fit and are costed as the search costs them (residual, per-phase costs
-with the neighbours' discount, shift prior, soft composition rule); the cheapest is taken
-where it lowers the point's cost, and a point that moved is polished again, up to
-``polish`` moves.
+explains what the others leave. Every removal and the ``polish_moves`` best added and
+swapped phases by explained energy get the final fit and are costed as the search costs
+them (residual, per-phase costs with the neighbours' discount, shift prior, soft
+composition rule); the cheapest is taken where it lowers the point's cost, and a point
+that moved is polished again, up to ``polish`` moves.
 """
 
 from __future__ import annotations
@@ -85,8 +83,8 @@ def _fits_limits(pb: Problem, i: int, ph: np.ndarray) -> bool:
 def _trials(
     pb: Problem, state: State, i: int, energy: np.ndarray, combo: np.ndarray
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Point i's moves: each member left out, each neighbour's set, the best phases added and
-    swapped in (``energy`` and ``combo``: the point's residual rows, see :func:`_residual_rows`)."""
+    """Point i's moves: each member left out, the best phases added and swapped in (``energy``
+    and ``combo``: the point's residual rows, see :func:`_residual_rows`)."""
     js = np.flatnonzero(state.present[i])
     ph, centre, wid = state.phase[i, js], state.shift[i, js], state.width[i, js]
     k, nw = ph.size, pb.atoms.n_widths
@@ -94,14 +92,6 @@ def _trials(
     for m in range(k) if k > 1 else ():
         mask = np.arange(k) != m
         out.append((ph[mask], centre[mask], wid[mask]))
-    seen = {tuple(sorted(ph.tolist()))}
-    for j in pb.nbrs[i]:  # a neighbour's whole phase set (phase fields are connected regions)
-        jj = np.flatnonzero(state.present[j])
-        key = tuple(sorted(state.phase[j, jj].tolist()))
-        allowed = bool((energy[0, state.phase[j, jj]] >= 0).all())  # -1: not kept at this point
-        if jj.size and key not in seen and allowed and _fits_limits(pb, i, state.phase[j, jj]):
-            seen.add(key)
-            out.append((state.phase[j, jj], state.shift[j, jj], state.width[j, jj]))
     for v in range(k + 1):  # v = 0: one phase more; v = m + 1: member m swapped
         mask = np.arange(k) != v - 1
         e = energy[v].copy()
