@@ -51,9 +51,7 @@ class _Keep(PhaseMapper):
 
 
 def _set_cost(pb, i: int, phases: np.ndarray, shift_idx: np.ndarray) -> float:
-    g = pb.fit_point(i, phases, shift_idx)
-    kj = g["height"] > 0
-    return float(g["rss"] + pb.cost(i, phases[kj], g["height"][kj], g["shift"][kj]))
+    return pb.fit_cost(i, phases, pb.fit_point(i, phases, shift_idx))[0]
 
 
 def _prototype(label: str) -> str:

@@ -9,7 +9,7 @@ from drnets.solve import PhaseMapper
 from drnets.solve._cost import neighbour_weights
 from drnets.solve._params import Params
 from drnets.solve._point_search import search
-from drnets.solve._polish import _cost, polish
+from drnets.solve._polish import polish
 from drnets.solve._prepare import prepare
 from drnets.solve._screen import round_pools, screen
 from drnets.solve._state import State
@@ -33,7 +33,7 @@ def _point_costs(pb, state: State, weight: np.ndarray) -> np.ndarray:
     for i in range(pb.n):
         js = np.flatnonzero(state.present[i])
         ph = state.phase[i, js]
-        out[i] = _cost(pb, i, ph, pb.fit_point(i, ph, state.shift[i, js]), weight[i])[0]
+        out[i] = pb.fit_cost(i, ph, pb.fit_point(i, ph, state.shift[i, js]), weight[i, ph])[0]
     return out
 
 

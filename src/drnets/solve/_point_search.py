@@ -112,10 +112,7 @@ def search(pb: Problem, points: np.ndarray, pools: list[Pool], state: State) -> 
                     break
                 js = np.flatnonzero(used[r, bi])
                 g = pb.fit_point(i, m_ph[r, bi, js], s_i[r, bi, js])
-                keep_j = g["height"] > 0
-                sc = g["rss"] + pb.cost(
-                    i, m_ph[r, bi, js][keep_j], g["height"][keep_j], g["shift"][keep_j], m_w[r, bi, js][keep_j]
-                )
+                sc, keep_j = pb.fit_cost(i, m_ph[r, bi, js], g, m_w[r, bi, js])
                 if best is None or sc < best[0]:
                     best = (sc, bi, js, g, keep_j)
             if best is None:

@@ -16,19 +16,12 @@ that moved is polished again, up to ``polish`` moves.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
 from ._cost import neighbour_weights
 from ._problem import Problem
 from ._state import State
-
-
-def _cost(pb: Problem, i: int, ph: np.ndarray, g: dict[str, Any], weight: np.ndarray) -> tuple[float, np.ndarray]:
-    kj = g["height"] > 0
-    return float(g["rss"] + pb.cost(i, ph[kj], g["height"][kj], g["shift"][kj], weight[ph[kj]])), kj
 
 
 def _residual_rows(pb: Problem, state: State, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -128,12 +121,12 @@ def polish(pb: Problem, state: State, keep: np.ndarray) -> State:
         for i in todo:
             js = np.flatnonzero(new.present[i])
             ph = new.phase[i, js]
-            cost, _ = _cost(pb, i, ph, pb.fit_point(i, ph, new.shift[i, js]), weight[i])
+            cost, _ = pb.fit_cost(i, ph, pb.fit_point(i, ph, new.shift[i, js]), weight[i, ph])
             rows = slice(first[i], first[i] + js.size + 1)
             best = None
             for t_ph, t_centre, t_wid in _trials(pb, new, i, energy[rows], combo[rows]):
                 g = pb.fit_point(i, t_ph, t_centre)
-                t_cost, kj = _cost(pb, i, t_ph, g, weight[i])
+                t_cost, kj = pb.fit_cost(i, t_ph, g, weight[i, t_ph])
                 if t_cost < cost and (best is None or t_cost < best[0]):
                     best = (t_cost, t_ph, t_centre, t_wid, g, kj)
             if best is not None:

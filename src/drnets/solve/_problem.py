@@ -185,6 +185,18 @@ class Problem:
         d = float(np.linalg.norm(mix - self.comp[i]))
         return w * min(d / self.params.composition_scale, 1.0) ** 2
 
+    def fit_cost(
+        self, i: int, phases: np.ndarray, fit: dict[str, Any], weight: np.ndarray | float = 1.0
+    ) -> tuple[float, np.ndarray]:
+        """Cost of point i's final fit ``fit`` (:meth:`fit_point`) of ``phases``: its residual
+        plus the :meth:`cost` of the members it gives a height (``weight``: a number, or one
+        per member of ``phases``), and which members those are."""
+        kept = fit["height"] > 0
+        w = weight if np.isscalar(weight) else np.asarray(weight)[kept]
+        return float(
+            fit["rss"] + self.cost(i, np.asarray(phases)[kept], fit["height"][kept], fit["shift"][kept], w)
+        ), kept
+
     def cost(
         self, i: int, phases: np.ndarray, heights: np.ndarray, shift: np.ndarray, weight: np.ndarray | float = 1.0
     ) -> float:

@@ -102,8 +102,7 @@ def repair_fields(pb: Problem, state: State) -> State:
                     continue
                 js = np.flatnonzero(state.present[j])
                 g = pb.fit_point(i, state.phase[j, js], state.shift[j, js])
-                kj = g["height"] > 0
-                sc = g["rss"] + pb.cost(i, state.phase[j, js][kj], g["height"][kj], g["shift"][kj])
+                sc, kj = pb.fit_cost(i, state.phase[j, js], g)
                 if kj.all() and (best is None or sc < best[0]):
                     best = (sc, j, js, g)
             if best is None:
@@ -141,8 +140,7 @@ def smooth_shifts(pb: Problem, state: State) -> State:
             centre = state.shift[i, js].copy()
             centre[js == j] = pb.atoms.shift_index(med)
             g = pb.fit_point(i, state.phase[i, js], centre, (-1, 0, 1))
-            kj = g["height"] > 0
-            sc = g["rss"] + pb.cost(i, state.phase[i, js][kj], g["height"][kj], g["shift"][kj])
+            sc, kj = pb.fit_cost(i, state.phase[i, js], g)
             if kj.all() and (p.strict or sc - state.score[i] <= p.repair_tolerance * xx[i]):
                 state.set_fit(i, state.phase[i, js], centre, state.width[i, js], g, sc, kj)
                 n_fixed += 1
@@ -248,18 +246,10 @@ def enforce_alloying(pb: Problem, state: State) -> State:
                     centre = state.shift[i, js].copy()
                     centre[js == j] = centre_idx
                     g = pb.fit_point(i, state.phase[i, js], centre, (0,))
-                    kj = g["height"] > 0
+                    sc, kj = pb.fit_cost(i, state.phase[i, js], g)
                     if not kj.any():
                         continue
-                    state.set_fit(
-                        i,
-                        state.phase[i, js],
-                        centre,
-                        state.width[i, js],
-                        g,
-                        g["rss"] + pb.cost(i, state.phase[i, js][kj], g["height"][kj], g["shift"][kj]),
-                        kj,
-                    )
+                    state.set_fit(i, state.phase[i, js], centre, state.width[i, js], g, sc, kj)
                     changed += 1
                     moved = True
         if not moved:

@@ -129,13 +129,5 @@ def refit(pb: Problem, state: State, points: np.ndarray) -> None:
             state.rec[i] = 0.0
             continue
         g = pb.fit_point(i, state.phase[i, js], state.shift[i, js])
-        kj = g["height"] > 0
-        state.set_fit(
-            i,
-            state.phase[i, js],
-            state.shift[i, js],
-            state.width[i, js],
-            g,
-            g["rss"] + pb.cost(i, state.phase[i, js][kj], g["height"][kj], g["shift"][kj]),
-            kj,
-        )
+        sc, kj = pb.fit_cost(i, state.phase[i, js], g)
+        state.set_fit(i, state.phase[i, js], state.shift[i, js], state.width[i, js], g, sc, kj)

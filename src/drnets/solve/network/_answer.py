@@ -30,8 +30,8 @@ def latent_to_state(pb: Problem, lat: Latent) -> State:
         s_idx = np.array([atoms.shift_index(float(v)) for v in lat.shift[i, order]], dtype=np.int64)
         w_idx = np.array([int(np.argmin(np.abs(widths - v))) for v in lat.width[i, order]], dtype=np.int64)
         g = pb.fit_point(i, phs, s_idx)
-        kj = g["height"] > 0
+        sc, kj = pb.fit_cost(i, phs, g)
         if not kj.any():
             continue
-        state.set_fit(i, phs, s_idx, w_idx, g, g["rss"] + pb.cost(i, phs[kj], g["height"][kj], g["shift"][kj]), kj)
+        state.set_fit(i, phs, s_idx, w_idx, g, sc, kj)
     return state
