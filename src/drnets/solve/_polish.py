@@ -17,10 +17,10 @@ that moved is polished again, up to ``polish`` moves.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from ._cost import neighbour_weights
 from ._problem import Problem
+from ._screen import best_combos
 from ._state import State
 
 
@@ -48,25 +48,6 @@ def _residual_rows(pb: Problem, state: State, points: np.ndarray) -> tuple[np.nd
                 rows.append(r0 + state.coef[i, js[m]] * prof[m])
                 owner.append(i)
     return np.asarray(rows), np.asarray(owner, dtype=np.int64), first
-
-
-def _explained(pb: Problem, resid: np.ndarray, owner: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Energy (R, P) each kept phase explains of each residual row at its best grid combo
-    (its dictionary row at the row's point), and that combo; -1 where the phase is not kept."""
-    atoms = pb.atoms
-    energy = np.full((resid.shape[0], pb.p_n), -1.0)
-    combo = np.zeros((resid.shape[0], pb.p_n), dtype=np.int64)
-    rt = torch.as_tensor(resid, dtype=atoms.dtype, device=atoms.device)
-    for p in np.flatnonzero(keep[owner].any(0)):
-        sel = np.flatnonzero(keep[owner, p])
-        drawn = pb.rows_of(owner[sel], np.full(sel.size, p))
-        for row in np.unique(drawn):
-            rr = sel[drawn == row]
-            g = rt[torch.as_tensor(rr, device=rt.device)] @ atoms.phase(int(row)).reshape(atoms.n_combos, -1).T
-            e = torch.where(g > 0, g * g / atoms.norm2(int(row)), torch.zeros_like(g))
-            best, arg = e.max(-1)
-            energy[rr, p], combo[rr, p] = best.cpu().numpy(), arg.cpu().numpy()
-    return energy, combo
 
 
 def _fits_limits(pb: Problem, i: int, ph: np.ndarray) -> bool:
@@ -116,7 +97,7 @@ def polish(pb: Problem, state: State, keep: np.ndarray) -> State:
         if todo.size == 0:
             break
         resid, owner, first = _residual_rows(pb, new, todo)
-        energy, combo = _explained(pb, resid, owner, keep)
+        energy, combo = best_combos(pb, resid, owner, np.arange(pb.p_n), keep[owner])
         again = []
         for i in todo:
             js = np.flatnonzero(new.present[i])

@@ -23,6 +23,7 @@ from scipy.optimize import nnls
 
 from ._cost import neighbour_weights
 from ._problem import Problem
+from ._screen import best_combos
 from ._search import nnls_small
 from ._state import State
 
@@ -93,29 +94,6 @@ def with_look_alikes(pb: Problem, used: np.ndarray, k: int = LOOK_ALIKES) -> np.
     return np.union1d(used, np.array(sorted(extra), dtype=np.int64))
 
 
-def _best_combos(pb: Problem, resid: np.ndarray, owner: np.ndarray, cands: np.ndarray) -> tuple[np.ndarray, ...]:
-    """For each residual vector (rows of ``resid``, point ``owner``) and each candidate phase:
-    the grid (shift, width) index best explaining it and the energy it explains."""
-    atoms = pb.atoms
-    r_n, c_n = resid.shape[0], cands.size
-    energy = np.zeros((r_n, c_n))
-    combo = np.zeros((r_n, c_n), dtype=np.int64)
-    if r_n == 0 or c_n == 0:
-        return energy, combo
-    rt = torch.as_tensor(resid, dtype=atoms.dtype, device=atoms.device)
-    for c, p in enumerate(cands):
-        rows = np.flatnonzero(pb.allowed[owner, p])
-        if rows.size == 0:
-            continue
-        blk = atoms.phase(int(p)).reshape(atoms.n_combos, -1)
-        g = rt[torch.as_tensor(rows, device=rt.device)] @ blk.T
-        e = torch.where(g > 0, g * g / atoms.norm2(int(p)), torch.zeros_like(g))
-        best, arg = e.max(-1)
-        energy[rows, c] = best.cpu().numpy()
-        combo[rows, c] = arg.cpu().numpy()
-    return energy, combo
-
-
 def set_costs(
     pb: Problem, state: State, n_candidates: int = CANDIDATES_PER_POINT, n_exact: int = EXACT_SETS
 ) -> SetCosts:
@@ -147,7 +125,8 @@ def set_costs(
                 resid_rows.append(r0 + state.coef[i, js[m]] * prof[m])
                 resid_owner.append(i)
     owner = np.asarray(resid_owner, dtype=np.int64)
-    energy, combo = _best_combos(pb, np.asarray(resid_rows), owner, cands)
+    # each candidate drawn as tabulated (no texture copies), as the posterior was calibrated
+    energy, combo = best_combos(pb, np.asarray(resid_rows), owner, cands, pb.allowed[owner][:, cands], textured=False)
     for i in range(n):
         ph, s_idx, w_idx = sets[i][0]
         k = ph.size

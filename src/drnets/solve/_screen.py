@@ -43,6 +43,36 @@ def screen(pb: Problem, x: torch.Tensor, keep: np.ndarray) -> tuple[np.ndarray, 
     return energy, combo
 
 
+def best_combos(
+    pb: Problem, resid: np.ndarray, owner: np.ndarray, phases: np.ndarray, allowed: np.ndarray, textured: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Explained energy (b^2/|d|^2 where b > 0) of each of ``phases`` in each residual row
+    (rows of ``resid``, of points ``owner``) at its best grid (shift, width), and that combo.
+
+    ``allowed`` (R, len(phases)) says which pairs to score (0 elsewhere). ``textured``: draw
+    a phase with the dictionary row that draws it at the row's point (:meth:`Problem.rows_of`),
+    not its own tabulated profiles.
+    """
+    atoms = pb.atoms
+    energy = np.zeros((resid.shape[0], len(phases)))
+    combo = np.zeros((resid.shape[0], len(phases)), dtype=np.int64)
+    if resid.shape[0] == 0 or len(phases) == 0:
+        return energy, combo
+    rt = torch.as_tensor(resid, dtype=atoms.dtype, device=atoms.device)
+    for c, p in enumerate(phases):
+        sel = np.flatnonzero(allowed[:, c])
+        if sel.size == 0:
+            continue
+        drawn = pb.rows_of(owner[sel], np.full(sel.size, p)) if textured else np.full(sel.size, p)
+        for row in np.unique(drawn):
+            rr = sel[drawn == row]
+            g = rt[torch.as_tensor(rr, device=rt.device)] @ atoms.phase(int(row)).reshape(atoms.n_combos, -1).T
+            e = torch.where(g > 0, g * g / atoms.norm2(int(row)), torch.zeros_like(g))
+            best, arg = e.max(-1)
+            energy[rr, c], combo[rr, c] = best.cpu().numpy(), arg.cpu().numpy()
+    return energy, combo
+
+
 def seed_pool(pb: Problem, state: State, i: int, keep: np.ndarray, neighbours: Sequence[int]) -> Pool:
     """Point i's own allowed phases, then its neighbours' (at the holder's shift and width)."""
     nw = pb.atoms.n_widths
