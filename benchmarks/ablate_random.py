@@ -5,7 +5,8 @@
 
 Prints one JSON line per library: exact phase-set match at 2 %, the gross-error share
 (a phase above 10 % on one side, truth or answer, and under 1 % on the other), the mean
-relative residual and the peak shape used. Use tuning seeds only (100-115; see
+relative residual, the peak shape used and the answer's Gibbs, alloying and connectivity
+flags. Use tuning seeds only (100-115; see
 benchmarks/panel.py): the report half is for reporting, not for choosing settings. The
 peak-shape and texture measurements of docs/solver.md come from this script.
 """
@@ -18,6 +19,7 @@ import time
 
 import numpy as np
 
+from drnets.evaluate import audit_solution
 from drnets.solve import PhaseMapper
 from drnets.synth import generate
 
@@ -32,6 +34,7 @@ def score(settings: dict, seed: int, points: int | None, q_points: int | None, p
     sol = PhaseMapper(device="cpu", **settings).fit(ds.library, ds.phases, mask=ds.mask, max_phases=ds.max_phases)
     sol = sol.solution_
     wall = time.perf_counter() - t0
+    a = audit_solution(sol, ds.library, ds.phases)
     got = np.zeros_like(truth.fractions)
     for j, label in enumerate(sol.labels):
         got[:, truth.labels.index(label)] = sol.fractions[:, j]
@@ -47,6 +50,8 @@ def score(settings: dict, seed: int, points: int | None, q_points: int | None, p
         "eta": sol.eta,
         "true_eta": round(float(truth.eta), 2),
         "wall_s": round(wall, 1),
+        # Gibbs / alloying / connectivity flags of the answer (the audit at its defaults)
+        "flags": [int(a[f"{r}_violations"]) for r in ("gibbs", "alloying", "connectivity")],
     }
 
 

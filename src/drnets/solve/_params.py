@@ -203,7 +203,9 @@ class Params:
     min_region_points: int = knob(
         3, "... and hold more than 2 % at this many points.", low=0, high=10**9, kind="integer"
     )
-    strict: bool = knob(True, "Make the connectivity and alloying repairs whatever they cost in fit.", kind="flag")
+    strict: bool = knob(
+        True, "Make the connectivity repairs whatever they cost in fit, then enforce the rules exactly.", kind="flag"
+    )
     composition_tolerance: float | None = knob(
         None,
         "Composition rule in the search (distance from the phases' cone); None: off.",
@@ -232,7 +234,10 @@ class Params:
         kind="integer",
     )
     repair_tolerance: float = knob(
-        0.002, "Relative energy a point may lose to a repair when not strict.", low=0.0, high=1.0
+        0.002,
+        "Relative energy a point may lose to a soft repair (shift smoothing always; the others when not strict).",
+        low=0.0,
+        high=1.0,
     )
     neighbour_discount: float = knob(
         0.8, "Share of a phase's cost waived when all the point's neighbours hold it.", low=0.0, high=1.0

@@ -141,7 +141,7 @@ def smooth_shifts(pb: Problem, state: State) -> State:
             centre[js == j] = pb.atoms.shift_index(med)
             g = pb.fit_point(i, state.phase[i, js], centre, (-1, 0, 1))
             sc, kj = pb.fit_cost(i, state.phase[i, js], g)
-            if kj.all() and (p.strict or sc - state.score[i] <= p.repair_tolerance * xx[i]):
+            if kj.all() and sc - state.score[i] <= p.repair_tolerance * xx[i]:
                 state.set_fit(i, state.phase[i, js], centre, state.width[i, js], g, sc, kj)
                 n_fixed += 1
                 break
@@ -210,7 +210,9 @@ def enforce_alloying(pb: Problem, state: State) -> State:
     field that both use their full phase count (:func:`drnets.structure.pinned_edges`), the
     phase's composition, hence its shift, cannot change. A connected group of such points
     with a jump above ``alloy_tolerance`` gets the group's median shift (each point refitted
-    around it; a phase the data refuse there leaves the point)."""
+    around it; a phase the data refuse there leaves the point), or drops the member whose
+    absence costs least, when that is cheaper: with one member fewer the point is not full
+    and its shifts are free."""
     p, edges = pb.params, pb.edges
     changed = 0
     for _ in range(4):
@@ -247,8 +249,19 @@ def enforce_alloying(pb: Problem, state: State) -> State:
                     centre[js == j] = centre_idx
                     g = pb.fit_point(i, state.phase[i, js], centre, (0,))
                     sc, kj = pb.fit_cost(i, state.phase[i, js], g)
-                    if not kj.any():
+                    best = (sc, js, centre, g, kj) if kj.any() else None
+                    # A point with one member fewer is not full, so no edge pins its shifts: a
+                    # shift that moves with the composition says the point is not in a full
+                    # field (a spurious member made it look full). Take whichever costs less.
+                    for k in js[~pb.substrate[state.phase[i, js]]] if js.size > 1 else ():
+                        rest = js[js != k]
+                        g2 = pb.fit_point(i, state.phase[i, rest], state.shift[i, rest])
+                        sc2, kj2 = pb.fit_cost(i, state.phase[i, rest], g2)
+                        if kj2.any() and (best is None or sc2 < best[0]):
+                            best = (sc2, rest, state.shift[i, rest], g2, kj2)
+                    if best is None:
                         continue
+                    sc, js, centre, g, kj = best
                     state.set_fit(i, state.phase[i, js], centre, state.width[i, js], g, sc, kj)
                     changed += 1
                     moved = True

@@ -1,0 +1,82 @@
+"""Rule repairs after the search (solve/_repairs.py): what they may cost and how they choose."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drnets.solve._params import Params
+from drnets.solve._point_search import search
+from drnets.solve._prepare import prepare
+from drnets.solve._repairs import enforce_alloying, smooth_shifts
+from drnets.solve._screen import round_pools, screen
+from drnets.solve._state import State
+from drnets.structure import pinned_edges, relative_jump
+from drnets.synth import generate
+
+
+def _searched():
+    """The easy preset after one search round (strict rules, the default), and its problem."""
+    ds, _ = generate("easy", points=30, q_points=300, seed=1)
+    pb = prepare(ds.library, ds.phases, Params(device="cpu"))
+    keep = pb.allowed.copy()
+    own = screen(pb, pb.x, keep)
+    state = State.empty(pb.n, int(pb.search_limits.max()), pb.q.size)
+    state = search(pb, np.arange(pb.n), round_pools(pb, state, False, keep, own, own), state)
+    return pb, state, own
+
+
+@pytest.fixture()
+def searched():
+    return _searched()
+
+
+def _slot(state: State, i: int, ph: int) -> int:
+    return int(np.flatnonzero(state.present[i] & (state.phase[i] == ph))[0])
+
+
+def test_soft_alloying_repair_never_buys_smoothness_with_misfit(searched):
+    # The neighbours of a point report a phase at a shift the point's data refuse: the soft
+    # repair may not move the point there, strict or not (the exact step owns the rule).
+    pb, state, _ = searched
+    assert pb.params.strict
+    i = next(i for i in range(pb.n) if state.present[i].sum() == 1 and len(pb.nbrs[i]) >= 2)
+    ph = int(state.phase[i, _slot(state, i, state.phase[i][state.present[i]][0])])
+    for nb in pb.nbrs[i]:
+        for j in np.flatnonzero(state.present[nb] & (state.phase[nb] == ph)):
+            state.shift_val[nb, j] *= 1.03
+    before = (state.shift_val[i].copy(), state.score[i])
+    after = smooth_shifts(pb, state)
+    assert after.shift_val[i, _slot(after, i, ph)] == pytest.approx(before[0][_slot(state, i, ph)])
+    assert after.score[i] == pytest.approx(before[1])
+
+
+def test_exact_alloying_drops_a_spurious_member_rather_than_pin_a_shift(searched):
+    # Two neighbouring points share a two-phase set; each is given the same spurious third
+    # phase (so both look full at a Gibbs limit of 3) and one of them a true phase at a
+    # shift 2 % off. Pinning both to the middle would misfit both; dropping the spurious
+    # member frees the shifts (a point below its limit pins nothing) at a smaller cost.
+    pb, state, own = searched
+    sets = [frozenset(state.phase[i][state.present[i]].tolist()) for i in range(pb.n)]
+    a, b = next((int(u), int(v)) for u, v in pb.edges if len(sets[u]) == 2 and sets[u] == sets[v])
+    ph = min(sets[a])
+    spurious = next(p for p in np.flatnonzero(pb.allowed[a] & pb.allowed[b]) if p not in sets[a])
+    for i, off in ((a, 0.0), (b, 0.02)):
+        js = np.flatnonzero(state.present[i])
+        phases = np.append(state.phase[i, js], spurious)
+        centre = np.append(state.shift[i, js], own[1][i, spurious] // pb.atoms.n_widths)
+        centre[_slot(state, i, ph)] = pb.atoms.shift_index(state.shift_val[i, _slot(state, i, ph)] * (1 + off))
+        g = pb.fit_point(i, phases, centre, (0,))
+        g["height"] = np.maximum(g["height"], 1e-3)  # every member present, however little
+        sc, _ = pb.fit_cost(i, phases, g)
+        state.set_fit(i, phases, centre, np.append(state.width[i, js], 0), g, sc)
+    pb.limits[[a, b]] = 3
+    pb.limits[np.setdiff1d(np.arange(pb.n), [a, b])] = 9  # nothing else is full
+    assert relative_jump(state.shift_val[a, _slot(state, a, ph)], state.shift_val[b, _slot(state, b, ph)]) > 0.01
+    assert pinned_edges(state.present_matrix(pb.p_n), np.array([[a, b]]), pb.limits, pb.substrate).all()
+
+    after = enforce_alloying(pb, state)
+    dropped = [i for i in (a, b) if spurious not in after.phase[i][after.present[i]]]
+    assert dropped  # the cheaper way out was taken at one point at least
+    still = pinned_edges(after.present_matrix(pb.p_n), np.array([[a, b]]), pb.limits, pb.substrate)
+    assert not still.any()  # and the rule holds: nothing pins the two points any more
