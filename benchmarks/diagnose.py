@@ -5,7 +5,8 @@
 
 For every point whose phase set at 2 % differs from the truth's, it names the kind of error
 (a true phase missed, minor (true share under 10 %) or major; a phase added; a missed phase
-replaced by one of the same structure prototype, a look-alike) and asks the solver's own
+replaced by one of the same structure prototype, a look-alike; the point holds the
+generator's impurity, a phase outside the candidates) and asks the solver's own
 cost which answer it prefers: the truth's set, fitted by the final fit at the grid shifts
 nearest the true ones, against the answer's set at its own. Where the truth costs more, the
 model (decoder, costs) prefers a wrong answer: searching harder cannot help. Where the truth
@@ -85,6 +86,8 @@ def diagnose(seed: int, points: int | None, q_points: int | None, preset: str | 
         if t == a:
             continue
         wrong += 1
+        if truth.impurity_amplitudes.size and truth.impurity_amplitudes[i] > 0:
+            kinds["at a point with the impurity"] += 1
         if set(np.flatnonzero(searched[i] >= 0.02)) == t:
             kinds["right after the search, lost by the rules"] += 1
         miss, extra = t - a, a - t
@@ -106,10 +109,12 @@ def diagnose(seed: int, points: int | None, q_points: int | None, preset: str | 
         ct, ca = _set_cost(pb, i, tp, ts), _set_cost(pb, i, ap, ash)
         verdict["model prefers the answer" if ct > ca else "truth cheaper (search or rules lost it)"] += 1
     n = true.shape[0]
+    with_impurity = int((truth.impurity_amplitudes > 0).sum()) if truth.impurity_amplitudes.size else 0
     return {
         "seed": seed if preset is None else f"{preset} {seed}",
         "exact2": round(1 - wrong / n, 3),
         "wrong": wrong,
+        "points_with_impurity": with_impurity,
         "kinds": dict(kinds),
         "verdict": dict(verdict),
         "missed_share_median": round(float(np.median(missed_shares)), 3) if missed_shares else None,
