@@ -30,17 +30,17 @@ _SNAP: dict = {}
 
 def _fit_keeping_the_search(mapper: PhaseMapper, ds) -> None:
     """Fit, keeping the answer of the search rounds (before the rules act) in ``_SNAP``."""
-    enforce = _mapper_module.enforce
+    settle = _mapper_module.settle
 
     def snapshot(pb, state, keep):
         _SNAP.update(state=state.copy(), keep=keep.copy())
-        return enforce(pb, state, keep)
+        return settle(pb, state, keep)
 
-    _mapper_module.enforce = snapshot
+    _mapper_module.settle = snapshot
     try:
         mapper.fit(ds.library, ds.phases, mask=ds.mask, max_phases=ds.max_phases)
     finally:
-        _mapper_module.enforce = enforce
+        _mapper_module.settle = settle
 
 
 class _Keep(PhaseMapper):

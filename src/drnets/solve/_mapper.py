@@ -27,8 +27,8 @@ from ._phase_texture import settle_phase_texture
 from ._polish import polish
 from ._prepare import prepare
 from ._problem import Problem
-from ._reasoning import enforce, grow, prune
-from ._repairs import enforce_exactly, repair, tidy
+from ._reasoning import prune, settle
+from ._repairs import tidy
 from ._screen import round_pools, screen
 from ._state import State
 from ._tiled_search import close_search, round_search
@@ -180,11 +180,7 @@ class PhaseMapper(Params):
                 if checkpoint is not None:
                     save_checkpoint(checkpoint, state, keep, rnd + 1, print_, pb.pen, pb.phase_texture)
                 self._report("search", rnd + 2, total, self.history_[-1])
-            state = enforce(pb, state, keep)
-            state = grow(pb, state, keep)
-            state = repair(pb, state, keep)
-            if self.strict:
-                state = enforce_exactly(pb, state)
+            state = settle(pb, state, keep)
             self._report("repair", total, total, {})
         except KeyboardInterrupt:
             if not state.present.any():

@@ -8,8 +8,10 @@ import numpy as np
 from ._cost import neighbour_share
 from ._point_search import search
 from ._problem import Problem
+from ._repairs import enforce_exactly, repair
 from ._screen import restricted_pools, seed_pool
 from ._state import State
+from ._twins import one_card_per_compound
 
 #: Fraction above which a point counts towards a phase's region when pruning.
 REGION_FRACTION = 0.02
@@ -77,4 +79,18 @@ def grow(pb: Problem, state: State, keep: np.ndarray) -> State:
             state.set_fit(i, phs, centre, width, g, best[0])
             added += 1
     pb.history.append({"stage": "grow", "points_changed": added})
+    return state
+
+
+def settle(pb: Problem, state: State, keep: np.ndarray) -> State:
+    """From the search's answer to the final one: twin cards reduced to one per point, points
+    using a pruned phase re-solved, minor phases grown, the soft repairs, then (``strict``)
+    the rules enforced exactly. Both engines end with it."""
+    if pb.params.one_card:
+        state = one_card_per_compound(pb, state)
+    state = enforce(pb, state, keep)
+    state = grow(pb, state, keep)
+    state = repair(pb, state, keep)
+    if pb.params.strict:
+        state = enforce_exactly(pb, state)
     return state

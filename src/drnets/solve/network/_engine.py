@@ -16,8 +16,7 @@ import numpy as np
 from ...core import InputError
 from ...io import atomic_path
 from .._problem import Problem
-from .._reasoning import enforce, grow, prune
-from .._repairs import enforce_exactly, repair
+from .._reasoning import prune, settle
 from .._state import State
 from ._answer import latent_to_state
 from ._train import Trainer, train
@@ -102,11 +101,7 @@ def fit_network(
     state = latent_to_state(pb, trainer.answer())
     try:
         keep = prune(pb, state, pb.allowed) if p.min_peak_fraction > 0 else pb.allowed
-        state = enforce(pb, state, keep)
-        state = grow(pb, state, keep)
-        state = repair(pb, state, keep)
-        if p.strict:
-            state = enforce_exactly(pb, state)
+        state = settle(pb, state, keep)
     except KeyboardInterrupt:
         return state, True, trainer
     report("repair", total, total, {})
