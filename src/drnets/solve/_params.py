@@ -195,7 +195,7 @@ class Params:
         8.0, "Cost of one more phase in units of the estimated noise variance.", low=0.0, high=1e6
     )
     one_card: bool = knob(
-        True, "At most one of two cards of one compound that draw the same pattern (twins) per point.", kind="flag"
+        False, "At most one of two cards of one compound that draw the same pattern (twins) per point.", kind="flag"
     )
     min_peak_fraction: float = knob(
         0.1,
