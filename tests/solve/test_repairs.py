@@ -41,7 +41,7 @@ def test_soft_alloying_repair_never_buys_smoothness_with_misfit(searched):
     pb, state, _ = searched
     assert pb.params.strict
     i = next(i for i in range(pb.n) if state.present[i].sum() == 1 and len(pb.nbrs[i]) >= 2)
-    ph = int(state.phase[i, _slot(state, i, state.phase[i][state.present[i]][0])])
+    ph = int(state.phase[i][state.present[i]][0])
     for nb in pb.nbrs[i]:
         for j in np.flatnonzero(state.present[nb] & (state.phase[nb] == ph)):
             state.shift_val[nb, j] *= 1.03

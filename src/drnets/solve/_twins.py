@@ -30,11 +30,9 @@ def twin_pairs(pb: Problem) -> list[tuple[int, int]]:
     shifts = np.arange(atoms.n_shifts)
     pairs = []
     for a in range(p_n):
-        same = [
-            b
-            for b in range(a + 1, p_n)
-            if not (pb.substrate[a] or pb.substrate[b]) and comp[a].any() and np.allclose(norm[a], norm[b], atol=1e-6)
-        ]
+        if pb.substrate[a] or not comp[a].any():
+            continue
+        same = [b for b in range(a + 1, p_n) if not pb.substrate[b] and np.allclose(norm[a], norm[b], atol=1e-6)]
         if not same:
             continue
         grid = atoms.profiles(np.full(shifts.size, a), shifts, np.zeros(shifts.size, int)).cpu().numpy()
