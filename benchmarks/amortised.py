@@ -1,19 +1,25 @@
 """Amortised inference with the network engine on a large generated library, against the search.
 
-    python benchmarks/amortised.py [--points 5000] [--train 500] [--unsure 0.1] [--seed 0]
+    python benchmarks/amortised.py [--points 5000] [--q-points L] [--train 500] [--unsure 0.1] [--seed 0]
+                                   [--reference SOLUTION_DIR]
 
 The network is trained on ``--train`` points of the library (a random subset), then every
 point is inferred by one batched forward pass of the encoder over its screened candidates and
 refitted with the profile-family fit; the ``--unsure`` share of points with the largest
 residuals after the refit is searched by the search engine's per-point search, and the
 search engine's pruning, growth, repairs and exact rules finish the answer. The search
-engine alone on the whole library is the reference. Prints one Markdown row per route.
+engine alone on the whole library is the reference: solved here, or read with
+``--reference`` from the solution folder of ``drnets solve`` on the same library (``drnets
+synth --preset standard --points N --q-points L --seed S`` makes the same bytes as here),
+its time taken from that folder's ``summary.json``. Prints one Markdown row per route.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,8 +30,9 @@ from drnets.solve import PhaseMapper
 from drnets.solve._params import Params
 from drnets.solve._point_search import search
 from drnets.solve._prepare import prepare
-from drnets.solve._reasoning import enforce, grow, prune
-from drnets.solve._repairs import enforce_exactly, repair, tidy
+from drnets.io import read_fractions_csv
+from drnets.solve._reasoning import prune, settle
+from drnets.solve._repairs import tidy
 from drnets.solve._screen import round_pools, screen
 from drnets.solve.network import Latent
 from drnets.solve.network._answer import latent_to_state
@@ -55,11 +62,7 @@ def infer(trainer, pb) -> Latent:
 
 def rules(pb, state):
     """The search engine's reasoning and exact rules, as the network engine applies them."""
-    keep = prune(pb, state, pb.allowed)
-    state = enforce(pb, state, keep)
-    state = grow(pb, state, keep)
-    state = repair(pb, state, keep)
-    return enforce_exactly(pb, state)
+    return settle(pb, state, prune(pb, state, pb.allowed))
 
 
 def row(name, frac, truth, labels, lib, phases, sol, seconds):
@@ -83,15 +86,24 @@ def main() -> None:
     ap.add_argument("--unsure", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=150)
+    ap.add_argument("--q-points", type=int, default=None)
     ap.add_argument("--skip-search", action="store_true")
+    ap.add_argument("--reference", default=None, help="solution folder of the search engine on this library")
     args = ap.parse_args()
-    ds, truth = generate("standard", points=args.points, seed=args.seed)
+    ds, truth = generate("standard", points=args.points, q_points=args.q_points, seed=args.seed)
     lib, phases, labels = ds.library, ds.phases, ds.phases.labels
     want = truth.as_solution()
     print(f"standard preset, {lib.n_points} points, {len(phases)} phases, {lib.q.size} Q points")
     print("| route | exact 0.1 % | exact 2 % | fraction L1 | violations G/A/C | time (s) |")
     print("| --- | --- | --- | --- | --- | --- |")
-    if not args.skip_search:
+    if args.reference:
+        ref = Path(args.reference)
+        table = read_fractions_csv(ref / "fractions.csv")
+        col = {lab: table.values[:, k] for k, lab in enumerate(table.labels)}  # only the phases used
+        frac = np.column_stack([col.get(lab, np.zeros(lib.n_points)) for lab in labels])
+        seconds = json.loads((ref / "summary.json").read_text())["wall_time_s"]
+        row(f"search engine, every point (`{ref}`)", frac, want, labels, lib, phases, None, seconds)
+    elif not args.skip_search:
         t = time.perf_counter()
         sol = PhaseMapper(device="cpu", seed=args.seed).fit(lib, phases).solution_
         row("search engine, every point", sol.fractions, want, labels, lib, phases, sol, time.perf_counter() - t)
