@@ -26,11 +26,11 @@ import torch
 
 from drnets.core.constants import PHASE_THRESHOLD
 from drnets.evaluate import audit_solution, compare
+from drnets.io import read_fractions_csv
 from drnets.solve import PhaseMapper
 from drnets.solve._params import Params
 from drnets.solve._point_search import search
 from drnets.solve._prepare import prepare
-from drnets.io import read_fractions_csv
 from drnets.solve._reasoning import prune, settle
 from drnets.solve._repairs import tidy
 from drnets.solve._screen import round_pools, screen
