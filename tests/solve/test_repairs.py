@@ -8,10 +8,10 @@ import pytest
 from drnets.solve._params import Params
 from drnets.solve._point_search import search
 from drnets.solve._prepare import prepare
-from drnets.solve._repairs import enforce_alloying, smooth_shifts
+from drnets.solve._repairs import _leave_field, enforce_alloying, smooth_shifts
 from drnets.solve._screen import round_pools, screen
 from drnets.solve._state import State
-from drnets.structure import pinned_edges, relative_jump
+from drnets.structure import outside_main_region, pinned_edges, relative_jump
 from drnets.synth import generate
 
 
@@ -80,3 +80,42 @@ def test_exact_alloying_drops_a_spurious_member_rather_than_pin_a_shift(searched
     assert dropped  # the cheaper way out was taken at one point at least
     still = pinned_edges(after.present_matrix(pb.p_n), np.array([[a, b]]), pb.limits, pb.substrate)
     assert not still.any()  # and the rule holds: nothing pins the two points any more
+
+
+def test_an_island_of_a_phase_field_leaves_it_the_cheapest_way(searched):
+    # A two-phase point inside its field's region is given a spurious third phase with the
+    # largest height: were that three-phase field held elsewhere, the point would be an
+    # island of it. Dropping the
+    # weakest member (by height) would drop a true phase; the cheapest way out is to drop
+    # the spurious one (or take a neighbour's set, the same two phases).
+    pb, state, own = searched
+    sets = [frozenset(state.phase[i][state.present[i]].tolist()) for i in range(pb.n)]
+
+    def connected(fs):
+        pts = np.array([k for k in range(pb.n) if sets[k] == fs])
+        return outside_main_region(pts, pb.edges, pb.n).size == 0
+
+    def extra(i):  # a phase a neighbour holds (so that its region stays whole), new at i
+        near = set().union(*(sets[j] for j in pb.nbrs[i])) - sets[i]
+        return [p for p in near if pb.allowed[i, p] and not any(sets[j] == sets[i] | {p} for j in pb.nbrs[i])]
+
+    i = next(
+        i
+        for i in range(pb.n)
+        if len(sets[i]) == 2 and connected(sets[i]) and any(sets[j] == sets[i] for j in pb.nbrs[i]) and extra(i)
+    )
+    spurious = extra(i)[0]
+    js = np.flatnonzero(state.present[i])
+    phases = np.append(state.phase[i, js], spurious)
+    centre = np.append(state.shift[i, js], own[1][i, spurious] // pb.atoms.n_widths)
+    g = pb.fit_point(i, phases, centre, (0,))
+    g["height"][-1] = 2 * g["height"][:-1].max() + 1e-3  # the spurious member is the largest
+    sc, _ = pb.fit_cost(i, phases, g)
+    state.set_fit(i, phases, centre, np.append(state.width[i, js], 0), g, sc)
+    pb.limits[i] = 3
+    weakest = int(state.phase[i, js[np.argmin(state.coef[i, js])]])
+    assert weakest in sets[i]  # the old rule (drop the weakest) would have dropped a true phase
+
+    now = [frozenset(state.phase[k][state.present[k]].tolist()) for k in range(pb.n)]
+    _leave_field(pb, state, i, now)  # what prune_islands does at an island of a field
+    assert frozenset(state.phase[i][state.present[i]].tolist()) == sets[i] == now[i]
