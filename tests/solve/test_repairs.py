@@ -8,7 +8,7 @@ import pytest
 from drnets.solve._params import Params
 from drnets.solve._point_search import search
 from drnets.solve._prepare import prepare
-from drnets.solve._repairs import _leave_field, enforce_alloying, smooth_shifts
+from drnets.solve._repairs import _breaks_alloying, _leave_field, enforce_alloying, smooth_shifts
 from drnets.solve._screen import round_pools, screen
 from drnets.solve._state import State
 from drnets.structure import outside_main_region, pinned_edges, relative_jump
@@ -119,3 +119,17 @@ def test_an_island_of_a_phase_field_leaves_it_the_cheapest_way(searched):
     now = [frozenset(state.phase[k][state.present[k]].tolist()) for k in range(pb.n)]
     _leave_field(pb, state, i, now)  # what prune_islands does at an island of a field
     assert frozenset(state.phase[i][state.present[i]].tolist()) == sets[i] == now[i]
+
+
+def test_a_point_that_takes_a_neighbours_set_is_checked_against_the_alloying_rule(searched):
+    # The check _leave_field makes before a point takes a neighbour's set: the same full
+    # set beside a neighbour at the same shifts is allowed, at a shift 5 % off it is not.
+    pb, state, _ = searched
+    sets = [frozenset(state.phase[i][state.present[i]].tolist()) for i in range(pb.n)]
+    i, j = next((int(u), int(v)) for u, v in pb.edges if len(sets[u]) == 2 and sets[u] == sets[v])
+    pb.limits[:] = 2  # every two-phase point is full: the edge pins the shifts
+    js = np.flatnonzero(state.present[j])
+    phases, shifts = state.phase[j, js], state.shift_val[j, js].copy()
+    assert not _breaks_alloying(pb, state, i, phases, shifts)
+    shifts[0] *= 1.05
+    assert _breaks_alloying(pb, state, i, phases, shifts)

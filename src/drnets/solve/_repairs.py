@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..structure import components, extra_components, outside_main_region, pinned_edges, relative_jump
+from ..structure import (
+    alloying_breaks,
+    components,
+    extra_components,
+    outside_main_region,
+    pinned_edges,
+    relative_jump,
+)
 from ._point_search import search
 from ._problem import Problem
 from ._screen import restricted_pools
@@ -181,7 +188,10 @@ def prune_islands(pb: Problem, state: State) -> State:
     hence the repeats."""
     removed = 0
     refitted: set[int] = set()
-    for _ in range(6):
+    # Six passes choosing by cost; then, should islands remain (a point that took a
+    # neighbour's set can be cut off again when that neighbour changes), six passes that
+    # only remove, which always end.
+    for cheapest in [True] * 6 + [False] * 6:
         touched = set()
         for ph in np.unique(state.phase[state.present]):
             pts = np.flatnonzero(((state.phase == ph) & state.present).any(1))
@@ -195,8 +205,13 @@ def prune_islands(pb: Problem, state: State) -> State:
         for fs in _fields(sets):
             pts = np.array([i for i in range(pb.n) if sets[i] == fs and i not in touched])
             for i in outside_main_region(pts, pb.edges, pb.n):
-                _leave_field(pb, state, int(i), sets)
-                refitted.add(int(i))
+                if cheapest:
+                    _leave_field(pb, state, int(i), sets)
+                    refitted.add(int(i))
+                else:
+                    js = np.flatnonzero(state.present[i])
+                    state.present[i, js[np.argmin(state.coef[i, js])]] = False
+                    touched.add(int(i))
         if not touched and not refitted:
             break
         removed += len(touched | refitted)
@@ -225,15 +240,33 @@ def _leave_field(pb: Problem, state: State, i: int, sets: list[frozenset[int]]) 
     for phs, centre, width in options:
         g = pb.fit_point(i, phs, centre)
         sc, kj = pb.fit_cost(i, phs, g)
-        if kj.any() and (best is None or sc < best[0]):
+        # A neighbour's set can make the point full beside a neighbour of that set at
+        # another shift: the alloying rule (already enforced) would break.
+        if kj.any() and (best is None or sc < best[0]) and not _breaks_alloying(pb, state, i, phs[kj], g["shift"][kj]):
             best = (sc, phs, centre, width, g, kj)
-    if best is None:  # nothing fits: the weakest member goes, as before
+    if best is None:  # nothing fits: the weakest member goes
         state.present[i, js[np.argmin(state.coef[i, js])]] = False
         refit(pb, state, np.array([i]))
+        sets[i] = frozenset(state.phase[i][state.present[i]].tolist())
         return
     sc, phs, centre, width, g, kj = best
     state.set_fit(i, phs, centre, width, g, sc, kj)
     sets[i] = frozenset(state.phase[i][state.present[i]].tolist())
+
+
+def _breaks_alloying(pb: Problem, state: State, i: int, phases: np.ndarray, shifts: np.ndarray) -> bool:
+    """Whether point ``i`` holding ``phases`` at ``shifts`` breaks the alloying rule along one
+    of its edges (:func:`drnets.structure.alloying_breaks`, the audit's own test)."""
+    loc = np.array([i, *pb.nbrs[i]], dtype=int)
+    present = np.zeros((loc.size, pb.p_n), dtype=bool)
+    shift = np.full((loc.size, pb.p_n), np.nan)
+    present[0, phases], shift[0, phases] = True, shifts
+    for r, k in enumerate(loc[1:], start=1):
+        m = state.present[k]
+        present[r, state.phase[k, m]], shift[r, state.phase[k, m]] = True, state.shift_val[k, m]
+    edges = np.column_stack([np.zeros(loc.size - 1, dtype=int), np.arange(1, loc.size)])
+    breaks = alloying_breaks(present, shift, edges, pb.limits[loc], pb.substrate, pb.params.alloy_tolerance)
+    return bool(breaks.any())
 
 
 def enforce_alloying(pb: Problem, state: State) -> State:
