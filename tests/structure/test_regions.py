@@ -24,9 +24,6 @@ def test_components_and_islands_on_a_path():
     assert outside_main_region(np.array([0, 1, 3, 4, 5]), PATH, 6).tolist() == [0, 1]
     assert outside_main_region(np.array([2, 3]), PATH, 6).size == 0
     assert components(np.zeros(0, int), PATH, 6).size == 0
-    # Weighted, the heavier piece is the main region even when it has fewer points.
-    w = np.array([0.6, 0.5, 0.1, 0.1, 0.1])
-    assert outside_main_region(np.array([0, 1, 3, 4, 5]), PATH, 6, w).tolist() == [3, 4, 5]
 
 
 def test_broken_regions_counts_phases_and_fields():

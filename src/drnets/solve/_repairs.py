@@ -182,9 +182,8 @@ def repair(pb: Problem, state: State, keep: np.ndarray) -> State:
 
 
 def prune_islands(pb: Problem, state: State) -> State:
-    """Last resort for connectivity: a phase is removed from points outside its main region
-    (the piece holding most of the phase, by summed fraction; the other phases there
-    refitted), and a point cut off from the rest of its phase
+    """Last resort for connectivity: a phase is removed from points outside its largest
+    region (the other phases there refitted), and a point cut off from the rest of its phase
     field leaves it the cheapest way (:func:`_leave_field`); a change can cut another region,
     hence the repeats."""
     removed = 0
@@ -194,11 +193,9 @@ def prune_islands(pb: Problem, state: State) -> State:
     # only remove, which always end.
     for cheapest in [True] * 6 + [False] * 6:
         touched = set()
-        frac = state.fractions(pb.p_n)
         for ph in np.unique(state.phase[state.present]):
             pts = np.flatnonzero(((state.phase == ph) & state.present).any(1))
-            # the main region is the one holding most of the phase, not the most points
-            for i in outside_main_region(pts, pb.edges, pb.n, frac[pts, ph]):
+            for i in outside_main_region(pts, pb.edges, pb.n):
                 if (state.present[i] & (state.phase[i] != ph)).any():  # never empty a point
                     state.present[i] &= state.phase[i] != ph
                     touched.add(int(i))

@@ -58,19 +58,14 @@ def linked(points: np.ndarray, edges: np.ndarray, n_points: int) -> np.ndarray:
     return points[has[points]]
 
 
-def outside_main_region(
-    points: np.ndarray, edges: np.ndarray, n_points: int, weights: np.ndarray | None = None
-) -> np.ndarray:
-    """The ``points`` cut off from their largest connected piece (the first largest on a tie;
-    largest by summed ``weights``, one per point of ``points``, where given); points without
-    any neighbour (see :func:`linked`) are never cut off."""
-    points = np.asarray(points)
-    kept = linked(points, edges, n_points)
-    lab = components(kept, edges, n_points)
+def outside_main_region(points: np.ndarray, edges: np.ndarray, n_points: int) -> np.ndarray:
+    """The ``points`` cut off from their largest connected piece (the first largest on a tie);
+    points without any neighbour (see :func:`linked`) are never cut off."""
+    points = linked(points, edges, n_points)
+    lab = components(points, edges, n_points)
     if lab.size == 0 or lab.max() < 1:
         return np.zeros(0, dtype=int)
-    w = None if weights is None else np.asarray(weights, dtype=float)[np.isin(points, kept)]
-    return kept[lab != np.bincount(lab, weights=w).argmax()]
+    return points[lab != np.bincount(lab).argmax()]
 
 
 def phase_fields(present: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
