@@ -17,16 +17,14 @@ its time taken from that folder's ``summary.json``. Prints one Markdown row per 
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from drnets.core.constants import PHASE_THRESHOLD
 from drnets.evaluate import audit_solution, compare
-from drnets.io import read_fractions_csv
+from drnets.io import read_solution_dir
 from drnets.solve import PhaseMapper
 from drnets.solve._params import Params
 from drnets.solve._point_search import search
@@ -160,12 +158,10 @@ def main() -> None:
     row("+ pruning, repairs and exact rules", frac, want, labels, lib, phases, sol, time.perf_counter() - t0)
     print(f"(search of unsure points {t_search:.0f} s, rules {t_rules:.0f} s)")
     if args.reference:  # read last: the reference solve may still be running when this starts
-        ref = Path(args.reference)
-        table = read_fractions_csv(ref / "fractions.csv")
-        col = {lab: table.values[:, k] for k, lab in enumerate(table.labels)}  # only the phases used
-        frac = np.column_stack([col.get(lab, np.zeros(lib.n_points)) for lab in labels])
-        seconds = json.loads((ref / "summary.json").read_text())["wall_time_s"]
-        row(f"search engine, every point (`{ref}`)", frac, want, labels, lib, phases, None, seconds)
+        ref = read_solution_dir(args.reference)
+        frac = ref.fractions.aligned(np.arange(lib.n_points), labels)  # 0 for the phases it never used
+        seconds = ref.summary["wall_time_s"]
+        row(f"search engine, every point (`{ref.source}`)", frac, want, labels, lib, phases, None, seconds)
 
 
 if __name__ == "__main__":

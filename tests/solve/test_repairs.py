@@ -85,9 +85,9 @@ def test_exact_alloying_drops_a_spurious_member_rather_than_pin_a_shift(searched
 def test_an_island_of_a_phase_field_leaves_it_the_cheapest_way(searched):
     # A two-phase point inside its field's region is given a spurious third phase with the
     # largest height: were that three-phase field held elsewhere, the point would be an
-    # island of it. Dropping the
-    # weakest member (by height) would drop a true phase; the cheapest way out is to drop
-    # the spurious one (or take a neighbour's set, the same two phases).
+    # island of it. Dropping the weakest member (by height) would drop a true phase; the
+    # cheapest way out is to drop the spurious one (or take a neighbour's set, the same two
+    # phases).
     pb, state, own = searched
     sets = [frozenset(state.phase[i][state.present[i]].tolist()) for i in range(pb.n)]
 

@@ -187,12 +187,11 @@ def prune_islands(pb: Problem, state: State) -> State:
     field leaves it the cheapest way (:func:`_leave_field`); a change can cut another region,
     hence the repeats."""
     removed = 0
-    refitted: set[int] = set()
     # Six passes choosing by cost; then, should islands remain (a point that took a
     # neighbour's set can be cut off again when that neighbour changes), six passes that
     # only remove, which always end.
     for cheapest in [True] * 6 + [False] * 6:
-        touched = set()
+        touched, refitted = set(), set()  # points changed, to refit here / refitted already
         for ph in np.unique(state.phase[state.present]):
             pts = np.flatnonzero(((state.phase == ph) & state.present).any(1))
             for i in outside_main_region(pts, pb.edges, pb.n):
@@ -209,8 +208,7 @@ def prune_islands(pb: Problem, state: State) -> State:
                     _leave_field(pb, state, int(i), sets)
                     refitted.add(int(i))
                 else:
-                    js = np.flatnonzero(state.present[i])
-                    state.present[i, js[np.argmin(state.coef[i, js])]] = False
+                    _drop_weakest(state, int(i))
                     touched.add(int(i))
         if not touched and not refitted:
             break
@@ -218,7 +216,6 @@ def prune_islands(pb: Problem, state: State) -> State:
         if touched:
             refit(pb, state, np.array(sorted(touched)))
         state = tidy(pb, state)
-        refitted.clear()
     pb.history.append({"stage": "island pruning", "points_changed": removed})
     return state
 
@@ -229,7 +226,7 @@ def _leave_field(pb: Problem, state: State, i: int, sets: list[frozenset[int]]) 
     the weakest member, cost unseen, turned right points wrong: a 12 % phase went where a
     neighbour's set, or another member, cost less.)"""
     js = np.flatnonzero(state.present[i])
-    options = [(state.phase[i, js[js != k]], state.shift[i, js[js != k]], state.width[i, js[js != k]]) for k in js]
+    options = [(state.phase[i, r], state.shift[i, r], state.width[i, r]) for r in (js[js != k] for k in js)]
     for j in pb.nbrs[i]:
         if sets[j] == sets[i] or not sets[j]:
             continue
@@ -245,13 +242,18 @@ def _leave_field(pb: Problem, state: State, i: int, sets: list[frozenset[int]]) 
         if kj.any() and (best is None or sc < best[0]) and not _breaks_alloying(pb, state, i, phs[kj], g["shift"][kj]):
             best = (sc, phs, centre, width, g, kj)
     if best is None:  # nothing fits: the weakest member goes
-        state.present[i, js[np.argmin(state.coef[i, js])]] = False
+        _drop_weakest(state, i)
         refit(pb, state, np.array([i]))
-        sets[i] = frozenset(state.phase[i][state.present[i]].tolist())
-        return
-    sc, phs, centre, width, g, kj = best
-    state.set_fit(i, phs, centre, width, g, sc, kj)
+    else:
+        sc, phs, centre, width, g, kj = best
+        state.set_fit(i, phs, centre, width, g, sc, kj)
     sets[i] = frozenset(state.phase[i][state.present[i]].tolist())
+
+
+def _drop_weakest(state: State, i: int) -> None:
+    """Point ``i`` loses its member of smallest height (the caller refits it)."""
+    js = np.flatnonzero(state.present[i])
+    state.present[i, js[np.argmin(state.coef[i, js])]] = False
 
 
 def _breaks_alloying(pb: Problem, state: State, i: int, phases: np.ndarray, shifts: np.ndarray) -> bool:
