@@ -27,7 +27,8 @@ def _same(a: dict, b: dict) -> bool:
 
 def _direct(pb, i, phases, shifts, offsets=None) -> dict:
     off = pb.params.shape_offsets if offsets is None else offsets
-    return group_fit(pb.xraw[i], phases, shifts, pb.atoms, off, pb.basis)
+    weight = None if pb.weights is None else pb.weights[i]
+    return group_fit(pb.xraw[i], phases, shifts, pb.atoms, off, pb.basis, weight=weight)
 
 
 def test_a_repeat_is_a_hit_with_the_same_result(problem):

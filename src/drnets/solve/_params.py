@@ -131,6 +131,13 @@ class Params:
         high=1.0,
         kind="optional number",
     )
+    count_weights: bool = knob(
+        True,
+        "Weight the final fits by counting statistics (a Q point's variance grows with the pattern's level) "
+        "where the patterns sit on a baseline (raw counts); the shift prior then scales with the share of the "
+        "signal the weights keep.",
+        kind="flag",
+    )
     texture: bool = knob(
         False,
         "Fit preferred orientation (March-Dollase variants) in the final fits of phases with hkl and a cell.",
@@ -247,7 +254,8 @@ class Params:
     )
     shift_prior: float = knob(
         10.0,
-        "Cost of a phase at a shift of max_shift, in per-phase costs (Gaussian prior on the lattice).",
+        "Cost of a phase at a shift of max_shift, in per-phase costs (Gaussian prior on the lattice; "
+        "scaled down with count_weights).",
         low=0.0,
         high=1e6,
     )

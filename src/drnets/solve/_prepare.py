@@ -180,6 +180,44 @@ def noise_variance(xn: np.ndarray) -> np.ndarray:
     return (np.quantile(d2, 0.25, axis=1) / 0.3186) ** 2 / 6.0
 
 
+#: Lowest quiet level (share of the pattern's maximum) of :func:`count_weights`: a pattern
+#: whose baseline is lower still weighs its peak tops at least sqrt(0.02) ~ 1/7 of it.
+QUIET_FLOOR = 0.02
+
+
+def count_weights(xraw: np.ndarray) -> np.ndarray:
+    """Per-point weights of each Q point under counting (Poisson) statistics.
+
+    A count's variance is its expected value, so a Q point is weighted by
+    ``sqrt(quiet / level)``: the level is the measured pattern lightly smoothed (three Q
+    points, so that the weights do not follow the noise), the quiet level its lower quartile
+    (the baseline between peaks, where :func:`noise_variance` measures the noise), and
+    nothing weighs more than the baseline. Each point's weights are then scaled to a mean
+    square of one: the residual keeps the scale the per-phase cost and the shift prior are
+    set on, and only where along Q the residual counts changes (peak tops, where counting
+    noise and peak-shape misfit are largest, count less; the baseline where minor phases
+    show more).
+    """
+    from scipy.ndimage import uniform_filter1d
+
+    level = uniform_filter1d(xraw, 3, axis=1)
+    quiet = np.maximum(np.quantile(level, 0.25, axis=1, keepdims=True), QUIET_FLOOR)
+    w = np.sqrt(quiet / np.maximum(level, quiet))
+    return w / np.sqrt((w * w).mean(axis=1, keepdims=True))
+
+
+def kept_signal_share(xn: np.ndarray, weights: np.ndarray) -> float:
+    """The share of the signal's energy the weights keep (median over the points).
+
+    A lattice shift is told by the residual at a phase's peaks, which :func:`count_weights`
+    weighs less than the baseline; the shift prior is scaled by this share so that it keeps
+    its weight against that evidence (1 for unweighted fits).
+    """
+    energy = (xn * xn).sum(axis=1)
+    kept = (weights * weights * xn * xn).sum(axis=1)
+    return float(np.median(kept / np.maximum(energy, 1e-30)))
+
+
 def prepare(
     library: Library,
     phases: PhaseLibrary,
@@ -223,12 +261,13 @@ def prepare(
     sigma = (float(sig[0]), float(sig[1]))
     # The search sees the patterns less a rough background (a wide grey opening); the
     # final fits see the measured patterns with a smooth background fitted jointly.
+    # Patterns whose lowest tenth sits on a baseline are raw counts: they get the
+    # background opening and counting weights. Patterns already background-free (the
+    # baseline is ~0: processed or simulated data) say nothing of their counts.
+    pm = np.maximum(library.patterns.max(axis=1), 1e-30)
+    on_baseline = float(np.median(np.quantile(library.patterns, 0.1, axis=1) / pm)) > params.baseline_level
     if params.background == "auto":
-        # Patterns whose lowest tenth sits on a baseline get the opening; patterns
-        # already background-free (the baseline is ~0) are searched as they are.
-        pm = np.maximum(library.patterns.max(axis=1), 1e-30)
-        level = float(np.median(np.quantile(library.patterns, 0.1, axis=1) / pm))
-        if level > params.baseline_level:
+        if on_baseline:
             bg = estimate_background(q, library.patterns, params.background_width * max(sigma))
         else:
             bg = np.zeros_like(library.patterns)
@@ -270,6 +309,7 @@ def prepare(
     x = torch.as_tensor(xn, dtype=torch.float32, device=dev)
     xx = (xn * xn).sum(1)
     pen = np.maximum(params.penalty * xx, params.noise_penalty * noise_variance(xn))
+    weights = count_weights(xraw) if params.count_weights and on_baseline else None
     return Problem(
         params=params,
         device=dev,
@@ -297,4 +337,6 @@ def prepare(
         phase_comp=phases.compositions,
         history=[],
         axis_factors=axis_factors(phases, reach, sq.shape[1]) if params.phase_texture else None,
+        weights=weights,
+        prior_scale=1.0 if weights is None else kept_signal_share(xn, weights),
     )

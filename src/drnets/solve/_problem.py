@@ -80,6 +80,12 @@ class Problem:
     drawn : ndarray (N, P) of int or None
         With a texture, the dictionary row (of ``atoms``) that draws each phase at each
         point: the phase's own, or a textured copy's after the P phases.
+    weights : ndarray (N, L) or None
+        Each Q point's weight in the final fits (counting statistics,
+        :func:`~drnets.solve._prepare.count_weights`); None: unweighted.
+    prior_scale : float
+        Factor on the shift prior: the share of the signal's energy the weights keep
+        (:func:`~drnets.solve._prepare.kept_signal_share`; 1 without weights).
     fits : FitCache
         The final fits made so far (:meth:`fit_point`), shared with :meth:`with_costs`' problems.
     """
@@ -112,6 +118,8 @@ class Problem:
     axis_factors: list[Any] | None = None
     phase_texture: Any = None
     drawn: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    prior_scale: float = 1.0
     fits: FitCache = field(default_factory=FitCache, repr=False)
 
     def with_costs(self, pen: np.ndarray) -> Problem:
@@ -149,6 +157,7 @@ class Problem:
             self.basis,
             texture_cost=float(self.pen[i]) * p.texture_cost if p.texture else None,
             memo=lambda tag, solve: self.fits.get_or_fit((key, tag), solve),
+            weight=None if self.weights is None else self.weights[i],
         )
 
     def rows_of(self, points: np.ndarray | int, phases: np.ndarray) -> np.ndarray:
@@ -160,7 +169,7 @@ class Problem:
 
     def prior(self, shift: np.ndarray) -> np.ndarray:
         """Shift prior of each member, in units of the per-phase cost (see :func:`shift_prior`)."""
-        return shift_prior(self.params, shift)
+        return shift_prior(self.params, shift) * self.prior_scale
 
     def composition_cost(self, i: int, phases: np.ndarray, heights: np.ndarray) -> float:
         """Soft composition rule at point i, in per-phase costs.
@@ -202,7 +211,9 @@ class Problem:
     ) -> float:
         """Cost of point i's phases (peak ``heights``, at ``shift``): per-phase costs (times
         ``weight``), the shift prior (see :func:`phase_cost`) and the soft composition rule."""
-        return phase_cost(self.params, float(self.pen[i]), shift, weight, self.composition_cost(i, phases, heights))
+        return phase_cost(
+            self.params, float(self.pen[i]), shift, weight, self.composition_cost(i, phases, heights), self.prior_scale
+        )
 
 
 def shift_prior(params: Params, shift: np.ndarray) -> np.ndarray:
@@ -212,9 +223,16 @@ def shift_prior(params: Params, shift: np.ndarray) -> np.ndarray:
 
 
 def phase_cost(
-    params: Params, pen: float, shift: np.ndarray, weight: np.ndarray | float = 1.0, extra: float = 0.0
+    params: Params,
+    pen: float,
+    shift: np.ndarray,
+    weight: np.ndarray | float = 1.0,
+    extra: float = 0.0,
+    prior_scale: float = 1.0,
 ) -> float:
     """Cost of a point's phases: the per-phase cost ``pen`` times the members' ``weight`` plus
-    their shift prior, plus ``extra`` per-phase costs for the set as a whole."""
+    their shift prior (times ``prior_scale``), plus ``extra`` per-phase costs for the set as a whole."""
     shift = np.asarray(shift, dtype=float)
-    return float(pen * ((np.broadcast_to(weight, shift.shape) + shift_prior(params, shift)).sum() + extra))
+    return float(
+        pen * ((np.broadcast_to(weight, shift.shape) + prior_scale * shift_prior(params, shift)).sum() + extra)
+    )

@@ -260,6 +260,7 @@ def group_fit(
     basis: np.ndarray | None = None,
     texture_cost: float | None = None,
     memo: Callable[[Hashable, Callable[[], tuple[np.ndarray, float]]], tuple[np.ndarray, float]] | None = None,
+    weight: np.ndarray | None = None,
 ) -> dict[str, np.ndarray | float]:
     """Non-negative fit of one pattern by each phase's local family of profiles.
 
@@ -275,6 +276,9 @@ def group_fit(
     with every variant tells each phase's axis, a fit with those axes only is kept when
     it lowers the residual by more than ``texture_cost`` per textured phase; ``rss`` then
     includes those costs.
+
+    ``weight`` (L,), if given, weights each Q point of the least squares (``rss`` is then
+    the weighted residual; ``recon`` and ``background`` stay in pattern units).
 
     ``memo(tag, solve)``, if given, answers each NNLS of the fit (``tag`` names its texture
     columns, if any; the caller's key names the pattern and the profile families) with
@@ -306,7 +310,9 @@ def group_fit(
     def solve(a: np.ndarray, tag: Hashable = ()) -> tuple[np.ndarray, float]:
         def run() -> tuple[np.ndarray, float]:
             full = a if basis is None else np.concatenate([a, basis], 1)
-            return nnls(full, x.astype(float), maxiter=50 * full.shape[1])
+            if weight is None:
+                return nnls(full, x.astype(float), maxiter=50 * full.shape[1])
+            return nnls(full * weight[:, None], x.astype(float) * weight, maxiter=50 * full.shape[1])
 
         return run() if memo is None else memo(tag, run)
 
