@@ -9,7 +9,7 @@ from drnets.solve import PhaseMapper
 from drnets.solve._params import Params
 from drnets.solve._prepare import prepare
 from drnets.solve._state import State
-from drnets.solve._twins import one_card_per_compound, twin_pairs
+from drnets.solve._twins import _components, one_card_per_compound, one_card_per_region, twin_pairs, twin_ratios
 from drnets.synth import generate
 
 
@@ -57,3 +57,65 @@ def test_one_card_is_an_option(problem):
     off = PhaseMapper(device="cpu", rounds=1, confidence=False).fit(ds.library, ds.phases, mask=ds.mask)
     assert any(h.get("stage") == "one card per compound" for h in on.history_)
     assert not any(h.get("stage") == "one card per compound" for h in off.history_)
+
+
+@pytest.fixture(scope="module")
+def with_truth():
+    ds, truth = generate(system="random", seed=100, points=20, q_points=300)
+    pb = prepare(ds.library, ds.phases, Params(device="cpu"), mask=ds.mask, max_phases=ds.max_phases)
+    return ds, truth, pb
+
+
+def test_twin_ratio_is_the_look_alikes_lattice(with_truth):
+    ds, truth, pb = with_truth
+    labels = list(ds.phases.labels)
+    ratios = twin_ratios(pb)
+    a, b = labels.index("BaO_rocksalt"), labels.index("BaO_rocksalt-2")
+    role = truth.meta["system_details"]["phases"]["BaO_rocksalt-2"]["role"]
+    spacing = float(role.split("(")[1].split(" %")[0]) / 100  # the look-alike's lattice against the card's
+    # a lattice larger by (1 + spacing) puts every peak at Q / (1 + spacing); the generator
+    # jitters each cell length by up to 0.3 % on top
+    assert ratios[(a, b)] == pytest.approx(1.0 / (1.0 + spacing), abs=0.005)
+
+
+def _truth_state(pb, truth) -> State:
+    state = State.empty(pb.n, int(pb.search_limits.max()), pb.q.size)
+    for i in range(pb.n):
+        phases = np.flatnonzero(truth.fractions[i] > 0)
+        centre = np.array([pb.atoms.shift_index(float(truth.shifts[i, p])) for p in phases], dtype=int)
+        g = pb.fit_point(i, phases, centre)
+        sc, kept = pb.fit_cost(i, phases, g)
+        state.set_fit(i, phases, centre, np.zeros(phases.size, int), g, sc, kept)
+    return state
+
+
+def test_a_region_takes_one_card_the_cheaper(with_truth):
+    ds, truth, pb = with_truth
+    labels = list(ds.phases.labels)
+    a, b = labels.index("BaO_rocksalt"), labels.index("BaO_rocksalt-2")
+    state = _truth_state(pb, truth)
+    holders = np.flatnonzero(((state.phase == a) & state.present).any(1))
+    assert holders.size >= 3
+    # one point of the true card's region swapped to the look-alike at the matching lattice
+    i = int(holders[1])
+    js = np.flatnonzero(state.present[i])
+    phs, sh = state.phase[i, js].copy(), state.shift[i, js].copy()
+    at = int(np.flatnonzero(phs == a)[0])
+    phs[at] = b
+    sh[at] = pb.atoms.shift_index(float(pb.atoms.shifts[sh[at]]) / twin_ratios(pb)[(a, b)])
+    g = pb.fit_point(i, phs, sh)
+    sc, kept = pb.fit_cost(i, phs, g)
+    state.set_fit(i, phs, sh, state.width[i, js], g, sc, kept)
+    before = state.copy()
+    out = one_card_per_region(pb, state)
+    holds = lambda s, c: ((s.phase == c) & s.present).any(1)  # noqa: E731
+    # every connected piece of the points holding either card now holds one card only
+    for region in _components(np.flatnonzero(holds(out, a) | holds(out, b)), pb.edges, pb.n):
+        assert not (holds(out, a)[region].any() and holds(out, b)[region].any())
+    # the data at the other points are the true card's: the swapped point goes back to it
+    assert holds(out, a)[i] and not holds(out, b)[i]
+    assert not holds(out, b).any()
+    # points that held neither card are untouched
+    other = ~(holds(before, a) | holds(before, b))
+    assert np.array_equal(out.phase[other], before.phase[other])
+    assert any(h.get("stage") == "one card per region" for h in pb.history)

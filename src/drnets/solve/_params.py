@@ -204,6 +204,12 @@ class Params:
     one_card: bool = knob(
         False, "At most one of two cards of one compound that draw the same pattern (twins) per point.", kind="flag"
     )
+    twin_regions: bool = knob(
+        False,
+        "One card of each twin pair per connected region of points holding them: the one whose use "
+        "throughout costs the region less.",
+        kind="flag",
+    )
     min_peak_fraction: float = knob(
         0.1,
         "A phase must reach this fraction at some point to be kept anywhere (0: no library-wide pruning).",

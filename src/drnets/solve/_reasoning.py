@@ -11,7 +11,7 @@ from ._problem import Problem
 from ._repairs import enforce_exactly, repair
 from ._screen import restricted_pools, seed_pool
 from ._state import State
-from ._twins import one_card_per_compound
+from ._twins import one_card_per_compound, one_card_per_region
 
 #: Fraction above which a point counts towards a phase's region when pruning.
 REGION_FRACTION = 0.02
@@ -88,6 +88,8 @@ def settle(pb: Problem, state: State, keep: np.ndarray) -> State:
     the rules enforced exactly. Both engines end with it."""
     if pb.params.one_card:
         state = one_card_per_compound(pb, state)
+    if pb.params.twin_regions:
+        state = one_card_per_region(pb, state)
     state = enforce(pb, state, keep)
     state = grow(pb, state, keep)
     state = repair(pb, state, keep)

@@ -5,7 +5,12 @@ a few per cent apart in lattice). Together at one point the second card of the p
 phase the first does not already hold: what it draws is the first's peak shape, texture or
 an impurity's peaks near its own, and one phase cannot sit at two lattices in the solver's
 model anyway. So each point keeps at most one card of a twin pair: the one with the larger
-height, refitted without the other.
+height, refitted without the other (:func:`one_card_per_compound`, ``one_card``).
+
+Apart, at neighbouring points, the two cards split one solid solution: each point takes the
+card whose lattice lies nearer its own, although one phase runs through the region. So
+within each connected region of points holding either card, every point takes the card
+whose use throughout costs the region less (:func:`one_card_per_region`, ``twin_regions``).
 """
 
 from __future__ import annotations
@@ -20,15 +25,16 @@ from ._state import State, refit
 TWIN_CORRELATION = 0.9
 
 
-def twin_pairs(pb: Problem) -> list[tuple[int, int]]:
+def twin_ratios(pb: Problem) -> dict[tuple[int, int], float]:
     """Pairs (a, b), a < b, of non-substrate candidates with equal compositions whose profiles
-    correlate above :data:`TWIN_CORRELATION` at some relative shift on the grid."""
+    correlate above :data:`TWIN_CORRELATION` at some relative shift on the grid, each with that
+    shift: ``b`` at its tabulated lattice draws what ``a`` draws at this multiplicative shift."""
     atoms, p_n = pb.atoms, pb.p_n
     comp = np.asarray(pb.phase_comp, dtype=float)[:p_n]
     norm = comp / np.maximum(comp.sum(1, keepdims=True), 1e-12)
     one = atoms.shift_index(1.0)
     shifts = np.arange(atoms.n_shifts)
-    pairs = []
+    pairs: dict[tuple[int, int], float] = {}
     for a in range(p_n):
         if pb.substrate[a] or not comp[a].any():
             continue
@@ -40,9 +46,15 @@ def twin_pairs(pb: Problem) -> list[tuple[int, int]]:
         for b in same:
             ref = atoms.profiles(np.array([b]), np.array([one]), np.array([0])).cpu().numpy()[0]
             ref /= max(float(np.linalg.norm(ref)), 1e-12)
-            if float((grid @ ref).max()) > TWIN_CORRELATION:
-                pairs.append((a, b))
+            corr = grid @ ref
+            if float(corr.max()) > TWIN_CORRELATION:
+                pairs[(a, b)] = float(atoms.shifts[int(corr.argmax())])
     return pairs
+
+
+def twin_pairs(pb: Problem) -> list[tuple[int, int]]:
+    """The twin pairs of :func:`twin_ratios`, without their shifts."""
+    return list(twin_ratios(pb))
 
 
 def one_card_per_compound(pb: Problem, state: State) -> State:
@@ -58,4 +70,71 @@ def one_card_per_compound(pb: Problem, state: State) -> State:
     if touched:
         refit(pb, state, np.array(sorted(touched)))
     pb.history.append({"stage": "one card per compound", "points_changed": len(touched)})
+    return state
+
+
+def _components(points: np.ndarray, edges: np.ndarray, n: int) -> list[np.ndarray]:
+    """Connected pieces of ``points`` in the composition graph (edges among them only)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    inside = np.zeros(n, dtype=bool)
+    inside[points] = True
+    e = edges[inside[edges[:, 0]] & inside[edges[:, 1]]] if len(edges) else np.zeros((0, 2), int)
+    graph = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    return [points[label[points] == c] for c in np.unique(label[points])]
+
+
+def _with_card(pb: Problem, state: State, i: int, keep: int, drop: int, ratio: float) -> tuple[float, tuple | None]:
+    """Point i's cost with card ``drop`` replaced by ``keep`` (dropped where it holds both; the
+    kept card at ``ratio`` times the dropped card's shift), and the fit that gives it;
+    (current cost, None) where it does not hold ``drop``."""
+    js = np.flatnonzero(state.present[i])
+    phs, sh, wd = state.phase[i, js], state.shift[i, js], state.width[i, js]
+    if drop not in phs:
+        return pb.fit_cost(i, phs, pb.fit_point(i, phs, sh))[0], None
+    at = int(np.flatnonzero(phs == drop)[0])
+    if keep in phs:
+        tries = [(np.delete(phs, at), np.delete(sh, at), np.delete(wd, at))]
+    else:
+        # the kept card at the grid shift that draws the dropped card's lattice, and one step either side
+        centre = pb.atoms.shift_index(float(pb.atoms.shifts[sh[at]]) * ratio)
+        tries = []
+        for s in (centre - 1, centre, centre + 1):
+            if 0 <= s < pb.atoms.n_shifts:
+                p2, s2 = phs.copy(), sh.copy()
+                p2[at], s2[at] = keep, s
+                tries.append((p2, s2, wd))
+    best: tuple[float, tuple | None] = (np.inf, None)
+    for p2, s2, w2 in tries:
+        g = pb.fit_point(i, p2, s2)
+        sc, kept = pb.fit_cost(i, p2, g)
+        if sc < best[0]:
+            best = (sc, (p2, s2, w2, g, sc, kept))
+    return best
+
+
+def one_card_per_region(pb: Problem, state: State) -> State:
+    """Within each connected region of points that hold either card of a twin pair, and hold
+    both cards somewhere, every point takes the card whose use throughout costs the region less."""
+    changed = 0
+    for (a, b), r in twin_ratios(pb).items():
+        holds_a = ((state.phase == a) & state.present).any(1)
+        holds_b = ((state.phase == b) & state.present).any(1)
+        for region in _components(np.flatnonzero(holds_a | holds_b), pb.edges, pb.n):
+            if not (holds_a[region].any() and holds_b[region].any()):
+                continue
+            # a at shift v draws what b draws at v / r
+            options = [
+                [_with_card(pb, state, int(i), keep, drop, ratio) for i in region]
+                for keep, drop, ratio in ((a, b, r), (b, a, 1.0 / r))
+            ]
+            totals = [sum(c for c, _ in o) for o in options]
+            for i, (_, fit) in zip(region, options[int(np.argmin(totals))]):
+                if fit is not None:
+                    phs, sh, wd, g, sc, kept = fit
+                    state.set_fit(int(i), phs, sh, wd, g, sc, kept)
+                    changed += 1
+    pb.history.append({"stage": "one card per region", "points_changed": changed})
     return state
