@@ -205,7 +205,7 @@ class Params:
         False, "At most one of two cards of one compound that draw the same pattern (twins) per point.", kind="flag"
     )
     twin_regions: bool = knob(
-        False,
+        True,
         "One card of each twin pair per connected region of points holding them: the one whose use "
         "throughout costs the region less.",
         kind="flag",
