@@ -119,3 +119,18 @@ def test_a_region_takes_one_card_the_cheaper(with_truth):
     other = ~(holds(before, a) | holds(before, b))
     assert np.array_equal(out.phase[other], before.phase[other])
     assert any(h.get("stage") == "one card per region" for h in pb.history)
+
+
+def test_twin_regions_run_after_the_search_and_after_the_repairs(problem):
+    ds, _ = problem
+    on = PhaseMapper(device="cpu", rounds=1, confidence=False).fit(ds.library, ds.phases, mask=ds.mask)
+    off = PhaseMapper(device="cpu", rounds=1, confidence=False, twin_regions=False).fit(
+        ds.library, ds.phases, mask=ds.mask
+    )
+    stages = [h.get("stage") for h in on.history_]
+    assert stages.count("one card per region") == 2
+    # the second pass follows the soft repairs and precedes the exact rules
+    first, second = (k for k, s in enumerate(stages) if s == "one card per region")
+    assert "grow" in stages[first:second] and "regions" in stages[first:second]
+    assert "island pruning" in stages[second:] and "island pruning" not in stages[:second]
+    assert "one card per region" not in [h.get("stage") for h in off.history_]

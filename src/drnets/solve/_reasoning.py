@@ -83,9 +83,10 @@ def grow(pb: Problem, state: State, keep: np.ndarray) -> State:
 
 
 def settle(pb: Problem, state: State, keep: np.ndarray) -> State:
-    """From the search's answer to the final one: twin cards reduced to one per point, points
-    using a pruned phase re-solved, minor phases grown, the soft repairs, then (``strict``)
-    the rules enforced exactly. Both engines end with it."""
+    """From the search's answer to the final one: twin cards reduced to one per point and per
+    region, points using a pruned phase re-solved, minor phases grown, the soft repairs, twin
+    cards per region again, then (``strict``) the rules enforced exactly. Both engines end
+    with it."""
     if pb.params.one_card:
         state = one_card_per_compound(pb, state)
     if pb.params.twin_regions:
@@ -93,6 +94,8 @@ def settle(pb: Problem, state: State, keep: np.ndarray) -> State:
     state = enforce(pb, state, keep)
     state = grow(pb, state, keep)
     state = repair(pb, state, keep)
+    if pb.params.twin_regions:  # the repairs copy neighbours' sets, twins among them
+        state = one_card_per_region(pb, state)
     if pb.params.strict:
         state = enforce_exactly(pb, state)
     return state
