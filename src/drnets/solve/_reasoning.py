@@ -11,7 +11,7 @@ from ._problem import Problem
 from ._repairs import enforce_exactly, repair
 from ._screen import restricted_pools, seed_pool
 from ._state import State
-from ._twins import one_card_per_compound, one_card_per_region
+from ._twins import one_card_per_compound, one_card_per_region, twin_ratios
 
 #: Fraction above which a point counts towards a phase's region when pruning.
 REGION_FRACTION = 0.02
@@ -87,15 +87,17 @@ def settle(pb: Problem, state: State, keep: np.ndarray) -> State:
     region, points using a pruned phase re-solved, minor phases grown, the soft repairs, twin
     cards per region again, then (``strict``) the rules enforced exactly. Both engines end
     with it."""
+    # the twin pairs depend on the candidates only: found once (seconds on long candidate lists)
+    twins = twin_ratios(pb) if pb.params.one_card or pb.params.twin_regions else {}
     if pb.params.one_card:
-        state = one_card_per_compound(pb, state)
+        state = one_card_per_compound(pb, state, list(twins))
     if pb.params.twin_regions:
-        state = one_card_per_region(pb, state)
+        state = one_card_per_region(pb, state, twins)
     state = enforce(pb, state, keep)
     state = grow(pb, state, keep)
     state = repair(pb, state, keep)
     if pb.params.twin_regions:  # the repairs copy neighbours' sets, twins among them
-        state = one_card_per_region(pb, state)
+        state = one_card_per_region(pb, state, twins)
     if pb.params.strict:
         state = enforce_exactly(pb, state)
     return state

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..structure import components
 from ._problem import Problem
 from ._state import State, refit
 
@@ -57,10 +58,11 @@ def twin_pairs(pb: Problem) -> list[tuple[int, int]]:
     return list(twin_ratios(pb))
 
 
-def one_card_per_compound(pb: Problem, state: State) -> State:
-    """Each point keeps at most one card of each twin pair (the larger), refitted."""
+def one_card_per_compound(pb: Problem, state: State, pairs: list[tuple[int, int]] | None = None) -> State:
+    """Each point keeps at most one card of each twin pair (the larger), refitted; ``pairs``:
+    :func:`twin_pairs`, if already known."""
     touched = set()
-    for a, b in twin_pairs(pb):
+    for a, b in twin_pairs(pb) if pairs is None else pairs:
         both = np.flatnonzero(((state.phase == a) & state.present).any(1) & ((state.phase == b) & state.present).any(1))
         for i in both:
             ja = int(np.flatnonzero(state.present[i] & (state.phase[i] == a))[0])
@@ -71,19 +73,6 @@ def one_card_per_compound(pb: Problem, state: State) -> State:
         refit(pb, state, np.array(sorted(touched)))
     pb.history.append({"stage": "one card per compound", "points_changed": len(touched)})
     return state
-
-
-def _components(points: np.ndarray, edges: np.ndarray, n: int) -> list[np.ndarray]:
-    """Connected pieces of ``points`` in the composition graph (edges among them only)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    inside = np.zeros(n, dtype=bool)
-    inside[points] = True
-    e = edges[inside[edges[:, 0]] & inside[edges[:, 1]]] if len(edges) else np.zeros((0, 2), int)
-    graph = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
-    return [points[label[points] == c] for c in np.unique(label[points])]
 
 
 def _with_card(pb: Problem, state: State, i: int, keep: int, drop: int, ratio: float) -> tuple[float, tuple | None]:
@@ -115,14 +104,17 @@ def _with_card(pb: Problem, state: State, i: int, keep: int, drop: int, ratio: f
     return best
 
 
-def one_card_per_region(pb: Problem, state: State) -> State:
+def one_card_per_region(pb: Problem, state: State, ratios: dict[tuple[int, int], float] | None = None) -> State:
     """Within each connected region of points that hold either card of a twin pair, and hold
-    both cards somewhere, every point takes the card whose use throughout costs the region less."""
+    both cards somewhere, every point takes the card whose use throughout costs the region
+    less; ``ratios``: :func:`twin_ratios`, if already known."""
     changed = 0
-    for (a, b), r in twin_ratios(pb).items():
+    for (a, b), r in (twin_ratios(pb) if ratios is None else ratios).items():
         holds_a = ((state.phase == a) & state.present).any(1)
         holds_b = ((state.phase == b) & state.present).any(1)
-        for region in _components(np.flatnonzero(holds_a | holds_b), pb.edges, pb.n):
+        either = np.flatnonzero(holds_a | holds_b)
+        label = components(either, pb.edges, pb.n)
+        for region in (either[label == c] for c in np.unique(label)):
             if not (holds_a[region].any() and holds_b[region].any()):
                 continue
             # a at shift v draws what b draws at v / r
