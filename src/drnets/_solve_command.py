@@ -186,7 +186,8 @@ def _make_mapper(cls, callback: Callable | None, **kwargs: Any):
 
 
 def texture_text(solution, most: int = 4) -> str:
-    """The phases the solver drew textured (axis, median March-Dollase r), from the run's last estimate."""
+    """The phases the solver drew textured (axis and median March-Dollase r, or the range of
+    their reflections' free factors), from the run's last estimate."""
     hist = (solution.metadata or {}).get("history") or []
     last = [h for h in hist if isinstance(h, dict) and h.get("stage") == "phase texture"]
     if not last or not last[-1].get("phases"):
@@ -194,6 +195,10 @@ def texture_text(solution, most: int = 4) -> str:
     items = []
     for key, v in last[-1]["phases"].items():
         label = solution.labels[int(key)] if int(key) < len(solution.labels) else key
+        if "factor_range" in v:  # reflections' factors (reflection_factors), no axis
+            lo, hi = v["factor_range"]
+            items.append(f"{label} {int(v.get('reflections', 0))} reflections x{float(lo):.2f}-{float(hi):.2f}")
+            continue
         axis = "".join(str(int(a)) for a in v.get("axis", []))
         items.append(f"{label} ({axis}) r {float(v.get('r_median', 1.0)):.2f}")
     more = f"; {len(items) - most} more (summary.json history)" if len(items) > most else ""

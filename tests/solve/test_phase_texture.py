@@ -85,8 +85,8 @@ def test_phases_without_indices_are_drawn_as_tabulated():
     q = np.linspace(15, 75, 700)
     x = _textured_library(np.full(10, 0.6), q, ph) + 1e-3
     library = Library(("Ti",), np.ones((10, 1)), q, x)
-    on = PhaseMapper(device="cpu").fit(library, bare)
-    off = PhaseMapper(device="cpu", phase_texture=False).fit(library, bare)
+    on = PhaseMapper(device="cpu", reflection_factors=1.0).fit(library, bare)
+    off = PhaseMapper(device="cpu", phase_texture=False, reflection_factors=1.0).fit(library, bare)
     assert np.array_equal(on.fractions_, off.fractions_) and np.array_equal(on.residuals_, off.residuals_)
 
 
@@ -118,5 +118,48 @@ def test_the_solve_table_names_the_textured_phases():
     library = Library(("Ti",), np.ones((12, 1)), q, _textured_library(np.full(12, 0.6), q, ph) + 1e-3)
     sol = PhaseMapper(device="cpu").fit(library, lib).solution_
     assert texture_text(sol).startswith("A (001) r 0.")
-    off = PhaseMapper(device="cpu", phase_texture=False).fit(library, lib).solution_
+    free = PhaseMapper(device="cpu", phase_texture=False).fit(library, lib).solution_
+    assert texture_text(free).startswith("A 9 reflections x0.")  # no axis without phase_texture
+    off = PhaseMapper(device="cpu", phase_texture=False, reflection_factors=1.0).fit(library, lib).solution_
     assert texture_text(off) == ""
+
+
+def _bare_library(factors: np.ndarray, n: int = 16):
+    """A stick-only phase (no Miller indices) whose reflections are drawn at ``factors`` times
+    their tabulated intensities at every point, beside a second phase."""
+    ph = _tetragonal("A", 4.6, 3.0)
+    other = _tetragonal("B", 4.9, 3.2, formula="SnO2")
+    bare = Phase("A", "TiO2", ph.q, ph.intensity)
+    lib = PhaseLibrary([bare, Phase("B", "SnO2", other.q, other.intensity)], ("Ti", "Sn"))
+    q = np.linspace(15, 75, 700)
+    comp = np.stack([np.linspace(0.6, 1.0, n), np.linspace(0.4, 0.0, n)], 1)
+    share = np.linspace(0.0, 0.5, n)[::-1]  # B fades out towards the Ti end
+    xa = render_peaks(q, ph.q[None, :], (ph.intensity * factors)[None, :], (0.12, 0.12))
+    xb = render_peaks(q, other.q[None, :], other.intensity[None, :], (0.12, 0.12))
+    x = (1 - share)[:, None] * xa + share[:, None] * xb + 1e-3
+    return Library(("Ti", "Sn"), comp, q, x), lib
+
+
+def test_stick_phases_take_reflection_factors_across_the_library():
+    factors = np.array([1.0, 0.4, 1.8, 1.0, 0.5, 2.0, 1.0, 0.6, 1.0])
+    library, lib = _bare_library(factors)
+    plain = PhaseMapper(device="cpu", seed=0, reflection_factors=1.0).fit(library, lib)
+    free = PhaseMapper(device="cpu", seed=0).fit(library, lib)  # on by default
+    est = [h for h in free.history_ if h.get("stage") == "phase texture"][-1]["phases"]
+    assert "0" in est and "axis" not in est["0"]
+    lo, hi = est["0"]["factor_range"]
+    assert lo < 0.7 and hi > 1.5  # the drawn factors (0.4 to 2.0 against the strongest)
+    assert free.residuals_.mean() < 0.5 * plain.residuals_.mean()
+    assert np.all(free.fractions_[:, 0] > 0.4)
+    from drnets._solve_command import texture_text
+
+    assert texture_text(free.solution_).startswith("A ") and "reflections" in texture_text(free.solution_)
+
+
+def test_tabulated_intensities_take_no_reflection_factors():
+    library, lib = _bare_library(np.ones(9))
+    off = PhaseMapper(device="cpu", seed=0, reflection_factors=1.0).fit(library, lib)
+    free = PhaseMapper(device="cpu", seed=0).fit(library, lib)
+    est = [h for h in free.history_ if h.get("stage") == "phase texture"]
+    assert not any(h["phases"] for h in est)
+    assert np.array_equal(off.fractions_, free.fractions_)

@@ -161,6 +161,13 @@ class Params:
         low=0.0,
         high=1e6,
     )
+    reflection_factors: float = knob(
+        3.0,
+        "Phases the March-Dollase texture cannot draw (no Miller indices and cell, e.g. ICDD sticks) may take "
+        "intensity factors per reflection, one set across the library, within [1/this, this]; 1: off.",
+        low=1.0,
+        high=100.0,
+    )
     width_scales: tuple[float, ...] = knob(
         WIDTH_SCALES,
         "Peak-width multipliers (of the base sigma) a phase may take at a point.",

@@ -17,6 +17,11 @@ the answer holds gets
 A phase keeps its texture only where the summed gain over its points exceeds
 ``phase_texture_cost`` per-phase costs per point; the final fits
 (:meth:`~drnets.solve._problem.Problem.fit_point`) then draw it textured.
+
+A phase given as sticks only (no Miller indices and cell, as ICDD tables are) has no
+axis to order its reflections by. It gets instead one intensity factor per reflection,
+bounded to [1/``reflection_factors``, ``reflection_factors``], fitted over all its points
+at once: still a property of the phase across the library, never bought point by point.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ from ._texture import VARIANT_AXES
 #: March-Dollase parameters a phase may take at a point: geometric steps from 0.5 to 2 (1 included).
 R_LEVELS = tuple(float(v) for v in np.round(np.exp(np.linspace(np.log(0.5), np.log(2.0), 11)), 4))
 _ONE = R_LEVELS.index(1.0)
+#: Reflection factors (``reflection_factors``) closer to 1 than this are taken as 1: tabulated
+#: intensities are not known better, and on data drawn as tabulated the fit's small
+#: departures only follow the peak shape's misfit.
+FACTOR_TOLERANCE = 0.05
 _CHUNK = 128  # points per block (memory: points x sticks x Q profiles, points x holders distances)
 
 
@@ -159,6 +168,44 @@ def _level_fits(atoms, p: int, s_idx, w_idx, now, coef, rest, fac) -> np.ndarray
     return out
 
 
+def _reflection_factor_fit(atoms, p: int, s_idx, w_idx, now, coef, rest, bound: float):  # noqa: ANN001
+    """Library-wide intensity factors of phase p's reflections, in [1/bound, bound]: (K,), and
+    the squared residual they take off against the tabulated intensities, over the holders.
+
+    The model at a holder is its height times the phase's sticks at the factors, over the
+    maximum of its current profile; the target is what the other phases leave with the
+    phase's own part put back (as in :func:`_level_fits`). The least squares is gathered as
+    normal equations a block of points at a time (memory: a block x sticks x Q).
+    """
+    from scipy.optimize import lsq_linear
+
+    k = atoms.sq.shape[1]
+    hess, lin, tt = np.zeros((k, k)), np.zeros(k), 0.0
+    for a in range(0, s_idx.size, _CHUNK):
+        sl = slice(a, a + _CHUNK)
+        g = _stick_profiles(atoms, p, s_idx[sl], w_idx[sl]).astype(float)  # (c, K, L)
+        own = np.einsum("ck,ckl->cl", atoms.si[p] * now[sl], g)
+        scale = coef[sl] / np.maximum(own.max(1), 1e-30)
+        target = rest[sl] + scale[:, None] * own
+        design = (scale[:, None, None] * atoms.si[p][None, :, None]) * g  # (c, K, L)
+        hess += np.einsum("ckl,cjl->kj", design, design)
+        lin += np.einsum("ckl,cl->k", design, target)
+        tt += float((target * target).sum())
+    f = np.ones(k)
+    act = np.diag(hess) > 1e-12 * max(float(np.diag(hess).max(initial=0.0)), 1e-300)
+    if act.sum() == 0:
+        return f, 0.0
+    h, b = hess[np.ix_(act, act)], lin[act]
+    chol = np.linalg.cholesky(h + 1e-9 * np.trace(h) / h.shape[0] * np.eye(h.shape[0]))
+    f[act] = lsq_linear(chol.T, np.linalg.solve(chol, b), bounds=(1.0 / bound, bound)).x
+    f[np.abs(f - 1.0) < FACTOR_TOLERANCE] = 1.0  # within what a tabulated intensity tells
+
+    def rss(v: np.ndarray) -> float:
+        return tt - 2.0 * float(lin @ v) + float(v @ hess @ v)
+
+    return f, rss(np.ones(k)) - rss(f)
+
+
 def settle_phase_texture(pb, state):  # noqa: ANN001, ANN201 (Problem, State: import cycle)
     """Estimate the texture and refit the answer with it.
 
@@ -177,7 +224,8 @@ def settle_phase_texture(pb, state):  # noqa: ANN001, ANN201 (Problem, State: im
 def estimate_phase_texture(pb, state) -> PhaseTexture | None:  # noqa: ANN001 (Problem, State: import cycle)
     """Each phase's texture from the current answer (see the module doc); None if no phase gains."""
     tables = pb.axis_factors
-    if tables is None:
+    bound = pb.params.reflection_factors
+    if tables is None and bound <= 1.0:
         return None
     atoms = pb.atoms
     old = pb.phase_texture
@@ -189,11 +237,13 @@ def estimate_phase_texture(pb, state) -> PhaseTexture | None:  # noqa: ANN001 (P
     log_r = np.log(np.asarray(R_LEVELS))
     for p in np.unique(state.phase[state.present & (state.coef > 0)]):
         p = int(p)
-        if tables[p] is None:
-            continue
-        axes, fac = tables[p]
         rows, slots = np.nonzero(state.present & (state.phase == p) & (state.coef > 0))
         s_idx, w_idx = state.shift[rows, slots], state.width[rows, slots]
+        if tables is None or tables[p] is None:
+            if bound > 1.0:
+                _free_reflections(pb, state, p, rows, slots, old, rest, bound, axis, factors, level, report)
+            continue
+        axes, fac = tables[p]
         a_n, v_n = fac.shape[:2]  # fac: (A, V, K)
         # The phase's own part as the current fit draws it, put back into what the others leave.
         now = np.ones((rows.size, fac.shape[2]))
@@ -234,3 +284,33 @@ def estimate_phase_texture(pb, state) -> PhaseTexture | None:  # noqa: ANN001 (P
     if not axis:
         return None
     return PhaseTexture(axis=axis, factors=factors, level=level)
+
+
+def _free_reflections(pb, state, p, rows, slots, old, rest, bound, axis, factors, level, report) -> None:  # noqa: ANN001
+    """A phase the March-Dollase texture cannot draw (no Miller indices and cell, or
+    ``phase_texture`` off): its reflections' intensity factors across the whole library
+    (:func:`_reflection_factor_fit`), kept where they take off more than ``phase_texture_cost``
+    per-phase costs per reflection changed. Entered as axis -1 with every level's row
+    equal to the factors (so the tables stack with the March-Dollase ones) and level 0 at
+    every point."""
+    atoms = pb.atoms
+    k = atoms.sq.shape[1]
+    now = np.ones((rows.size, k))
+    if old is not None and p in old.axis:
+        lv = old.level[rows, p]
+        on = (lv >= 0) & (lv != _ONE)
+        now[on] = old.factors[p][lv[on]]
+    s_idx, w_idx = state.shift[rows, slots], state.width[rows, slots]
+    f, gain = _reflection_factor_fit(atoms, p, s_idx, w_idx, now, state.coef[rows, slots], rest[rows], bound)
+    changed = int((f != 1.0).sum())
+    cost = pb.params.phase_texture_cost * changed * float(np.median(pb.pen[rows]))
+    if changed == 0 or gain <= cost:
+        return
+    axis[p], factors[p] = -1, np.repeat(f[None, :], len(R_LEVELS), 0)
+    level[:, p] = 0
+    report[p] = {
+        "reflections": changed,
+        "factor_range": [round(float(f.min()), 3), round(float(f.max()), 3)],
+        "gain_over_cost": round(gain / max(cost, 1e-30), 2),
+        "points": int(rows.size),
+    }
