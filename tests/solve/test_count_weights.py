@@ -76,3 +76,15 @@ def test_a_weighted_fit_minimises_the_weighted_residual():
     # the unweighted answer scores no better under the weights
     plain_resid = (x - plain["recon"] - plain["background"]) * w
     assert (plain_resid * plain_resid).sum() >= fit["rss"] * (1 - 1e-9)
+
+
+def test_evidence_is_measured_in_the_final_fits_units():
+    # Evidence compares the answer's residual with the fit without one phase; with counting
+    # weights both must be weighted (once the answer's was not, and strong phases read 0).
+    from drnets.solve import PhaseMapper
+
+    ds, _ = generate("standard", seed=0, points=40, q_points=400)
+    assert prepare(ds.library, ds.phases, Params(device="cpu")).weights is not None  # raw counts: weighted
+    mapper = PhaseMapper(device="cpu", seed=0).fit(ds.library, ds.phases, mask=ds.mask, max_phases=ds.max_phases)
+    sol = mapper.solution_
+    assert np.all(sol.evidence[sol.fractions > 0.1] > 1.0)

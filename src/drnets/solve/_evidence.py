@@ -19,15 +19,17 @@ def evidence(pb: Problem, state: State) -> np.ndarray:
         if js.size == 0:
             continue
         x = pb.xraw[i]
-        r = x - state.rec[i] - state.bg[i]
+        # the final fits' measure: weighted by the counting weights where there are any
+        w = np.ones_like(x) if pb.weights is None else pb.weights[i]
+        r = (x - state.rec[i] - state.bg[i]) * w
         rss = float(r @ r)
         for j in js:
             rest = js[js != j]
             if rest.size:
                 without = pb.fit_point(i, state.phase[i, rest], state.shift[i, rest])["rss"]
             elif pb.basis is not None:
-                without = nnls(pb.basis, x)[1] ** 2
+                without = nnls(pb.basis * w[:, None], x * w)[1] ** 2
             else:
-                without = float(x @ x)
+                without = float((x * w) @ (x * w))
             out[i, state.phase[i, j]] = max(without - rss, 0.0) / pb.pen[i]
     return out

@@ -42,6 +42,9 @@ _ONE = R_LEVELS.index(1.0)
 #: intensities are not known better, and on data drawn as tabulated the fit's small
 #: departures only follow the peak shape's misfit.
 FACTOR_TOLERANCE = 0.05
+#: Fewest points a phase must hold to take reflection factors: at one or two points they
+#: would be a texture bought by those points' patterns, not a property of the phase.
+MIN_HOLDERS = 3
 _CHUNK = 128  # points per block (memory: points x sticks x Q profiles, points x holders distances)
 
 
@@ -179,31 +182,35 @@ def _reflection_factor_fit(atoms, p: int, s_idx, w_idx, now, coef, rest, bound: 
     """
     from scipy.optimize import lsq_linear
 
-    k = atoms.sq.shape[1]
+    f = np.ones(atoms.sq.shape[1])
+    own_sticks = np.flatnonzero(atoms.si[p] > 0)  # the padding of longer phases stays out
+    si = atoms.si[p][own_sticks]
+    k = own_sticks.size
     hess, lin, tt = np.zeros((k, k)), np.zeros(k), 0.0
     for a in range(0, s_idx.size, _CHUNK):
         sl = slice(a, a + _CHUNK)
-        g = _stick_profiles(atoms, p, s_idx[sl], w_idx[sl]).astype(float)  # (c, K, L)
-        own = np.einsum("ck,ckl->cl", atoms.si[p] * now[sl], g)
+        g = _stick_profiles(atoms, p, s_idx[sl], w_idx[sl])[:, own_sticks].astype(float)  # (c, k, L)
+        own = np.einsum("ck,ckl->cl", si * now[sl][:, own_sticks], g)
         scale = coef[sl] / np.maximum(own.max(1), 1e-30)
         target = rest[sl] + scale[:, None] * own
-        design = (scale[:, None, None] * atoms.si[p][None, :, None]) * g  # (c, K, L)
-        hess += np.einsum("ckl,cjl->kj", design, design)
-        lin += np.einsum("ckl,cl->k", design, target)
+        design = ((scale[:, None, None] * si[None, :, None]) * g).transpose(1, 0, 2).reshape(k, -1)
+        hess += design @ design.T  # (k, k) by BLAS: an einsum here took seconds per phase
+        lin += design @ target.ravel()
         tt += float((target * target).sum())
-    f = np.ones(k)
     act = np.diag(hess) > 1e-12 * max(float(np.diag(hess).max(initial=0.0)), 1e-300)
     if act.sum() == 0:
         return f, 0.0
     h, b = hess[np.ix_(act, act)], lin[act]
     chol = np.linalg.cholesky(h + 1e-9 * np.trace(h) / h.shape[0] * np.eye(h.shape[0]))
-    f[act] = lsq_linear(chol.T, np.linalg.solve(chol, b), bounds=(1.0 / bound, bound)).x
-    f[np.abs(f - 1.0) < FACTOR_TOLERANCE] = 1.0  # within what a tabulated intensity tells
+    fit = np.ones(k)
+    fit[act] = lsq_linear(chol.T, np.linalg.solve(chol, b), bounds=(1.0 / bound, bound)).x
+    fit[np.abs(fit - 1.0) < FACTOR_TOLERANCE] = 1.0  # within what a tabulated intensity tells
+    f[own_sticks] = fit
 
     def rss(v: np.ndarray) -> float:
         return tt - 2.0 * float(lin @ v) + float(v @ hess @ v)
 
-    return f, rss(np.ones(k)) - rss(f)
+    return f, rss(np.ones(k)) - rss(fit)
 
 
 def settle_phase_texture(pb, state):  # noqa: ANN001, ANN201 (Problem, State: import cycle)
@@ -300,6 +307,8 @@ def _free_reflections(pb, state, p, rows, slots, old, rest, bound, axis, factors
         lv = old.level[rows, p]
         on = (lv >= 0) & (lv != _ONE)
         now[on] = old.factors[p][lv[on]]
+    if rows.size < MIN_HOLDERS:
+        return
     s_idx, w_idx = state.shift[rows, slots], state.width[rows, slots]
     f, gain = _reflection_factor_fit(atoms, p, s_idx, w_idx, now, state.coef[rows, slots], rest[rows], bound)
     changed = int((f != 1.0).sum())
