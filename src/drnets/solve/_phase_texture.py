@@ -46,6 +46,8 @@ FACTOR_TOLERANCE = 0.05
 #: would be a texture bought by those points' patterns, not a property of the phase.
 MIN_HOLDERS = 3
 _CHUNK = 128  # points per block (memory: points x sticks x Q profiles, points x holders distances)
+#: Points x reflections x Q values per block of the reflection-factor fit (128 MiB per array).
+_BLOCK_VALUES = 2**24
 
 
 def axis_factors(
@@ -187,8 +189,9 @@ def _reflection_factor_fit(atoms, p: int, s_idx, w_idx, now, coef, rest, bound: 
     si = atoms.si[p][own_sticks]
     k = own_sticks.size
     hess, lin, tt = np.zeros((k, k)), np.zeros(k), 0.0
-    for a in range(0, s_idx.size, _CHUNK):
-        sl = slice(a, a + _CHUNK)
+    block = int(np.clip(_BLOCK_VALUES // max(k * atoms.q.size, 1), 1, _CHUNK))  # long patterns: fewer points
+    for a in range(0, s_idx.size, block):
+        sl = slice(a, a + block)
         g = _stick_profiles(atoms, p, s_idx[sl], w_idx[sl])[:, own_sticks].astype(float)  # (c, k, L)
         own = np.einsum("ck,ckl->cl", si * now[sl][:, own_sticks], g)
         scale = coef[sl] / np.maximum(own.max(1), 1e-30)
