@@ -149,6 +149,9 @@ def test_stick_phases_take_reflection_factors_across_the_library():
     assert "0" in est and "axis" not in est["0"]
     lo, hi = est["0"]["factor_range"]
     assert lo < 0.7 and hi > 1.5  # the drawn factors (0.4 to 2.0 against the strongest)
+    got = dict(map(tuple, est["0"]["factors"]))  # tabulated position -> factor, changed reflections only
+    weak = [q for q, f in zip(lib[0].q, factors) if f < 0.7]
+    assert weak and all(got.get(round(float(q), 4), 1.0) < 1.0 for q in weak)
     assert free.residuals_.mean() < 0.5 * plain.residuals_.mean()
     assert np.all(free.fractions_[:, 0] > 0.4)
     from drnets._solve_command import texture_text

@@ -320,9 +320,12 @@ def _free_reflections(pb, state, p, rows, slots, old, rest, bound, axis, factors
         return
     axis[p], factors[p] = -1, np.repeat(f[None, :], len(R_LEVELS), 0)
     level[:, p] = 0
+    moved = np.flatnonzero(f != 1.0)
     report[p] = {
         "reflections": changed,
         "factor_range": [round(float(f.min()), 3), round(float(f.max()), 3)],
+        # each changed reflection's tabulated position (nm⁻¹) and factor, for the user's record
+        "factors": [[round(float(atoms.sq[p][m]), 4), round(float(f[m]), 3)] for m in moved],
         "gain_over_cost": round(gain / max(cost, 1e-30), 2),
         "points": int(rows.size),
     }
