@@ -166,3 +166,19 @@ def test_tabulated_intensities_take_no_reflection_factors():
     est = [h for h in free.history_ if h.get("stage") == "phase texture"]
     assert not any(h["phases"] for h in est)
     assert np.array_equal(off.fractions_, free.fractions_)
+
+
+def test_a_resumed_run_keeps_the_reflection_factors(tmp_path):
+    library, lib = _bare_library(np.array([1.0, 0.4, 1.8, 1.0, 0.5, 2.0, 1.0, 0.6, 1.0]))
+    whole = PhaseMapper(device="cpu", seed=0).fit(library, lib)
+
+    def stop_after_first_round(stage, done, total, info):
+        if stage == "search":
+            raise KeyboardInterrupt
+
+    ck = tmp_path / "ck.npz"
+    PhaseMapper(device="cpu", seed=0, checkpoint=ck, callback=stop_after_first_round).fit(library, lib)
+    resumed = PhaseMapper(device="cpu", seed=0, checkpoint=ck).fit(library, lib, resume=True)
+    assert {"resumed_after_round": 1} in resumed.history_
+    np.testing.assert_array_equal(resumed.fractions_, whole.fractions_)
+    np.testing.assert_array_equal(resumed.residuals_, whole.residuals_)
