@@ -249,18 +249,22 @@ def estimate_phase_texture(pb, state) -> PhaseTexture | None:  # noqa: ANN001 (P
         p = int(p)
         rows, slots = np.nonzero(state.present & (state.phase == p) & (state.coef > 0))
         s_idx, w_idx = state.shift[rows, slots], state.width[rows, slots]
-        if tables is None or tables[p] is None:
-            if bound > 1.0:
-                _free_reflections(pb, state, p, rows, slots, old, rest, bound, axis, factors, level, report)
-            continue
-        axes, fac = tables[p]
-        a_n, v_n = fac.shape[:2]  # fac: (A, V, K)
         # The phase's own part as the current fit draws it, put back into what the others leave.
-        now = np.ones((rows.size, fac.shape[2]))
+        now = np.ones((rows.size, atoms.sq.shape[1]))
         if old is not None and p in old.axis:
             lv = old.level[rows, p]
             on = (lv >= 0) & (lv != _ONE)
             now[on] = old.factors[p][lv[on]]
+        if tables is None or tables[p] is None:
+            if bound > 1.0 and rows.size >= MIN_HOLDERS:
+                free = _free_reflections(pb, p, rows, s_idx, w_idx, now, state.coef[rows, slots], rest[rows], bound)
+                if free is not None:
+                    # axis -1, every level's row the factors (so the tables stack), level 0 everywhere
+                    axis[p], factors[p], report[p] = -1, np.repeat(free[0][None, :], len(R_LEVELS), 0), free[1]
+                    level[:, p] = 0
+            continue
+        axes, fac = tables[p]
+        a_n, v_n = fac.shape[:2]  # fac: (A, V, K)
         fit = _level_fits(atoms, p, s_idx, w_idx, now, state.coef[rows, slots], rest[rows], fac)
         gain = fit - fit[:, :, _ONE : _ONE + 1]  # (n, A, V), >= 0 at the best level
         best_a = int(np.argmax(gain.max(-1).sum(0)))
@@ -296,33 +300,19 @@ def estimate_phase_texture(pb, state) -> PhaseTexture | None:  # noqa: ANN001 (P
     return PhaseTexture(axis=axis, factors=factors, level=level)
 
 
-def _free_reflections(pb, state, p, rows, slots, old, rest, bound, axis, factors, level, report) -> None:  # noqa: ANN001
+def _free_reflections(pb, p, rows, s_idx, w_idx, now, coef, rest, bound) -> tuple[np.ndarray, dict] | None:  # noqa: ANN001
     """A phase the March-Dollase texture cannot draw (no Miller indices and cell, or
     ``phase_texture`` off): its reflections' intensity factors across the whole library
-    (:func:`_reflection_factor_fit`), kept where they take off more than ``phase_texture_cost``
-    per-phase costs per reflection changed. Entered as axis -1 with every level's row
-    equal to the factors (so the tables stack with the March-Dollase ones) and level 0 at
-    every point."""
+    (:func:`_reflection_factor_fit`) and their report, or None where they do not take off
+    more than ``phase_texture_cost`` per-phase costs per reflection changed."""
     atoms = pb.atoms
-    k = atoms.sq.shape[1]
-    now = np.ones((rows.size, k))
-    if old is not None and p in old.axis:
-        lv = old.level[rows, p]
-        on = (lv >= 0) & (lv != _ONE)
-        now[on] = old.factors[p][lv[on]]
-    if rows.size < MIN_HOLDERS:
-        return
-    s_idx, w_idx = state.shift[rows, slots], state.width[rows, slots]
-    f, gain = _reflection_factor_fit(atoms, p, s_idx, w_idx, now, state.coef[rows, slots], rest[rows], bound)
-    changed = int((f != 1.0).sum())
-    cost = pb.params.phase_texture_cost * changed * float(np.median(pb.pen[rows]))
-    if changed == 0 or gain <= cost:
-        return
-    axis[p], factors[p] = -1, np.repeat(f[None, :], len(R_LEVELS), 0)
-    level[:, p] = 0
+    f, gain = _reflection_factor_fit(atoms, p, s_idx, w_idx, now, coef, rest, bound)
     moved = np.flatnonzero(f != 1.0)
-    report[p] = {
-        "reflections": changed,
+    cost = pb.params.phase_texture_cost * moved.size * float(np.median(pb.pen[rows]))
+    if moved.size == 0 or gain <= cost:
+        return None
+    return f, {
+        "reflections": int(moved.size),
         "factor_range": [round(float(f.min()), 3), round(float(f.max()), 3)],
         # each changed reflection's tabulated position (nm⁻¹) and factor, for the user's record
         "factors": [[round(float(atoms.sq[p][m]), 4), round(float(f[m]), 3)] for m in moved],
