@@ -186,8 +186,9 @@ def _make_mapper(cls, callback: Callable | None, **kwargs: Any):
 
 
 def texture_text(solution, most: int = 4) -> str:
-    """The phases the solver drew textured (axis and median March-Dollase r, or the range of
-    their reflections' free factors), from the run's last estimate."""
+    """The phases the solver drew textured (axis and median March-Dollase r, the range of
+    their reflections' free factors, or a substrate's own intensities), from the run's last
+    estimate."""
     hist = (solution.metadata or {}).get("history") or []
     last = [h for h in hist if isinstance(h, dict) and h.get("stage") == "phase texture"]
     if not last or not last[-1].get("phases"):
@@ -195,6 +196,9 @@ def texture_text(solution, most: int = 4) -> str:
     items = []
     for key, v in last[-1]["phases"].items():
         label = solution.labels[int(key)] if int(key) < len(solution.labels) else key
+        if v.get("substrate"):  # an oriented substrate's own intensities (substrate_intensities)
+            items.append(f"{label} substrate, own intensities")
+            continue
         if "factor_range" in v:  # reflections' factors (reflection_factors), no axis
             lo, hi = v["factor_range"]
             items.append(f"{label} {int(v.get('reflections', 0))} reflections x{float(lo):.2f}-{float(hi):.2f}")

@@ -182,3 +182,45 @@ def test_a_resumed_run_keeps_the_reflection_factors(tmp_path):
     assert {"resumed_after_round": 1} in resumed.history_
     np.testing.assert_array_equal(resumed.fractions_, whole.fractions_)
     np.testing.assert_array_equal(resumed.residuals_, whole.residuals_)
+
+
+def _library_on_a_substrate(factors: np.ndarray, n: int = 16):
+    """A Ti phase across the library on a substrate (no system element) whose reflections
+    show at ``factors`` times their tabulated intensities at every point."""
+    ph = _tetragonal("A", 4.6, 3.0)
+    sub = _tetragonal("S", 4.75, 3.19, formula="SnO2")
+    lib = PhaseLibrary([Phase("A", "TiO2", ph.q, ph.intensity), Phase("S", "SnO2", sub.q, sub.intensity)], ("Ti",))
+    q = np.linspace(15, 75, 700)
+    xa = render_peaks(q, ph.q[None, :], ph.intensity[None, :], (0.12, 0.12))
+    xs = render_peaks(q, sub.q[None, :], (sub.intensity * factors)[None, :], (0.12, 0.12))
+    thick = np.linspace(0.5, 1.0, n)  # the film's signal grows over the library, the substrate's stays
+    x = thick[:, None] * xa + 0.4 * xs / xs.max() + 1e-3
+    return Library(("Ti",), np.ones((n, 1)), q, x), lib
+
+
+def test_an_oriented_substrate_takes_intensities_of_its_own():
+    factors = np.array([0.0, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 1.0, 0.0])  # two reflections show
+    library, lib = _library_on_a_substrate(factors)
+    assert lib.is_substrate.tolist() == [False, True]
+    off = PhaseMapper(device="cpu", seed=0, substrate_intensities=False).fit(library, lib)
+    own = PhaseMapper(device="cpu", seed=0).fit(library, lib)  # on by default
+    est = [h for h in own.history_ if h.get("stage") == "phase texture"][-1]["phases"]
+    assert est["1"]["substrate"] and est["1"]["over_tabulated"] > 2.0
+    got = dict(map(tuple, est["1"]["factors"]))
+    hidden = [round(float(q), 4) for q, f in zip(lib[1].q, factors) if f == 0.0]
+    assert all(got.get(q, 1.0) < 0.1 for q in hidden)  # the absent reflections go
+    # bounded reflection factors (on in both) cannot take a reflection below a third
+    assert own.residuals_.mean() < 0.85 * off.residuals_.mean()
+    assert np.all(own.fractions_[:, 0] > 0.3)  # the film's phase stays everywhere
+    from drnets._solve_command import texture_text
+
+    assert "S substrate, own intensities" in texture_text(own.solution_)
+
+
+def test_a_powder_substrate_keeps_its_tabulated_intensities():
+    library, lib = _library_on_a_substrate(np.ones(9))
+    off = PhaseMapper(device="cpu", seed=0, substrate_intensities=False).fit(library, lib)
+    own = PhaseMapper(device="cpu", seed=0).fit(library, lib)
+    est = [h for h in own.history_ if h.get("stage") == "phase texture"]
+    assert not any(v.get("substrate") for h in est for v in h["phases"].values())
+    assert np.array_equal(off.fractions_, own.fractions_)

@@ -232,3 +232,21 @@ def test_texture_factors_follow_reflection_families():
         assert np.allclose(f[i], family_texture(hkl, ph.cell, (0, 0, 1), float(ri)))
     # the family mean is not the listed plane's own factor
     assert not np.isclose(f[0, 0], march_dollase(np.array([0.0]), 0.6)[0])
+
+
+def test_conditions_override_a_preset_and_orient_the_substrate():
+    plain, _ = generate("hard", points=40, q_points=300, seed=3)
+    same, _ = generate("hard", points=40, q_points=300, seed=3, conditions={"substrate_texture": 0.0})
+    np.testing.assert_array_equal(plain.library.patterns, same.library.patterns)  # the default is a powder
+    quiet = {"snr": None, "impurity": 0.0, "background": 0.0}
+    ds, truth = generate("hard", points=40, q_points=300, seed=3, conditions={**quiet, "substrate_texture": 2.0})
+    powder, _ = generate("hard", points=40, q_points=300, seed=3, conditions=quiet)
+    assert truth.meta["parameters"]["substrate_texture"] == 2.0 and truth.meta["parameters"]["snr"] is None
+    sub = truth.meta["substrate"]
+    assert sub in truth.texture and np.ptp(truth.texture[sub][0]) > 0.5  # its reflections' ratios change
+    # and the patterns by a visible part of the substrate's height
+    diff = ds.library.patterns - powder.library.patterns
+    amp = truth.amplitudes[:, truth.labels.index(sub)]
+    assert np.abs(diff).max() > 0.05 * amp.max()
+    with pytest.raises(ValueError, match="not measurement conditions of a preset: colour"):
+        generate("hard", points=40, q_points=300, seed=3, conditions={"colour": 1})

@@ -172,7 +172,9 @@ class PhaseMapper(Params):
                 state = polish(pb, state, keep)  # single moves the subset search did not reach
                 if rnd == 0 and self.misfit_penalty > 0:
                     pb = pb.with_costs(misfit_scaled(pb, state))
-                if (self.phase_texture or self.reflection_factors > 1.0) and rnd < self.rounds - 1:
+                # each phase drawn as the library shows it (texture, reflection factors, substrate)
+                estimate = self.phase_texture or self.reflection_factors > 1.0 or self.substrate_intensities
+                if estimate and rnd < self.rounds - 1:
                     pb, state = settle_phase_texture(pb, state)
                 if (rnd > 0 or self.rounds == 1) and self.min_peak_fraction > 0:  # not after the first of several
                     keep = prune(pb, state, keep)

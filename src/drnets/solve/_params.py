@@ -168,6 +168,13 @@ class Params:
         low=1.0,
         high=100.0,
     )
+    substrate_intensities: bool = knob(
+        True,
+        "A substrate (a candidate with none of the system's elements) is drawn with reflection intensities of its "
+        "own, estimated across the library after each search round: substrates are single crystals or oriented "
+        "films, not powders.",
+        kind="flag",
+    )
     width_scales: tuple[float, ...] = knob(
         WIDTH_SCALES,
         "Peak-width multipliers (of the base sigma) a phase may take at a point.",

@@ -22,6 +22,12 @@ A phase given as sticks only (no Miller indices and cell, as ICDD tables are) ha
 axis to order its reflections by. It gets instead one intensity factor per reflection,
 bounded to [1/``reflection_factors``, ``reflection_factors``], fitted over all its points
 at once: still a property of the phase across the library, never bought point by point.
+
+A substrate (``substrate_intensities``) is a single crystal or an oriented film under every
+point, not a powder: of its reflections only a few may show, at intensities no powder table
+gives. Its intensities are its own, estimated from the median over the library of what the
+answer leaves (the substrate's part put back), and kept where they explain more than the
+tabulated ones by ``phase_texture_cost`` per-phase costs per reflection changed.
 """
 
 from __future__ import annotations
@@ -45,6 +51,15 @@ FACTOR_TOLERANCE = 0.05
 #: Fewest points a phase must hold to take reflection factors: at one or two points they
 #: would be a texture bought by those points' patterns, not a property of the phase.
 MIN_HOLDERS = 3
+#: Largest relative shift of a substrate's estimated pattern: its lattice is not alloyed, only
+#: the instrument's offsets (sample height, zero) move its reflections.
+SUBSTRATE_SHIFT = 0.01
+#: Quantile over the points of what the answer leaves that a substrate's pattern is fitted to:
+#: the substrate is under (nearly) every point, a phase of the film is not.
+SUBSTRATE_QUANTILE = 0.1
+#: A substrate takes intensities of its own only where they explain at least this many times
+#: what its tabulated ones do (an oriented film or a crystal, not a powder whose table fits).
+ORIENTED_RATIO = 2.0
 _CHUNK = 128  # points per block (memory: points x sticks x Q profiles, points x holders distances)
 #: Points x reflections x Q values per block of the reflection-factor fit (128 MiB per array).
 _BLOCK_VALUES = 2**24
@@ -235,7 +250,10 @@ def estimate_phase_texture(pb, state) -> PhaseTexture | None:  # noqa: ANN001 (P
     """Each phase's texture from the current answer (see the module doc); None if no phase gains."""
     tables = pb.axis_factors
     bound = pb.params.reflection_factors
-    if tables is None and bound <= 1.0:
+    substrates = set()
+    if pb.params.substrate_intensities:
+        substrates = {int(p) for p in np.flatnonzero(pb.substrate & (pb.allowed.sum(0) >= MIN_HOLDERS))}
+    if tables is None and bound <= 1.0 and not substrates:
         return None
     atoms = pb.atoms
     old = pb.phase_texture
@@ -245,8 +263,8 @@ def estimate_phase_texture(pb, state) -> PhaseTexture | None:  # noqa: ANN001 (P
     report = {}
     rest = pb.xraw - state.rec - state.bg
     log_r = np.log(np.asarray(R_LEVELS))
-    for p in np.unique(state.phase[state.present & (state.coef > 0)]):
-        p = int(p)
+    held = {int(p) for p in np.unique(state.phase[state.present & (state.coef > 0)])}
+    for p in sorted(held | substrates):
         rows, slots = np.nonzero(state.present & (state.phase == p) & (state.coef > 0))
         s_idx, w_idx = state.shift[rows, slots], state.width[rows, slots]
         # The phase's own part as the current fit draws it, put back into what the others leave.
@@ -255,6 +273,14 @@ def estimate_phase_texture(pb, state) -> PhaseTexture | None:  # noqa: ANN001 (P
             lv = old.level[rows, p]
             on = (lv >= 0) & (lv != _ONE)
             now[on] = old.factors[p][lv[on]]
+        if p in substrates:
+            own = _substrate_intensities(pb, p, rows, s_idx, w_idx, now, state.coef[rows, slots], rest)
+            if own is not None:
+                axis[p], factors[p], report[p] = -1, np.repeat(own[0][None, :], len(R_LEVELS), 0), own[1]
+                level[:, p] = 0
+                continue
+            if rows.size == 0:
+                continue  # a substrate the answer does not hold: nothing more to estimate
         if tables is None or tables[p] is None:
             if bound > 1.0 and rows.size >= MIN_HOLDERS:
                 free = _free_reflections(pb, p, rows, s_idx, w_idx, now, state.coef[rows, slots], rest[rows], bound)
@@ -318,4 +344,74 @@ def _free_reflections(pb, p, rows, s_idx, w_idx, now, coef, rest, bound) -> tupl
         "factors": [[round(float(atoms.sq[p][m]), 4), round(float(f[m]), 3)] for m in moved],
         "gain_over_cost": round(gain / max(cost, 1e-30), 2),
         "points": int(rows.size),
+    }
+
+
+def _substrate_intensities(pb, p, rows, s_idx, w_idx, now, coef, rest) -> tuple[np.ndarray, dict] | None:  # noqa: ANN001
+    """A substrate's own reflection intensities, as factors on its tabulated ones (K,), and
+    their report; None where they do not explain more than the tabulated intensities by
+    ``phase_texture_cost`` per-phase costs per reflection changed.
+
+    The substrate lies under every point where it is allowed, so its pattern is what is
+    common to them: the median over those points of what the other phases leave (the
+    substrate's own part put back at the points ``rows`` that hold it, drawn at its current
+    factors ``now`` and heights ``coef``), fitted by its reflections (non-negative
+    heights) at the one grid shift and width that fit it best.
+    """
+    from scipy.optimize import nnls
+
+    atoms = pb.atoms
+    pts = np.flatnonzero(pb.allowed[:, p])
+    target = rest[pts].copy()
+    own_sticks = np.flatnonzero(atoms.si[p] > 0)
+    si = atoms.si[p][own_sticks]
+    at = np.searchsorted(pts, rows)  # the holders among pts (a phase is held only where allowed)
+    for a in range(0, rows.size, _CHUNK):
+        sl = slice(a, a + _CHUNK)
+        g = _stick_profiles(atoms, p, s_idx[sl], w_idx[sl])[:, own_sticks].astype(float)
+        own = np.einsum("ck,ckl->cl", si * now[sl][:, own_sticks], g)
+        target[at[sl]] += (coef[sl] / np.maximum(own.max(1), 1e-30))[:, None] * own
+    common = np.quantile(target, SUBSTRATE_QUANTILE, axis=0)
+    # every grid width and shift within SUBSTRATE_SHIFT, a block at a time (combos x sticks x Q profiles)
+    n_w = atoms.n_widths
+    near = np.flatnonzero(np.abs(np.asarray(atoms.shifts) - 1.0) <= SUBSTRATE_SHIFT)
+    if near.size == 0:
+        near = np.array([int(np.argmin(np.abs(np.asarray(atoms.shifts) - 1.0)))])
+    combos = (near[:, None] * n_w + np.arange(n_w)[None, :]).ravel()
+    block = int(np.clip(_BLOCK_VALUES // max(own_sticks.size * atoms.q.size, 1), 1, _CHUNK))
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for a in range(0, combos.size, block):
+        cb = combos[a : a + block]
+        g = _stick_profiles(atoms, p, cb // n_w, cb % n_w)[:, own_sticks].astype(float)
+        for m in range(cb.size):
+            h, r = nnls(g[m].T, common)
+            if best is None or r < best[0]:
+                best = (r, h, g[m])
+    assert best is not None
+    _, heights, g = best
+    if heights.max(initial=0.0) <= 0:
+        return None
+    fit = heights / heights.max() / si  # factors on the tabulated intensities
+    fit[np.abs(fit - 1.0) < FACTOR_TOLERANCE] = 1.0  # within what a tabulated intensity tells
+    f = np.ones(atoms.sq.shape[1])
+    f[own_sticks] = fit
+
+    def explained(y: np.ndarray) -> float:  # what one non-negative scale per point explains
+        dot = np.clip(target @ y, 0.0, None)
+        return float((dot * dot).sum() / max(float(y @ y), 1e-30))
+
+    e_own, e_tab = explained((fit * si) @ g), explained(si @ g)
+    moved = int((fit != 1.0).sum())
+    cost = pb.params.phase_texture_cost * moved * float(np.median(pb.pen[pts]))
+    if moved == 0 or e_own - e_tab <= cost or e_own < ORIENTED_RATIO * e_tab:
+        return None
+    gain = e_own - e_tab
+    return f, {
+        "substrate": True,
+        "reflections": moved,
+        "factor_range": [round(float(fit.min()), 3), round(float(fit.max()), 3)],
+        "factors": [[round(float(atoms.sq[p][m]), 4), round(float(f[m]), 3)] for m in own_sticks if f[m] != 1.0],
+        "gain_over_cost": round(gain / max(cost, 1e-30), 2),
+        "over_tabulated": round(e_own / max(e_tab, 1e-30), 2),
+        "points": int(pts.size),
     }

@@ -29,9 +29,11 @@ def screen(pb: Problem, x: torch.Tensor, keep: np.ndarray) -> tuple[np.ndarray, 
     energy = np.full((n, p_n), -1.0)
     combo = np.zeros((n, p_n), dtype=np.int64)
     cand = np.flatnonzero(keep.any(axis=0))
+    # a substrate with intensities of its own (the same row at every point) is scored as drawn
+    drawn = np.arange(p_n) if pb.drawn is None else np.where(pb.substrate, pb.drawn[0], np.arange(p_n))
     for a in range(0, cand.size, 16):
         ph = cand[a : a + 16]
-        blk = atoms.block(ph).reshape(ph.size * atoms.n_combos, -1)
+        blk = atoms.block(drawn[ph]).reshape(ph.size * atoms.n_combos, -1)
         dd = (blk * blk).sum(-1).clamp_min(1e-12)
         for b in range(0, n, 1024):
             g = x[b : b + 1024] @ blk.T

@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -316,6 +316,7 @@ def generate(
     seed: int = 0,
     system: str | None = None,
     sampling: str | None = None,
+    conditions: dict[str, Any] | None = None,
 ) -> tuple[Dataset, Truth]:
     """Make a synthetic library, its candidate phases and the exact answer.
 
@@ -338,6 +339,10 @@ def generate(
         :func:`drnets.synth._random_system.draw_system`).
     sampling : {"grid", "random"}, optional
         Override the preset's composition sampling.
+    conditions : dict, optional
+        Override any other measurement condition of the preset (or of the one drawn for a
+        random system), by :class:`Preset` field name, e.g. ``{"substrate": 0.3,
+        "substrate_texture": 2.0}``; the other draws stay as they are.
 
     Returns
     -------
@@ -352,6 +357,11 @@ def generate(
     seqs = np.random.SeedSequence(int(seed)).spawn(8)
     chem_seed, knob_seed, sample_seed = seqs[7].spawn(3)
     p, sysm = _resolve(preset, points, q_points, system, sampling, chem_seed, knob_seed)
+    if conditions:
+        unknown = sorted(set(conditions) - ({f.name for f in fields(Preset)} - {"name", "system"}))
+        if unknown:
+            raise ValueError(f"conditions: not measurement conditions of a preset: {', '.join(unknown)}")
+        p = replace(p, **conditions)
     elements = sysm.elements
     m = len(elements)
     r_comp, r_width, r_thick, r_tex, r_bg, r_noise, r_sub = (np.random.default_rng(s) for s in seqs[:7])
@@ -417,6 +427,8 @@ def generate(
             ph = phases[sp.label]
             r = np.exp(p.texture * _smooth_field(x, r_tex))  # (N,)
             texture[sp.label] = _texture_factors(ph, sp.texture_axis, r)
+    if substrate and p.substrate_texture > 0:
+        texture[substrate] = _texture_factors(phases[substrate], (0, 0, 1), np.full(n, np.exp(-p.substrate_texture)))
 
     # --- rendering ------------------------------------------------------------------------
     q = np.linspace(p.q_range[0], p.q_range[1], p.q_points)

@@ -52,6 +52,10 @@ class Preset:
         ``"poisson"`` (counts, the unit amplitude is ``snr**2`` counts) or ``"gaussian"``.
     substrate : float
         Substrate peak height relative to a single phase's; 0 for no substrate.
+    substrate_texture : float
+        Orientation of the substrate: March-Dollase ``r = exp(-substrate_texture)`` along its
+        c axis (an oriented film or a crystal, whose reflections near the axis dominate, as
+        FTO's (301) does under the Bi-Cu-V library); 0 for a powder.
     impurity : float
         Largest impurity peak height relative to a single phase's; 0 for no impurity.
     """
@@ -73,6 +77,7 @@ class Preset:
     snr: float | None = None
     noise: str = "poisson"
     substrate: float = 0.0
+    substrate_texture: float = 0.0
     impurity: float = 0.0
 
 
