@@ -244,7 +244,7 @@ class Params:
         kind="optional number",
     )
     composition_weight: float = knob(
-        0.0,
+        3.0,
         "Soft composition rule: cost, in per-phase costs, of a phase set whose compositions cannot make up the "
         "point's (reached at composition_scale); 0: off.",
         low=0.0,
