@@ -25,9 +25,10 @@ at once: still a property of the phase across the library, never bought point by
 
 A substrate (``substrate_intensities``) is a single crystal or an oriented film under every
 point, not a powder: of its reflections only a few may show, at intensities no powder table
-gives. Its intensities are its own, estimated from the median over the library of what the
-answer leaves (the substrate's part put back), and kept where they explain more than the
-tabulated ones by ``phase_texture_cost`` per-phase costs per reflection changed.
+gives. Its intensities are its own, estimated from a low quantile (``SUBSTRATE_QUANTILE``)
+over the library of what the answer leaves (the substrate's part put back), and kept where
+they explain ``ORIENTED_RATIO`` times what the tabulated ones do and more than them by
+``phase_texture_cost`` per-phase costs per reflection changed.
 """
 
 from __future__ import annotations
@@ -273,25 +274,22 @@ def estimate_phase_texture(pb, state) -> PhaseTexture | None:  # noqa: ANN001 (P
             lv = old.level[rows, p]
             on = (lv >= 0) & (lv != _ONE)
             now[on] = old.factors[p][lv[on]]
-        if p in substrates:
-            own = _substrate_intensities(pb, p, rows, s_idx, w_idx, now, state.coef[rows, slots], rest)
-            if own is not None:
-                axis[p], factors[p], report[p] = -1, np.repeat(own[0][None, :], len(R_LEVELS), 0), own[1]
-                level[:, p] = 0
-                continue
-            if rows.size == 0:
-                continue  # a substrate the answer does not hold: nothing more to estimate
-        if tables is None or tables[p] is None:
-            if bound > 1.0 and rows.size >= MIN_HOLDERS:
-                free = _free_reflections(pb, p, rows, s_idx, w_idx, now, state.coef[rows, slots], rest[rows], bound)
-                if free is not None:
-                    # axis -1, every level's row the factors (so the tables stack), level 0 everywhere
-                    axis[p], factors[p], report[p] = -1, np.repeat(free[0][None, :], len(R_LEVELS), 0), free[1]
-                    level[:, p] = 0
+        coef = state.coef[rows, slots]
+        # a substrate's own intensities first; else (no March-Dollase table) bounded factors
+        free = _substrate_intensities(pb, p, rows, s_idx, w_idx, now, coef, rest) if p in substrates else None
+        no_table = tables is None or tables[p] is None
+        if free is None and no_table and bound > 1.0 and rows.size >= MIN_HOLDERS:
+            free = _free_reflections(pb, p, rows, s_idx, w_idx, now, coef, rest[rows], bound)
+        if free is not None:
+            # axis -1, every level's row the factors (so the tables stack), level 0 everywhere
+            axis[p], factors[p], report[p] = -1, np.repeat(free[0][None, :], len(R_LEVELS), 0), free[1]
+            level[:, p] = 0
+            continue
+        if no_table or rows.size == 0:  # nothing more to estimate (a substrate the answer does not hold)
             continue
         axes, fac = tables[p]
         a_n, v_n = fac.shape[:2]  # fac: (A, V, K)
-        fit = _level_fits(atoms, p, s_idx, w_idx, now, state.coef[rows, slots], rest[rows], fac)
+        fit = _level_fits(atoms, p, s_idx, w_idx, now, coef, rest[rows], fac)
         gain = fit - fit[:, :, _ONE : _ONE + 1]  # (n, A, V), >= 0 at the best level
         best_a = int(np.argmax(gain.max(-1).sum(0)))
         pick = np.argmax(gain[:, best_a], -1)  # (n,)
@@ -353,7 +351,7 @@ def _substrate_intensities(pb, p, rows, s_idx, w_idx, now, coef, rest) -> tuple[
     ``phase_texture_cost`` per-phase costs per reflection changed.
 
     The substrate lies under every point where it is allowed, so its pattern is what is
-    common to them: the median over those points of what the other phases leave (the
+    common to them: the ``SUBSTRATE_QUANTILE`` over those points of what the other phases leave (the
     substrate's own part put back at the points ``rows`` that hold it, drawn at its current
     factors ``now`` and heights ``coef``), fitted by its reflections (non-negative
     heights) at the one grid shift and width that fit it best.
@@ -401,11 +399,11 @@ def _substrate_intensities(pb, p, rows, s_idx, w_idx, now, coef, rest) -> tuple[
         return float((dot * dot).sum() / max(float(y @ y), 1e-30))
 
     e_own, e_tab = explained((fit * si) @ g), explained(si @ g)
+    gain = e_own - e_tab
     moved = int((fit != 1.0).sum())
     cost = pb.params.phase_texture_cost * moved * float(np.median(pb.pen[pts]))
-    if moved == 0 or e_own - e_tab <= cost or e_own < ORIENTED_RATIO * e_tab:
+    if moved == 0 or gain <= cost or e_own < ORIENTED_RATIO * e_tab:
         return None
-    gain = e_own - e_tab
     return f, {
         "substrate": True,
         "reflections": moved,

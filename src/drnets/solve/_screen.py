@@ -29,8 +29,11 @@ def screen(pb: Problem, x: torch.Tensor, keep: np.ndarray) -> tuple[np.ndarray, 
     energy = np.full((n, p_n), -1.0)
     combo = np.zeros((n, p_n), dtype=np.int64)
     cand = np.flatnonzero(keep.any(axis=0))
-    # a substrate with intensities of its own (the same row at every point) is scored as drawn
-    drawn = np.arange(p_n) if pb.drawn is None else np.where(pb.substrate, pb.drawn[0], np.arange(p_n))
+    # a substrate drawn by one row at every point (its own intensities) is scored as drawn
+    drawn = np.arange(p_n)
+    if pb.drawn is not None:
+        same = (pb.drawn == pb.drawn[0]).all(0)
+        drawn = np.where(pb.substrate & same, pb.drawn[0], drawn)
     for a in range(0, cand.size, 16):
         ph = cand[a : a + 16]
         blk = atoms.block(drawn[ph]).reshape(ph.size * atoms.n_combos, -1)
