@@ -133,34 +133,3 @@ def test_a_point_that_takes_a_neighbours_set_is_checked_against_the_alloying_rul
     assert not _breaks_alloying(pb, state, i, phases, shifts)
     shifts[0] *= 1.05
     assert _breaks_alloying(pb, state, i, phases, shifts)
-
-
-def test_exact_alloying_pins_a_shift_with_the_shape_family_and_keeps_the_rule(searched):
-    # Three neighbouring full points share a two-phase set; the middle one is given its
-    # larger member 1.6 % off. The exact step pins it at the group's median (the others'
-    # shift, where its data are). The pinned fit keeps those of the shape family's shifts
-    # that stay within half the tolerance of the pin, so it fits better than the bare
-    # profile (the member-dropping alternative is costed with the family too), and the
-    # rule holds afterwards.
-    pb, state, _ = searched
-    sets = [frozenset(state.phase[i][state.present[i]].tolist()) for i in range(pb.n)]
-    m = next(i for i in range(pb.n) if len(sets[i]) == 2 and sum(sets[j] == sets[i] for j in pb.nbrs[i]) >= 2)
-    a, b = [int(j) for j in pb.nbrs[m] if sets[j] == sets[m]][:2]
-    ph = max(sets[m], key=lambda p: state.coef[m, _slot(state, m, p)])
-    js = np.flatnonzero(state.present[m])
-    centre = state.shift[m, js].copy()
-    centre[js == _slot(state, m, ph)] = pb.atoms.shift_index(state.shift_val[m, _slot(state, m, ph)] * 1.016)
-    g = pb.fit_point(m, state.phase[m, js], centre)
-    state.set_fit(m, state.phase[m, js], centre, state.width[m, js], g, pb.fit_cost(m, state.phase[m, js], g)[0])
-    pb.limits[:] = 9
-    pb.limits[[m, a, b]] = 2  # only these three are full
-    assert relative_jump(state.shift_val[a, _slot(state, a, ph)], state.shift_val[m, _slot(state, m, ph)]) > 0.01
-
-    after = enforce_alloying(pb, state)
-    for k in (m, a, b):  # pinned, nothing dropped
-        assert frozenset(after.phase[k][after.present[k]].tolist()) == sets[m]
-    s = {k: after.shift_val[k, _slot(after, k, ph)] for k in (m, a, b)}
-    assert max(relative_jump(s[m], s[k]) for k in (a, b)) <= pb.params.alloy_tolerance
-    jm = np.flatnonzero(after.present[m])
-    bare = pb.fit_point(m, after.phase[m, jm], after.shift[m, jm], (0,))
-    assert after.score[m] < pb.fit_cost(m, after.phase[m, jm], bare)[0]

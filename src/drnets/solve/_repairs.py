@@ -280,12 +280,6 @@ def enforce_alloying(pb: Problem, state: State) -> State:
     absence costs least, when that is cheaper: with one member fewer the point is not full
     and its shifts are free."""
     p, edges = pb.params, pb.edges
-    # A pinned member keeps those of its shape family's shifts that stay within half the
-    # tolerance of the pin (no edge can then break the rule): without the family, the pinned
-    # fit was costed against freer ones and lost true phases of 10-20 % (tuning seed 109).
-    step = float(pb.shifts[1] - pb.shifts[0]) if pb.shifts.size > 1 else 0.0
-    reach = 0.5 * p.alloy_tolerance * float(pb.shifts.min())
-    pin_offsets = tuple(sorted({0, *(o for o in p.shape_offsets if abs(o) * step <= reach)}))
     changed = 0
     for _ in range(4):
         moved = False
@@ -319,7 +313,7 @@ def enforce_alloying(pb: Problem, state: State) -> State:
                     js = np.flatnonzero(state.present[i])
                     centre = state.shift[i, js].copy()
                     centre[js == j] = centre_idx
-                    g = pb.fit_point(i, state.phase[i, js], centre, pin_offsets)
+                    g = pb.fit_point(i, state.phase[i, js], centre, (0,))
                     sc, kj = pb.fit_cost(i, state.phase[i, js], g)
                     best = (sc, js, centre, g, kj) if kj.any() else None
                     # A point with one member fewer is not full, so no edge pins its shifts: a
