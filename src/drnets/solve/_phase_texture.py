@@ -166,6 +166,24 @@ def _stick_profiles(atoms, p: int, s_idx: np.ndarray, w_idx: np.ndarray) -> np.n
     return y.cpu().numpy().reshape(n, k, -1)
 
 
+def _own_parts(atoms, p: int, s_idx, w_idx, now, coef, block: int, sticks=None):  # noqa: ANN001, ANN201
+    """Phase p's own part at each of its holders as the current fit draws it, ``block``
+    points at a time: what the estimates below put back into what the other phases leave.
+
+    Yields ``(sl, g, scale, own)``: the holders' slice, the unit stick profiles ``g`` (c, k, L)
+    of ``sticks`` (default: every padded stick), the sticks summed at the current texture
+    ``now`` (n, K) as ``own`` (c, L), and ``scale`` (c,): the fit's part is ``scale * own``,
+    its maximum the height ``coef``.
+    """
+    sticks = np.arange(atoms.sq.shape[1]) if sticks is None else sticks
+    si = atoms.si[p][sticks]
+    for a in range(0, s_idx.size, block):
+        sl = slice(a, a + block)
+        g = _stick_profiles(atoms, p, s_idx[sl], w_idx[sl])[:, sticks].astype(float)
+        own = np.einsum("ck,ckl->cl", si * now[sl][:, sticks], g)
+        yield sl, g, coef[sl] / np.maximum(own.max(1), 1e-30), own
+
+
 def _level_fits(atoms, p: int, s_idx, w_idx, now, coef, rest, fac) -> np.ndarray:  # noqa: ANN001
     """How much of each point's signal phase p explains at every axis and level: (n, A, V).
 
@@ -176,12 +194,8 @@ def _level_fits(atoms, p: int, s_idx, w_idx, now, coef, rest, fac) -> np.ndarray
     a_n, v_n, k = fac.shape
     out = np.empty((s_idx.size, a_n, v_n))
     heights = atoms.si[p] * fac.reshape(a_n * v_n, k)  # (A*V, K)
-    for a in range(0, s_idx.size, _CHUNK):
-        sl = slice(a, a + _CHUNK)
-        g = _stick_profiles(atoms, p, s_idx[sl], w_idx[sl]).astype(float)  # (c, K, L)
-        own = np.einsum("ck,ckl->cl", atoms.si[p] * now[sl], g)
-        own /= np.maximum(own.max(1, keepdims=True), 1e-30)
-        target = rest[sl] + coef[sl, None] * own
+    for sl, g, scale, own in _own_parts(atoms, p, s_idx, w_idx, now, coef, _CHUNK):
+        target = rest[sl] + scale[:, None] * own
         y = np.einsum("vk,ckl->cvl", heights, g)
         dot = np.einsum("cl,cvl->cv", target, y)
         fit = np.where(dot > 0, dot * dot / np.maximum((y * y).sum(-1), 1e-30), 0.0)
@@ -206,11 +220,7 @@ def _reflection_factor_fit(atoms, p: int, s_idx, w_idx, now, coef, rest, bound: 
     k = own_sticks.size
     hess, lin, tt = np.zeros((k, k)), np.zeros(k), 0.0
     block = int(np.clip(_BLOCK_VALUES // max(k * atoms.q.size, 1), 1, _CHUNK))  # long patterns: fewer points
-    for a in range(0, s_idx.size, block):
-        sl = slice(a, a + block)
-        g = _stick_profiles(atoms, p, s_idx[sl], w_idx[sl])[:, own_sticks].astype(float)  # (c, k, L)
-        own = np.einsum("ck,ckl->cl", si * now[sl][:, own_sticks], g)
-        scale = coef[sl] / np.maximum(own.max(1), 1e-30)
+    for sl, g, scale, own in _own_parts(atoms, p, s_idx, w_idx, now, coef, block, own_sticks):
         target = rest[sl] + scale[:, None] * own
         design = ((scale[:, None, None] * si[None, :, None]) * g).transpose(1, 0, 2).reshape(k, -1)
         hess += design @ design.T  # (k, k) by BLAS: an einsum here took seconds per phase
@@ -364,11 +374,8 @@ def _substrate_intensities(pb, p, rows, s_idx, w_idx, now, coef, rest) -> tuple[
     own_sticks = np.flatnonzero(atoms.si[p] > 0)
     si = atoms.si[p][own_sticks]
     at = np.searchsorted(pts, rows)  # the holders among pts (a phase is held only where allowed)
-    for a in range(0, rows.size, _CHUNK):
-        sl = slice(a, a + _CHUNK)
-        g = _stick_profiles(atoms, p, s_idx[sl], w_idx[sl])[:, own_sticks].astype(float)
-        own = np.einsum("ck,ckl->cl", si * now[sl][:, own_sticks], g)
-        target[at[sl]] += (coef[sl] / np.maximum(own.max(1), 1e-30))[:, None] * own
+    for sl, _, scale, own in _own_parts(atoms, p, s_idx, w_idx, now, coef, _CHUNK, own_sticks):
+        target[at[sl]] += scale[:, None] * own
     common = np.quantile(target, SUBSTRATE_QUANTILE, axis=0)
     # every grid width and shift within SUBSTRATE_SHIFT, a block at a time (combos x sticks x Q profiles)
     n_w = atoms.n_widths
