@@ -2,6 +2,7 @@
 
     python benchmarks/diagnose.py 100,101,102 [--points 100] [--q-points 400] [--settings JSON]
     python benchmarks/diagnose.py 0,1 --preset hard
+    python benchmarks/diagnose.py 109 --stages    # and exact match after each stage of the rules
 
 For every point whose phase set at 2 % differs from the truth's, it names the kind of error
 (a true phase missed, minor (true share under 10 %) or major; a phase added; a missed phase
@@ -10,7 +11,10 @@ generator's impurity, a phase outside the candidates) and asks the solver's own
 cost which answer it prefers: the truth's set, fitted by the final fit at the grid shifts
 nearest the true ones, against the answer's set at its own. Where the truth costs more, the
 model (decoder, costs) prefers a wrong answer: searching harder cannot help. Where the truth
-costs less, the search or the rules lost it. Use tuning seeds only (see benchmarks/panel.py).
+costs less, the search or the rules lost it. With ``--stages``, the exact match after each
+stage from the search's answer to the final one (``settle``: twin cards, pruned phases
+re-solved, grow, soft repairs, exact rules) and the points each stage turns right -> wrong
+(lost) and wrong -> right (gained). Use tuning seeds only (see benchmarks/panel.py).
 """
 
 from __future__ import annotations
@@ -29,12 +33,13 @@ _SNAP: dict = {}
 
 
 def _fit_keeping_the_search(mapper: PhaseMapper, ds) -> None:
-    """Fit, keeping the answer of the search rounds (before the rules act) in ``_SNAP``."""
+    """Fit, keeping the answer of the search rounds (before the rules act) in ``_SNAP``, and
+    the answer after each stage of ``settle`` in ``_SNAP["stages"]`` (stage, state)."""
     settle = _mapper_module.settle
 
     def snapshot(pb, state, keep):
-        _SNAP.update(state=state.copy(), keep=keep.copy())
-        return settle(pb, state, keep)
+        _SNAP.update(state=state.copy(), keep=keep.copy(), stages=[])
+        return settle(pb, state, keep, trace=lambda stage, now: _SNAP["stages"].append((stage, now.copy())))
 
     _mapper_module.settle = snapshot
     try:
@@ -59,7 +64,9 @@ def _prototype(label: str) -> str:
     return label.rsplit("_", 1)[-1].split("-")[0]
 
 
-def diagnose(seed: int, points: int | None, q_points: int | None, preset: str | None, settings: dict) -> dict:
+def diagnose(
+    seed: int, points: int | None, q_points: int | None, preset: str | None, settings: dict, with_stages: bool = False
+) -> dict:
     if preset is None:
         ds, truth = generate(system="random", seed=seed, points=points, q_points=q_points)
     else:
@@ -109,6 +116,20 @@ def diagnose(seed: int, points: int | None, q_points: int | None, preset: str | 
         ct, ca = _set_cost(pb, i, tp, ts), _set_cost(pb, i, ap, ash)
         verdict["model prefers the answer" if ct > ca else "truth cheaper (search or rules lost it)"] += 1
     n = true.shape[0]
+    stages = {}
+    if with_stages:  # exact points after each stage; the points each stage turns right -> wrong, wrong -> right
+        right_before = None
+        for stage, st in _SNAP["stages"]:
+            now = np.zeros_like(true)
+            now[:, idx] = st.fractions(pb.p_n)
+            right = np.array(
+                [set(np.flatnonzero(true[i] >= 0.02)) == set(np.flatnonzero(now[i] >= 0.02)) for i in range(n)]
+            )
+            entry = {"exact2": round(float(right.mean()), 3)}
+            if right_before is not None:
+                entry["lost"] = np.flatnonzero(right_before & ~right).tolist()
+                entry["gained"] = np.flatnonzero(~right_before & right).tolist()
+            stages[stage], right_before = entry, right
     with_impurity = int((truth.impurity_amplitudes > 0).sum()) if truth.impurity_amplitudes.size else 0
     return {
         "seed": seed if preset is None else f"{preset} {seed}",
@@ -118,6 +139,7 @@ def diagnose(seed: int, points: int | None, q_points: int | None, preset: str | 
         "kinds": dict(kinds),
         "verdict": dict(verdict),
         "missed_share_median": round(float(np.median(missed_shares)), 3) if missed_shares else None,
+        **({"stages": stages} if with_stages else {}),
     }
 
 
@@ -128,11 +150,14 @@ def main() -> None:
     ap.add_argument("--q-points", type=int, default=None)
     ap.add_argument("--preset", default=None)
     ap.add_argument("--settings", default="{}", help="PhaseMapper keyword arguments as JSON")
+    ap.add_argument(
+        "--stages", action="store_true", help="exact match after each stage of the rules, points lost and gained"
+    )
     args = ap.parse_args()
     points = args.points or (100 if args.preset is None else None)
     q_points = args.q_points or (400 if args.preset is None else None)
     for s in args.seeds.split(","):
-        out = diagnose(int(s), points, q_points, args.preset, json.loads(args.settings))
+        out = diagnose(int(s), points, q_points, args.preset, json.loads(args.settings), args.stages)
         print(json.dumps(out), flush=True)
 
 

@@ -133,3 +133,27 @@ def test_a_point_that_takes_a_neighbours_set_is_checked_against_the_alloying_rul
     assert not _breaks_alloying(pb, state, i, phases, shifts)
     shifts[0] *= 1.05
     assert _breaks_alloying(pb, state, i, phases, shifts)
+
+
+def test_settle_shows_each_stage_and_the_trace_changes_nothing(searched):
+    # ``trace`` sees the answer after each stage, in order, and watching changes nothing.
+    from drnets.solve._reasoning import settle
+
+    pb, state, _ = searched
+    keep = pb.allowed.copy()
+    seen: list[tuple[str, State]] = []
+    traced = settle(pb, state.copy(), keep, trace=lambda stage, now: seen.append((stage, now.copy())))
+    plain = settle(pb, state.copy(), keep)
+    assert [s for s, _ in seen] == [
+        "search",
+        "one card per region",
+        "pruned phases re-solved",
+        "grow",
+        "soft repairs",
+        "one card per region again",
+        "exact rules",
+    ]
+    assert np.array_equal(seen[0][1].present, state.present)  # the search's answer, as given
+    assert np.array_equal(seen[-1][1].present, traced.present)  # the last stage's is the answer
+    assert np.array_equal(traced.present, plain.present) and np.array_equal(traced.phase, plain.phase)
+    assert np.allclose(traced.coef, plain.coef)

@@ -3,6 +3,8 @@ of minor phases to the edge of their regions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ._cost import neighbour_share
@@ -82,22 +84,30 @@ def grow(pb: Problem, state: State, keep: np.ndarray) -> State:
     return state
 
 
-def settle(pb: Problem, state: State, keep: np.ndarray) -> State:
+def settle(pb: Problem, state: State, keep: np.ndarray, trace: Callable[[str, State], None] | None = None) -> State:
     """From the search's answer to the final one: twin cards reduced to one per point and per
     region, points using a pruned phase re-solved, minor phases grown, the soft repairs, twin
     cards per region again, then (``strict``) the rules enforced exactly. Both engines end
-    with it."""
+    with it. ``trace(stage, state)``, if given, sees the answer after each stage
+    (``benchmarks/diagnose.py --stages``: which stage turns right points wrong)."""
+
+    def done(stage: str, now: State) -> State:
+        if trace is not None:
+            trace(stage, now)
+        return now
+
+    state = done("search", state)
     # the twin pairs depend on the candidates only: found once (seconds on long candidate lists)
     twins = twin_ratios(pb) if pb.params.one_card or pb.params.twin_regions else {}
     if pb.params.one_card:
-        state = one_card_per_compound(pb, state, list(twins))
+        state = done("one card per compound", one_card_per_compound(pb, state, list(twins)))
     if pb.params.twin_regions:
-        state = one_card_per_region(pb, state, twins)
-    state = enforce(pb, state, keep)
-    state = grow(pb, state, keep)
-    state = repair(pb, state, keep)
+        state = done("one card per region", one_card_per_region(pb, state, twins))
+    state = done("pruned phases re-solved", enforce(pb, state, keep))
+    state = done("grow", grow(pb, state, keep))
+    state = done("soft repairs", repair(pb, state, keep))
     if pb.params.twin_regions:  # the repairs copy neighbours' sets, twins among them
-        state = one_card_per_region(pb, state, twins)
+        state = done("one card per region again", one_card_per_region(pb, state, twins))
     if pb.params.strict:
-        state = enforce_exactly(pb, state)
+        state = done("exact rules", enforce_exactly(pb, state))
     return state
