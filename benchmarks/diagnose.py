@@ -122,9 +122,7 @@ def diagnose(
         for stage, st in _SNAP["stages"]:
             now = np.zeros_like(true)
             now[:, idx] = st.fractions(pb.p_n)
-            right = np.array(
-                [set(np.flatnonzero(true[i] >= 0.02)) == set(np.flatnonzero(now[i] >= 0.02)) for i in range(n)]
-            )
+            right = ((true >= 0.02) == (now >= 0.02)).all(1)
             entry = {"exact2": round(float(right.mean()), 3)}
             if right_before is not None:
                 entry["lost"] = np.flatnonzero(right_before & ~right).tolist()
