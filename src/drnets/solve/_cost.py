@@ -2,9 +2,9 @@
 
 The cost of a point's answer is its residual plus, for each phase, the point's per-phase
 cost (:attr:`Problem.pen`) times a weight, plus the shift prior (:meth:`Problem.cost`).
-This module holds the revisions of that cost that reasoning makes: the misfit's scale
-where the model, not the noise, limits the fit, a discount where the neighbours hold the
-phase, and the centres of the width prior (each phase's width over the library).
+This module holds the two revisions of that cost that reasoning makes: the misfit's scale
+where the model, not the noise, limits the fit, and a discount where the neighbours hold
+the phase.
 """
 
 from __future__ import annotations
@@ -17,12 +17,6 @@ from ._state import State
 
 #: Residual variance over noise variance above which the misfit, not the noise, sets the cost.
 MISFIT_OVER_NOISE = 4.0
-
-#: Fraction above which a point's width of a phase counts towards the phase's width centre.
-WIDTH_FRACTION = 0.02
-
-#: Points a phase must hold (above WIDTH_FRACTION) for its width centre to be known.
-WIDTH_POINTS = 3
 
 
 def misfit_scaled(pb: Problem, state: State) -> np.ndarray:
@@ -84,19 +78,3 @@ def neighbour_weights(pb: Problem, present: np.ndarray) -> np.ndarray:
         if len(nb):
             share[i] = present[np.asarray(nb)].mean(0)
     return 1.0 - pb.params.neighbour_discount * share
-
-
-def width_centres(pb: Problem, state: State) -> np.ndarray | None:
-    """(P,) each phase's median fitted width over the points holding it above
-    :data:`WIDTH_FRACTION` (NaN where fewer than :data:`WIDTH_POINTS` do): the width prior's
-    centres (:meth:`Problem.width_cost`); None with the prior off."""
-    if pb.params.width_prior <= 0:
-        return None
-    frac = state.fractions(pb.p_n)
-    held = state.present & (np.take_along_axis(frac, state.phase, 1) > WIDTH_FRACTION)
-    centre = np.full(pb.p_n, np.nan)
-    for p in range(pb.p_n):
-        w = state.width_val[held & (state.phase == p)]
-        if w.size >= WIDTH_POINTS:
-            centre[p] = float(np.median(w))
-    return centre

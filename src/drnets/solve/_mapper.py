@@ -20,7 +20,7 @@ import torch
 from ..core import Library, PhaseLibrary, Solution
 from ._checkpoint import fingerprint, load_checkpoint, save_checkpoint
 from ._confidence import confidence
-from ._cost import misfit_scaled, width_centres
+from ._cost import misfit_scaled
 from ._evidence import evidence
 from ._params import Params, parameter_table
 from ._phase_texture import settle_phase_texture
@@ -166,8 +166,6 @@ class PhaseMapper(Params):
             own = screen(pb, pb.x, keep)
             self._report("screen", 1, total, {})
             for rnd in range(start, self.rounds):
-                if rnd > 0:  # each phase's width as the previous round found it
-                    pb = pb.with_width_centre(width_centres(pb, state))
                 rec = torch.as_tensor(state.rec, dtype=pb.x.dtype, device=pb.x.device)
                 left = screen(pb, (pb.x - rec).clamp_min(0), keep) if rnd > 0 else own
                 state = search_round(pb, np.arange(pb.n), round_pools(pb, state, rnd > 0, keep, own, left), state)
@@ -184,7 +182,7 @@ class PhaseMapper(Params):
                 if checkpoint is not None:
                     save_checkpoint(checkpoint, state, keep, rnd + 1, print_, pb.pen, pb.phase_texture)
                 self._report("search", rnd + 2, total, self.history_[-1])
-            state = settle(pb.with_width_centre(width_centres(pb, state)), state, keep)
+            state = settle(pb, state, keep)
             self._report("repair", total, total, {})
         except KeyboardInterrupt:
             if not state.present.any():

@@ -279,13 +279,6 @@ class Params:
         low=0.0,
         high=1e6,
     )
-    width_prior: float = knob(
-        0.0,
-        "Cost, in per-phase costs, of a phase at 1.3 times (or 1/1.3 of) its median width in the previous "
-        "round's answer; grows with the log ratio squared. 0: off.",
-        low=0.0,
-        high=1e6,
-    )
     misfit_penalty: float = knob(
         32.0,
         "Per-phase cost in units of the residual variance where the model limits the fit; 0: off.",

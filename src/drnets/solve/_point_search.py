@@ -52,10 +52,7 @@ def search(pb: Problem, points: np.ndarray, pools: list[Pool], state: State) -> 
         kmax_t = torch.as_tensor(np.minimum(pb.search_limits[pts], valid.sum(1).clip(1)), device=x.device)
         weight = penalty_weights(pb, pts, ph, valid, state)
         pen_t = torch.as_tensor(
-            pb.pen[pts][:, None]
-            * (weight + pb.prior(atoms.shifts[cb // nw]) + pb.width_cost(ph_safe, np.asarray(atoms.widths)[cb % nw])),
-            dtype=x.dtype,
-            device=x.device,
+            pb.pen[pts][:, None] * (weight + pb.prior(atoms.shifts[cb // nw])), dtype=x.dtype, device=x.device
         )
         comp = None
         if p.composition_tolerance is not None:
@@ -101,7 +98,7 @@ def search(pb: Problem, points: np.ndarray, pools: list[Pool], state: State) -> 
         used = present & (coef > 0)
         m_w = weight[rows, idx]
         s_i, w_i = s_i.reshape(c, t, kk), w_i.reshape(c, t, kk)
-        m_cost = m_w + pb.prior(atoms.shifts[s_i]) + pb.width_cost(m_ph, np.asarray(atoms.widths)[w_i])
+        m_cost = m_w + pb.prior(atoms.shifts[s_i])
         total = rss.cpu().numpy().reshape(c, t) + pb.pen[pts][:, None] * (m_cost * used).sum(-1)
         if p.composition_weight > 0:
             for r, i in enumerate(pts):

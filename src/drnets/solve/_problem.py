@@ -86,10 +86,6 @@ class Problem:
     prior_scale : float
         Factor on the shift prior: the share of the signal's energy the weights keep
         (:func:`~drnets.solve._prepare.kept_signal_share`; 1 without weights).
-    width_centre : ndarray (P,) or None
-        Each phase's median fitted width over the points holding it in the previous round's
-        answer (NaN where too few hold it); the width prior's centre (:meth:`width_cost`).
-        None until a round has run, or with ``width_prior`` off.
     fits : FitCache
         The final fits made so far (:meth:`fit_point`), shared with :meth:`with_costs`' problems.
     """
@@ -124,16 +120,11 @@ class Problem:
     drawn: np.ndarray | None = None
     weights: np.ndarray | None = None
     prior_scale: float = 1.0
-    width_centre: np.ndarray | None = None
     fits: FitCache = field(default_factory=FitCache, repr=False)
 
     def with_costs(self, pen: np.ndarray) -> Problem:
         """The same problem with other per-phase costs."""
         return replace(self, pen=pen)
-
-    def with_width_centre(self, centre: np.ndarray | None) -> Problem:
-        """The same problem with other width-prior centres (one per phase, NaN: no prior)."""
-        return replace(self, width_centre=centre)
 
     def with_texture(self, texture: Any) -> Problem:
         """The same problem with each phase's texture across the library (None: drawn as tabulated);
@@ -180,22 +171,6 @@ class Problem:
         """Shift prior of each member, in units of the per-phase cost (see :func:`shift_prior`)."""
         return shift_prior(self.params, shift) * self.prior_scale
 
-    def width_cost(self, phases: np.ndarray, widths: np.ndarray) -> np.ndarray:
-        """Width prior of each member (``phases`` at width multipliers ``widths``, same shape),
-        in per-phase costs: ``width_prior`` at :data:`WIDTH_STEP` times or over the phase's
-        centre (:attr:`width_centre`), growing with the log ratio squared; 0 without a centre.
-
-        The generator and real libraries alike give a phase one width, or one varying
-        smoothly; a phase far broader than elsewhere is most often a look-alike standing in
-        for several reflections at once.
-        """
-        w = np.asarray(widths, dtype=float)
-        if self.width_centre is None or self.params.width_prior <= 0:
-            return np.zeros(w.shape)
-        c = self.width_centre[np.asarray(phases, dtype=int)]
-        z = np.log(np.maximum(w, 1e-12) / np.where(np.isfinite(c), c, 1.0)) / np.log(WIDTH_STEP)
-        return np.where(np.isfinite(c), self.params.width_prior * z * z, 0.0)
-
     def composition_cost(self, i: int, phases: np.ndarray, heights: np.ndarray) -> float:
         """Soft composition rule at point i, in per-phase costs.
 
@@ -227,32 +202,18 @@ class Problem:
         per member of ``phases``), and which members those are."""
         kept = fit["height"] > 0
         w = weight if np.isscalar(weight) else np.asarray(weight)[kept]
-        ph = np.asarray(phases)[kept]
         return float(
-            fit["rss"] + self.cost(i, ph, fit["height"][kept], fit["shift"][kept], w, fit["width"][kept])
+            fit["rss"] + self.cost(i, np.asarray(phases)[kept], fit["height"][kept], fit["shift"][kept], w)
         ), kept
 
     def cost(
-        self,
-        i: int,
-        phases: np.ndarray,
-        heights: np.ndarray,
-        shift: np.ndarray,
-        weight: np.ndarray | float = 1.0,
-        widths: np.ndarray | None = None,
+        self, i: int, phases: np.ndarray, heights: np.ndarray, shift: np.ndarray, weight: np.ndarray | float = 1.0
     ) -> float:
-        """Cost of point i's phases (peak ``heights``, at ``shift`` and width multipliers
-        ``widths``): per-phase costs (times ``weight``), the shift prior (see
-        :func:`phase_cost`), the width prior (:meth:`width_cost`, where ``widths`` are given)
-        and the soft composition rule."""
-        extra = self.composition_cost(i, phases, heights)
-        if widths is not None:
-            extra += float(self.width_cost(phases, widths).sum())
-        return phase_cost(self.params, float(self.pen[i]), shift, weight, extra, self.prior_scale)
-
-
-#: Width ratio (either way) at which a phase pays ``width_prior`` per-phase costs.
-WIDTH_STEP = 1.3
+        """Cost of point i's phases (peak ``heights``, at ``shift``): per-phase costs (times
+        ``weight``), the shift prior (see :func:`phase_cost`) and the soft composition rule."""
+        return phase_cost(
+            self.params, float(self.pen[i]), shift, weight, self.composition_cost(i, phases, heights), self.prior_scale
+        )
 
 
 def shift_prior(params: Params, shift: np.ndarray) -> np.ndarray:

@@ -63,21 +63,17 @@ def grow(pb: Problem, state: State, keep: np.ndarray) -> State:
         if not offers:
             continue
 
-        def cost(phs: np.ndarray, hts: np.ndarray, shv: np.ndarray, wdv: np.ndarray, i: int = i) -> float:
-            return pb.cost(i, phs, hts, shv, 1.0 - p.neighbour_discount * neighbour_share(pb, state, i, phs), wdv)
+        def cost(phs: np.ndarray, hts: np.ndarray, shv: np.ndarray, i: int = i) -> float:
+            return pb.cost(i, phs, hts, shv, 1.0 - p.neighbour_discount * neighbour_share(pb, state, i, phs))
 
         r_cur = pb.xraw[i] - state.rec[i] - state.bg[i]
-        best = (
-            float(r_cur @ r_cur)
-            + cost(state.phase[i, js], state.coef[i, js], state.shift_val[i, js], state.width_val[i, js]),
-            None,
-        )
+        best = (float(r_cur @ r_cur) + cost(state.phase[i, js], state.coef[i, js], state.shift_val[i, js]), None)
         for ph, s_idx in offers.items():
             phs = np.append(state.phase[i, js], ph)
             g = pb.fit_point(i, phs, np.append(state.shift[i, js], s_idx))
             if not (g["height"] > 0).all():
                 continue
-            sc = g["rss"] + cost(phs, g["height"], g["shift"], g["width"])
+            sc = g["rss"] + cost(phs, g["height"], g["shift"])
             if sc < best[0]:
                 best = (sc, (phs, np.append(state.shift[i, js], s_idx), np.append(state.width[i, js], 0), g))
         if best[1] is not None:
