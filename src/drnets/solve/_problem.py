@@ -136,10 +136,15 @@ class Problem:
         return replace(self, phase_texture=texture, drawn=drawn, atoms=atoms, fits=FitCache())
 
     def fit_point(
-        self, i: int, phases: np.ndarray, shift_idx: np.ndarray, offsets: tuple[int, ...] | None = None
+        self,
+        i: int,
+        phases: np.ndarray,
+        shift_idx: np.ndarray,
+        offsets: tuple[int, ...] | tuple[tuple[int, ...], ...] | None = None,
     ) -> dict[str, Any]:
         """The final fit of point i's measured pattern by ``phases`` around their grid shifts
-        (:func:`~drnets.solve._search.group_fit`; ``offsets`` default to ``shape_offsets``),
+        (:func:`~drnets.solve._search.group_fit`; ``offsets``, for all members or one tuple per
+        member, default to ``shape_offsets``),
         texture variants included where the parameters ask for them. The NNLS of a repeated
         fit (same point, dictionary rows, shifts and offsets) comes from :attr:`fits`."""
         from ._search import group_fit

@@ -313,7 +313,9 @@ def enforce_alloying(pb: Problem, state: State) -> State:
                     js = np.flatnonzero(state.present[i])
                     centre = state.shift[i, js].copy()
                     centre[js == j] = centre_idx
-                    g = pb.fit_point(i, state.phase[i, js], centre, (0,))
+                    # only the pinned member loses its shift family; the others keep theirs
+                    offs = tuple((0,) if r == j else tuple(p.shape_offsets) for r in js)
+                    g = pb.fit_point(i, state.phase[i, js], centre, offs)
                     sc, kj = pb.fit_cost(i, state.phase[i, js], g)
                     best = (sc, js, centre, g, kj) if kj.any() else None
                     # A point with one member fewer is not full, so no edge pins its shifts: a

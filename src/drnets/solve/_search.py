@@ -256,7 +256,7 @@ def group_fit(
     phases: np.ndarray,
     shift_idx: np.ndarray,
     atoms: Atoms,
-    offsets: tuple[int, ...] = (-3, 0, 3),
+    offsets: tuple[int, ...] | tuple[tuple[int, ...], ...] = (-3, 0, 3),
     basis: np.ndarray | None = None,
     texture_cost: float | None = None,
     memo: Callable[[Hashable, Callable[[], tuple[np.ndarray, float]]], tuple[np.ndarray, float]] | None = None,
@@ -268,6 +268,9 @@ def group_fit(
     few shifts around its centre and at every grid width: inhomogeneous broadening (a spread
     of lattice parameters and crystallite sizes in the measured spot) and non-Gaussian peak
     shapes are mixtures of that kind.
+
+    ``offsets`` are the family's grid steps around each centre: one tuple for every member,
+    or a tuple per member (a member pinned to its centre takes ``(0,)``).
 
     ``basis`` (L, B), if given, adds smooth non-negative background columns to the fit.
     With ``texture_cost`` (in squared-residual units) phases with texture variants
@@ -295,8 +298,10 @@ def group_fit(
     k = len(phases)
     s_n, w_n = atoms.n_shifts, atoms.n_widths
     cols, owner, sh, wd, grid = [], [], [], [], []
+    per_member = len(offsets) > 0 and isinstance(offsets[0], tuple)
     for j in range(k):
-        s_list = sorted({int(min(max(shift_idx[j] + o, 0), s_n - 1)) for o in offsets})  # np.clip, for scalars
+        offs = offsets[j] if per_member else offsets
+        s_list = sorted({int(min(max(shift_idx[j] + o, 0), s_n - 1)) for o in offs})  # np.clip, for scalars
         cols.append(atoms.rows_numpy(int(phases[j]), s_list).reshape(len(s_list) * w_n, -1))
         for s in s_list:
             for w in range(w_n):
