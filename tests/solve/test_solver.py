@@ -156,6 +156,28 @@ def test_group_fit_recovers_a_two_phase_mixture():
     assert g["shift"] == pytest.approx([1.004, 0.995], abs=6e-4)
 
 
+def test_group_fit_offsets_per_member_pin_one_shift():
+    # The exact alloying step pins one member's shift and leaves the others their families:
+    # a member given (0,) sits at its grid centre, the others still reach their own shift.
+    ds, _ = generate("easy", points=5, q_points=600, seed=0)
+    q = ds.library.q
+    sq, si = padded_sticks(ds.phases, q[0], q[-1], 0.05)
+    shifts = 1 + 0.001 * np.arange(-20, 21)
+    atoms = Atoms(q, sq, si, shifts, 0.2, widths=(1.0, 1.3))
+    x = 0.7 * render_profile(ds.phases[0], q, shift=1.004, widths=np.array([0.2, 0.2])) + 0.3 * render_profile(
+        ds.phases[1], q, shift=0.995, widths=np.array([0.26, 0.26])
+    )
+    centre = np.array([22, 16])
+    shared = group_fit(x, np.array([0, 1]), centre, atoms, (-1, 0, 1))
+    same = group_fit(x, np.array([0, 1]), centre, atoms, ((-1, 0, 1), (-1, 0, 1)))
+    assert same["rss"] == pytest.approx(shared["rss"])
+    assert same["shift"] == pytest.approx(shared["shift"])
+    pinned = group_fit(x, np.array([0, 1]), centre, atoms, ((0,), (-1, 0, 1)))
+    assert pinned["shift"][0] == pytest.approx(shifts[22])
+    assert pinned["shift"][1] == pytest.approx(0.995, abs=6e-4)
+    assert pinned["rss"] > shared["rss"]
+
+
 def test_estimate_widths_on_known_widths():
     ds, truth = generate("easy", points=60, q_points=800, seed=2)
     lo, hi = estimate_widths(ds.library.q, ds.library.patterns)
