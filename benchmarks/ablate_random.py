@@ -20,9 +20,7 @@ import argparse
 import json
 import time
 
-import numpy as np
-
-from drnets.evaluate import audit_solution
+from drnets.evaluate import audit_solution, compare
 from drnets.solve import PhaseMapper
 from drnets.synth import generate
 
@@ -45,23 +43,18 @@ def score(
     sol = sol.solution_
     wall = time.perf_counter() - t0
     a = audit_solution(sol, ds.library, ds.phases)
-    got = np.zeros_like(truth.fractions)
-    for j, label in enumerate(sol.labels):
-        got[:, truth.labels.index(label)] = sol.fractions[:, j]
-    true = truth.fractions
-
-    def exact_share(cols: list[int] | slice) -> float:  # points whose phase sets (at 2 %) over cols agree
-        return float(((true[:, cols] >= 0.02) == (got[:, cols] >= 0.02)).all(1).mean())
-
-    exact = exact_share(slice(None))
-    exact_system = exact_share([k for k, label in enumerate(truth.labels) if label != truth.meta.get("substrate")])
-    gross = (((true > 0.1) & (got < 0.01)) | ((got > 0.1) & (true < 0.01))).any(1).mean()
+    got = {label: sol.fractions[:, j] for j, label in enumerate(sol.labels)}
+    true = {label: truth.fractions[:, k] for k, label in enumerate(truth.labels)}
+    cmp = compare(got, true, (0.02,))
+    # the same without the substrate (an oriented substrate under every library, --conditions)
+    sub = truth.meta.get("substrate")
+    system = compare({k: v for k, v in got.items() if k != sub}, {k: v for k, v in true.items() if k != sub}, (0.02,))
     return {
         "seed": seed if preset is None else f"{preset} {seed}",
         "settings": settings,
-        "exact2": round(float(exact), 3),
-        "exact2_system": round(float(exact_system), 3),
-        "gross": round(float(gross), 3),
+        "exact2": round(cmp["by_threshold"][0]["exact_match"], 3),
+        "exact2_system": round(system["by_threshold"][0]["exact_match"], 3),
+        "gross": round(cmp["gross_error_share"], 3),
         "residual": round(float(sol.residuals.mean()), 3),
         "eta": sol.eta,
         "true_eta": round(float(truth.eta), 2),

@@ -191,26 +191,6 @@ def build_case(spec: dict[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- one run (worker)
 
-#: A gross error: a phase above GROSS_HIGH on one side (truth or answer) and under GROSS_LOW on the other.
-GROSS_HIGH, GROSS_LOW = 0.10, 0.01
-
-
-def gross_error_share(fractions: Any, truth: Any, high: float = GROSS_HIGH, low: float = GROSS_LOW) -> float:
-    """Share of points where some phase is above ``high`` on one side and under ``low`` on the other.
-
-    Both sides are fractions-like (anything :func:`drnets.evaluate.as_phase_table` takes),
-    matched by label and point; a phase a side lacks counts as 0.
-    """
-    from drnets.evaluate import as_phase_table
-
-    pred, true = as_phase_table(fractions), as_phase_table(truth)
-    points = np.intersect1d(pred.points, true.points)
-    labels = list(true.labels) + [lbl for lbl in pred.labels if lbl not in true.labels]
-    p = np.nan_to_num(pred.aligned(points, labels), nan=0.0)
-    t = np.nan_to_num(true.aligned(points, labels), nan=0.0)
-    bad = ((p > high) & (t < low)) | ((t > high) & (p < low))
-    return float(bad.any(axis=1).mean()) if points.size else float("nan")
-
 
 def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
@@ -279,7 +259,7 @@ def run_one(spec: dict[str, Any], device: str) -> dict[str, Any]:
         truth_shifts=case["truth_shifts"],
     )
     rec["fraction_l1"] = cmp["fraction_l1"]
-    rec["gross_error_share"] = gross_error_share(sol, case["truth"])
+    rec["gross_error_share"] = cmp["gross_error_share"]
     if case["system"]:
         rec["system"], rec["snr"] = case["system"], case["snr"]
     rec["by_threshold"] = {

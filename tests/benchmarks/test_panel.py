@@ -1,16 +1,13 @@
-"""The panel's pure parts: the two halves, the gross-error share, the summary and its markdown."""
+"""The panel's pure parts: the two halves, the summary and its markdown."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.panel import HALVES, markers, panel_specs, render_half, summarize  # noqa: E402
 from benchmarks.render import splice  # noqa: E402
-from benchmarks.run import gross_error_share  # noqa: E402
 
 
 def test_halves_are_disjoint_and_sized():
@@ -22,17 +19,6 @@ def test_halves_are_disjoint_and_sized():
     quick = panel_specs("tune", True)
     assert len(quick) == 8 and all(s["points"] <= 100 for s in quick)
     assert {s["seed"] for s in quick if s["kind"] == "random"} <= set(HALVES["tune"]["random"])
-
-
-def test_gross_error_share():
-    truth = {"point": np.arange(4), "A": np.array([0.5, 0.5, 0.95, 1.0]), "B": np.array([0.5, 0.5, 0.05, 0.0])}
-    pred = {
-        "point": np.arange(4),
-        "A": np.array([0.5, 0.995, 1.0, 0.85]),  # point 1: B missed at 50 %; point 2: B missed at 5 % (not gross)
-        "B": np.array([0.5, 0.005, 0.0, 0.0]),
-        "C": np.array([0.0, 0.0, 0.0, 0.15]),  # point 3: C invented at 15 %
-    }
-    assert gross_error_share(pred, truth) == 0.5
 
 
 def _rec(case, kind, preset, exact2, gross, points=100):

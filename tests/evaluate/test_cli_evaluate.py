@@ -17,6 +17,7 @@ def test_evaluate_csv_against_truth(tmp_path):
     r = CliRunner().invoke(app, ["evaluate", str(pred), "--truth", str(truth), "--json", str(out)])
     assert r.exit_code == 0, r.output
     assert "98.7 %" in r.output and "80.1 %" in r.output
+    assert "gross errors" in r.output
     data = json.loads(out.read_text())
     assert data["comparison"]["by_threshold"][0]["exact_match_points"] == 228
 

@@ -79,6 +79,22 @@ def test_missing_labels_count_as_zero_and_confusion():
     assert b["per_phase"]["C"]["precision"] == 0.0 and b["per_phase"]["B"]["recall"] == 0.0
 
 
+def test_gross_errors():
+    from drnets.evaluate import compare
+
+    truth = {"point": np.arange(4), "A": np.array([0.5, 0.5, 0.95, 1.0]), "B": np.array([0.5, 0.5, 0.05, 0.0])}
+    pred = {
+        "point": np.arange(4),
+        "A": np.array([0.5, 0.995, 1.0, 0.85]),  # point 1: B missed at 50 %; point 2: B missed at 5 % (not gross)
+        "B": np.array([0.5, 0.005, 0.0, 0.0]),
+        "C": np.array([0.0, 0.0, 0.0, 0.15]),  # point 3: C invented at 15 %
+    }
+    r = compare(pred, truth)
+    assert r["gross_error_share"] == 0.5
+    assert r["gross_error_points"] == [1, 3]
+    assert compare(truth, truth)["gross_error_share"] == 0.0
+
+
 def test_shift_error_and_csv_round_trip(tmp_path):
     from drnets.evaluate import PhaseTable, compare, read_shifts_csv, write_phase_table
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 #: under it; the report, the evaluation table and the solver's own audit use it too).
 PHASE_THRESHOLD = 1e-3
 
+#: A gross error at a point (comparison with a truth): a phase above GROSS_HIGH on one side
+#: (truth or answer) and under GROSS_LOW on the other.
+GROSS_HIGH, GROSS_LOW = 0.10, 0.01
+
 #: Fraction above which an element counts as present at a point (Gibbs and element rules).
 ELEMENT_THRESHOLD = 0.01
 

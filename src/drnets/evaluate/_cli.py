@@ -13,6 +13,8 @@ from ..core.constants import (
     COMPARISON_THRESHOLDS,
     CONFIDENCE_PRESENCE,
     CONFIDENT,
+    GROSS_HIGH,
+    GROSS_LOW,
     PHASE_THRESHOLD,
     RULE_MEANINGS,
     RULES,
@@ -104,6 +106,13 @@ def print_comparison(c: dict[str, Any], console, truth_name: str) -> None:
     console.print(
         f"fraction L1 (sum over phases, mean over points): {c['fraction_l1']:.4f}", markup=False, highlight=False
     )
+    if "gross_error_points" in c:
+        console.print(
+            f"gross errors (a phase above {GROSS_HIGH:.0%} on one side, under {GROSS_LOW:.0%} on the other): "
+            f"{len(c['gross_error_points'])} points ({100 * c['gross_error_share']:.1f} %)",
+            markup=False,
+            highlight=False,
+        )
     s = c.get("shift")
     if s and s.get("pairs"):
         console.print(

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..core import InputError
-from ..core.constants import COMPARISON_THRESHOLDS
+from ..core.constants import COMPARISON_THRESHOLDS, GROSS_HIGH, GROSS_LOW
 from ..io import PhaseTable, read_phase_table, read_solution_dir
 
 
@@ -94,7 +94,10 @@ def compare(
     -------
     dict
         ``points``, ``labels`` (union, truth's first), ``fraction_l1`` (sum over phases,
-        mean over points), ``fraction_l1_per_point``; ``by_threshold``: one entry per
+        mean over points), ``fraction_l1_per_point``; ``gross_error_share`` and
+        ``gross_error_points`` (points where some phase is above ``GROSS_HIGH`` on one side
+        and under ``GROSS_LOW`` on the other, see :mod:`drnets.core.constants`);
+        ``by_threshold``: one entry per
         threshold with ``exact_match`` (share of points whose phase sets agree),
         ``mean_jaccard``, ``exact_match_points``, ``mismatched_points``, ``per_phase``
         (true/predicted/both counts, precision, recall per label) and ``confusion``
@@ -114,6 +117,7 @@ def compare(
     P = np.nan_to_num(P, nan=0.0)
     T = np.nan_to_num(T, nan=0.0)
     l1 = np.abs(P - T).sum(axis=1)
+    gross = (((P > GROSS_HIGH) & (T < GROSS_LOW)) | ((T > GROSS_HIGH) & (P < GROSS_LOW))).any(axis=1)
     out: dict[str, Any] = {
         "points": int(points.size),
         "points_only_in_prediction": int(np.setdiff1d(pred.points, points).size),
@@ -123,6 +127,8 @@ def compare(
         "labels_only_in_truth": [lbl for lbl in true.labels if lbl not in pred.labels],
         "fraction_l1": float(l1.mean()),
         "fraction_l1_per_point": l1.tolist(),
+        "gross_error_share": float(gross.mean()),
+        "gross_error_points": [int(p) for p in points[gross]],
         "by_threshold": [],
     }
     for thr in thresholds:
