@@ -141,7 +141,8 @@ def test_broadened_atoms_equal_direct_rendering():
         assert np.abs(got - direct)[inner].max() < 0.02 * direct.max(), phase.label
 
 
-def test_group_fit_recovers_a_two_phase_mixture():
+def _two_phase_mixture() -> tuple[Atoms, np.ndarray, np.ndarray]:
+    """A dictionary on a fine shift grid and a 70:30 mixture of two phases at shifts 1.004 and 0.995."""
     ds, _ = generate("easy", points=5, q_points=600, seed=0)
     q = ds.library.q
     sq, si = padded_sticks(ds.phases, q[0], q[-1], 0.05)
@@ -150,6 +151,11 @@ def test_group_fit_recovers_a_two_phase_mixture():
     x = 0.7 * render_profile(ds.phases[0], q, shift=1.004, widths=np.array([0.2, 0.2])) + 0.3 * render_profile(
         ds.phases[1], q, shift=0.995, widths=np.array([0.26, 0.26])
     )
+    return atoms, x, shifts
+
+
+def test_group_fit_recovers_a_two_phase_mixture():
+    atoms, x, _ = _two_phase_mixture()
     g = group_fit(x, np.array([0, 1]), np.array([24, 15]), atoms, (-1, 0, 1))
     assert g["rss"] < 1e-4 * (x @ x)
     assert g["height"] / g["height"].sum() == pytest.approx([0.7, 0.3], abs=0.01)
@@ -159,14 +165,7 @@ def test_group_fit_recovers_a_two_phase_mixture():
 def test_group_fit_offsets_per_member_pin_one_shift():
     # The exact alloying step pins one member's shift and leaves the others their families:
     # a member given (0,) sits at its grid centre, the others still reach their own shift.
-    ds, _ = generate("easy", points=5, q_points=600, seed=0)
-    q = ds.library.q
-    sq, si = padded_sticks(ds.phases, q[0], q[-1], 0.05)
-    shifts = 1 + 0.001 * np.arange(-20, 21)
-    atoms = Atoms(q, sq, si, shifts, 0.2, widths=(1.0, 1.3))
-    x = 0.7 * render_profile(ds.phases[0], q, shift=1.004, widths=np.array([0.2, 0.2])) + 0.3 * render_profile(
-        ds.phases[1], q, shift=0.995, widths=np.array([0.26, 0.26])
-    )
+    atoms, x, shifts = _two_phase_mixture()
     centre = np.array([22, 16])
     shared = group_fit(x, np.array([0, 1]), centre, atoms, (-1, 0, 1))
     same = group_fit(x, np.array([0, 1]), centre, atoms, ((-1, 0, 1), (-1, 0, 1)))
