@@ -48,7 +48,10 @@ def score(
     cmp = compare(got, true, (0.02,))
     # the same without the substrate (an oriented substrate under every library, --conditions)
     sub = truth.meta.get("substrate")
-    system = compare({k: v for k, v in got.items() if k != sub}, {k: v for k, v in true.items() if k != sub}, (0.02,))
+    system = cmp
+    if sub is not None:
+        without = [{k: v for k, v in side.items() if k != sub} for side in (got, true)]
+        system = compare(*without, (0.02,))
     return {
         "seed": seed if preset is None else f"{preset} {seed}",
         "settings": settings,
