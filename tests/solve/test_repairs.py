@@ -10,7 +10,7 @@ from drnets.solve._point_search import search
 from drnets.solve._prepare import prepare
 from drnets.solve._repairs import _breaks_alloying, _leave_field, enforce_alloying, smooth_shifts
 from drnets.solve._screen import round_pools, screen
-from drnets.solve._state import State
+from drnets.solve._state import State, refit
 from drnets.structure import outside_main_region, pinned_edges, relative_jump
 from drnets.synth import generate
 
@@ -117,7 +117,8 @@ def test_an_island_of_a_phase_field_leaves_it_the_cheapest_way(searched):
     assert weakest in sets[i]  # the old rule (drop the weakest) would have dropped a true phase
 
     now = [frozenset(state.phase[k][state.present[k]].tolist()) for k in range(pb.n)]
-    _leave_field(pb, state, i, now)  # what prune_islands does at an island of a field
+    main = np.array([k for k in range(pb.n) if now[k] == now[i] and k != i])
+    _leave_field(pb, state, i, now, main)  # what prune_islands does at an island of a field
     assert frozenset(state.phase[i][state.present[i]].tolist()) == sets[i] == now[i]
 
 
@@ -157,3 +158,40 @@ def test_settle_shows_each_stage_and_the_trace_changes_nothing(searched):
     assert np.array_equal(seen[-1][1].present, traced.present)  # the last stage's is the answer
     assert np.array_equal(traced.present, plain.present) and np.array_equal(traced.phase, plain.phase)
     assert np.allclose(traced.coef, plain.coef)
+
+
+def test_an_island_of_a_phase_field_is_bridged_when_a_neighbour_joins_it_cheaper(searched):
+    # A point of a two-phase field whose removal cuts the field in two loses one member (as a
+    # wrong repair might): its neighbour beyond becomes an island. The data at the cut point
+    # still hold both phases, so its joining the field again costs less than the island's
+    # leaving: the island stays, the cut point takes the field's set back.
+    pb, state, _ = searched
+    sets = [frozenset(state.phase[i][state.present[i]].tolist()) for i in range(pb.n)]
+    found = None
+    for fs in sorted(set(s for s in sets if len(s) == 2), key=sorted):
+        pts = np.array([k for k in range(pb.n) if sets[k] == fs])
+        for j in pts:
+            rest = pts[pts != j]
+            out = outside_main_region(rest, pb.edges, pb.n)
+            main = np.setdiff1d(rest, out)
+            isl = [int(i) for i in out if i in pb.nbrs[j]]
+            if isl and main.size >= 2 and any(k in main for k in pb.nbrs[j]):
+                found = (fs, int(j), isl[0], main)
+                break
+        if found:
+            break
+    assert found is not None  # the easy preset has such a field
+    fs, j, i, main = found
+    js = np.flatnonzero(state.present[j])
+    state.present[j, js[np.argmin(state.coef[j, js])]] = False
+    refit(pb, state, np.array([j]))
+    now = [frozenset(state.phase[k][state.present[k]].tolist()) for k in range(pb.n)]
+    assert now[j] != fs and now[i] == fs
+    assert i in outside_main_region(np.array([k for k in range(pb.n) if now[k] == fs]), pb.edges, pb.n)
+
+    changed = _leave_field(pb, state, i, now, main)
+    assert changed == j
+    assert frozenset(state.phase[j][state.present[j]].tolist()) == fs == now[j]
+    assert frozenset(state.phase[i][state.present[i]].tolist()) == fs
+    pts = np.array([k for k in range(pb.n) if now[k] == fs])
+    assert outside_main_region(pts, pb.edges, pb.n).size == 0  # one region again

@@ -9,6 +9,8 @@ last resort that makes the rules hold whatever it costs in fit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..structure import (
@@ -184,8 +186,8 @@ def repair(pb: Problem, state: State, keep: np.ndarray) -> State:
 def prune_islands(pb: Problem, state: State) -> State:
     """Last resort for connectivity: a phase is removed from points outside its largest
     region (the other phases there refitted), and a point cut off from the rest of its phase
-    field leaves it the cheapest way (:func:`_leave_field`); a change can cut another region,
-    hence the repeats."""
+    field leaves it the cheapest way, or a neighbour joins the field to bridge it
+    (:func:`_leave_field`); a change can cut another region, hence the repeats."""
     removed = 0
     # Six passes choosing by cost; then, should islands remain (a point that took a
     # neighbour's set can be cut off again when that neighbour changes), six passes that
@@ -199,14 +201,23 @@ def prune_islands(pb: Problem, state: State) -> State:
                     state.present[i] &= state.phase[i] != ph
                     touched.add(int(i))
         # Phase fields (exact sets of two or more): an island point leaves its field the
-        # cheapest way (a member dropped, or a neighbour's set taken).
+        # cheapest way (a member dropped, or a neighbour's set taken), or a neighbour joins
+        # the field to bridge it.
         sets = _sets(state)
         for fs in _fields(sets):
             pts = np.array([i for i in range(pb.n) if sets[i] == fs and i not in touched])
-            for i in outside_main_region(pts, pb.edges, pb.n):
+            cut = outside_main_region(pts, pb.edges, pb.n)
+            main, still = np.setdiff1d(pts, cut), set(cut.tolist())
+            for i in cut:
                 if cheapest:
-                    _leave_field(pb, state, int(i), sets)
-                    refitted.add(int(i))
+                    if int(i) not in still:  # a bridge has joined it to the field
+                        continue
+                    changed = _leave_field(pb, state, int(i), sets, main)
+                    refitted.add(changed)
+                    if changed != i:  # a bridge: the field's regions found again
+                        now = np.array([k for k in range(pb.n) if sets[k] == fs and k not in touched])
+                        out = outside_main_region(now, pb.edges, pb.n)
+                        main, still = np.setdiff1d(now, out), set(out.tolist())
                 else:
                     _drop_weakest(state, int(i))
                     touched.add(int(i))
@@ -220,11 +231,14 @@ def prune_islands(pb: Problem, state: State) -> State:
     return state
 
 
-def _leave_field(pb: Problem, state: State, i: int, sets: list[frozenset[int]]) -> None:
+def _leave_field(pb: Problem, state: State, i: int, sets: list[frozenset[int]], main: np.ndarray) -> int:
     """Point ``i``, an island of its phase field, takes the cheapest of: its set with one
     member fewer, or a neighbour's other set within its Gibbs limit; each refitted. (Dropping
     the weakest member, cost unseen, turned right points wrong: a 12 % phase went where a
-    neighbour's set, or another member, cost less.)"""
+    neighbour's set, or another member, cost less.) Or, where that costs less than the
+    point's cheapest leaving, a neighbour that touches the field's ``main`` region takes the
+    point's set and so bridges the island to it (an island of one point is as often the
+    field's true edge as a mistake). Returns the point changed."""
     js = np.flatnonzero(state.present[i])
     options = [(state.phase[i, r], state.shift[i, r], state.width[i, r]) for r in (js[js != k] for k in js)]
     for j in pb.nbrs[i]:
@@ -241,6 +255,15 @@ def _leave_field(pb: Problem, state: State, i: int, sets: list[frozenset[int]]) 
         # another shift: the alloying rule (already enforced) would break.
         if kj.any() and (best is None or sc < best[0]) and not _breaks_alloying(pb, state, i, phs[kj], g["shift"][kj]):
             best = (sc, phs, centre, width, g, kj)
+    own = (state.phase[i, js], state.shift[i, js], state.width[i, js])
+    rise = None if best is None else best[0] - _own_cost(pb, state, i)
+    alone = (~pb.substrate[own[0]]).sum() < 2  # a one-phase field (beside a substrate): no bridge
+    bridge = _bridge(pb, state, i, main, lambda j: None if alone or sets[j] == sets[i] else own, rise)
+    if bridge is not None:
+        j, sc, phs, centre, width, g = bridge
+        state.set_fit(j, phs, centre, width, g, sc)
+        sets[j] = sets[i]
+        return j
     if best is None:  # nothing fits: the weakest member goes
         _drop_weakest(state, i)
         refit(pb, state, np.array([i]))
@@ -248,6 +271,46 @@ def _leave_field(pb: Problem, state: State, i: int, sets: list[frozenset[int]]) 
         sc, phs, centre, width, g, kj = best
         state.set_fit(i, phs, centre, width, g, sc, kj)
     sets[i] = frozenset(state.phase[i][state.present[i]].tolist())
+    return i
+
+
+def _own_cost(pb: Problem, state: State, i: int) -> float:
+    """Cost of point ``i``'s present answer by the same final fit the options get."""
+    js = np.flatnonzero(state.present[i])
+    return pb.fit_cost(i, state.phase[i, js], pb.fit_point(i, state.phase[i, js], state.shift[i, js]))[0]
+
+
+def _bridge(
+    pb: Problem,
+    state: State,
+    i: int,
+    main: np.ndarray,
+    offer: Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray] | None],
+    leave: float | None,
+) -> tuple | None:
+    """The cheapest neighbour ``j`` of island point ``i`` that touches the ``main`` region
+    and can take the answer ``offer(j)`` (phases, grid shifts, widths; None: nothing to
+    offer) with every member kept, within its Gibbs limit and the alloying rule kept, if its
+    cost rises by less than ``leave`` (the cost rise of ``i``'s cheapest way out; None: none
+    fits): ``(j, cost, phases, shifts, widths, fit)``, or None."""
+    if not main.size:
+        return None
+    in_main = np.zeros(pb.n, dtype=bool)
+    in_main[main] = True
+    best = None
+    for j in pb.nbrs[i]:
+        made = offer(int(j)) if in_main[pb.nbrs[j]].any() else None
+        if made is None or (~pb.substrate[made[0]]).sum() > pb.limits[j]:
+            continue
+        phs, centre, width = made
+        g = pb.fit_point(j, phs, centre)
+        sc, kj = pb.fit_cost(j, phs, g)
+        if not kj.all() or _breaks_alloying(pb, state, j, phs, g["shift"]):
+            continue
+        rise = sc - _own_cost(pb, state, j)
+        if (leave is None or rise < leave) and (best is None or rise < best[0]):
+            best = (rise, (int(j), sc, phs, centre, width, g))
+    return None if best is None else best[1]
 
 
 def _drop_weakest(state: State, i: int) -> None:
