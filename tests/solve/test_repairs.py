@@ -160,12 +160,10 @@ def test_settle_shows_each_stage_and_the_trace_changes_nothing(searched):
     assert np.allclose(traced.coef, plain.coef)
 
 
-def test_an_island_of_a_phase_field_is_bridged_when_a_neighbour_joins_it_cheaper(searched):
-    # A point of a two-phase field whose removal cuts the field in two loses one member (as a
-    # wrong repair might): its neighbour beyond becomes an island. The data at the cut point
-    # still hold both phases, so its joining the field again costs less than the island's
-    # leaving: the island stays, the cut point takes the field's set back.
-    pb, state, _ = searched
+def _cut_field(pb, state):
+    """A point of a two-phase field whose removal cuts the field in two loses one member (as
+    a wrong repair might): its neighbour beyond becomes an island. Returns the field, the cut
+    point, the island point, the field's main region and every point's set."""
     sets = [frozenset(state.phase[i][state.present[i]].tolist()) for i in range(pb.n)]
     found = None
     for fs in sorted(set(s for s in sets if len(s) == 2), key=sorted):
@@ -188,10 +186,24 @@ def test_an_island_of_a_phase_field_is_bridged_when_a_neighbour_joins_it_cheaper
     now = [frozenset(state.phase[k][state.present[k]].tolist()) for k in range(pb.n)]
     assert now[j] != fs and now[i] == fs
     assert i in outside_main_region(np.array([k for k in range(pb.n) if now[k] == fs]), pb.edges, pb.n)
+    return fs, j, i, main, now
 
+
+def _one_region(pb, state, fs) -> bool:
+    now = [frozenset(state.phase[k][state.present[k]].tolist()) for k in range(pb.n)]
+    pts = np.array([k for k in range(pb.n) if now[k] == fs])
+    return outside_main_region(pts, pb.edges, pb.n).size == 0
+
+
+def test_an_island_of_a_phase_field_is_bridged_when_a_neighbour_joins_it_cheaper(searched):
+    # The data at the cut point still hold both phases, so its joining the field again
+    # costs less than the island's leaving: the island stays, the cut point takes the
+    # field's set back (the exact rules' island step).
+    pb, state, _ = searched
+    fs, j, i, main, now = _cut_field(pb, state)
     changed = _leave_field(pb, state, i, now, main)
     assert changed == j
     assert frozenset(state.phase[j][state.present[j]].tolist()) == fs == now[j]
     assert frozenset(state.phase[i][state.present[i]].tolist()) == fs
-    pts = np.array([k for k in range(pb.n) if now[k] == fs])
-    assert outside_main_region(pts, pb.edges, pb.n).size == 0  # one region again
+    assert _one_region(pb, state, fs)
+
