@@ -206,4 +206,3 @@ def test_an_island_of_a_phase_field_is_bridged_when_a_neighbour_joins_it_cheaper
     assert frozenset(state.phase[j][state.present[j]].tolist()) == fs == now[j]
     assert frozenset(state.phase[i][state.present[i]].tolist()) == fs
     assert _one_region(pb, state, fs)
-
