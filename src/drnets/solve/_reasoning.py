@@ -1,5 +1,5 @@
-"""Reasoning across points: library-wide pruning, re-solving what it removed, and growth
-of minor phases to the edge of their regions."""
+"""Reasoning across points: library-wide pruning (again after the rules), re-solving what it
+removed, and growth of minor phases to the edge of their regions."""
 
 from __future__ import annotations
 
@@ -40,6 +40,20 @@ def enforce(pb: Problem, state: State, keep: np.ndarray) -> State:
         return state
     pools = restricted_pools(pb, state, np.array(bad), keep)
     return search(pb, np.array(bad), pools, state)
+
+
+def prune_again(pb: Problem, state: State, keep: np.ndarray) -> tuple[State, np.ndarray] | None:
+    """The library-wide pruning (:func:`prune`) once more, on the answer the rules left: a
+    phase it uses that is now nowhere dominant (a look-alike or distractor that stood in for
+    a true phase during the search, or drew misfit at a few points) is pruned and its points
+    re-solved without it. The new answer and ``keep``, or None when nothing changes."""
+    again = prune(pb, state, keep)
+    used = np.zeros(pb.p_n, dtype=bool)
+    used[state.phase[state.present]] = True
+    if not (used & ~again.any(0) & keep.any(0)).any():
+        return None
+    pb.history.append({"stage": "pruned again", "phases": np.flatnonzero(used & ~again.any(0)).tolist()})
+    return enforce(pb, state, again), again
 
 
 def grow(pb: Problem, state: State, keep: np.ndarray) -> State:
@@ -87,8 +101,9 @@ def grow(pb: Problem, state: State, keep: np.ndarray) -> State:
 def settle(pb: Problem, state: State, keep: np.ndarray, trace: Callable[[str, State], None] | None = None) -> State:
     """From the search's answer to the final one: twin cards reduced to one per point and per
     region, points using a pruned phase re-solved, minor phases grown, the soft repairs, twin
-    cards per region again, then (``strict``) the rules enforced exactly. Both engines end
-    with it. ``trace(stage, state)``, if given, sees the answer after each stage
+    cards per region again, then (``strict``) the rules enforced exactly; a phase the rules
+    left nowhere dominant is pruned and the repairs and rules run once more
+    (:func:`prune_again`). Both engines end with it. ``trace(stage, state)``, if given, sees the answer after each stage
     (``benchmarks/diagnose.py --stages``: which stage turns right points wrong)."""
 
     def done(stage: str, now: State) -> State:
@@ -110,4 +125,11 @@ def settle(pb: Problem, state: State, keep: np.ndarray, trace: Callable[[str, St
         state = done("one card per region again", one_card_per_region(pb, state, twins))
     if pb.params.strict:
         state = done("exact rules", enforce_exactly(pb, state))
+    pruned = prune_again(pb, state, keep) if pb.params.min_peak_fraction > 0 else None
+    if pruned is not None:  # and the rules after it
+        state, keep = pruned
+        state = done("pruned again", state)
+        state = done("soft repairs again", repair(pb, state, keep))
+        if pb.params.strict:
+            state = done("exact rules again", enforce_exactly(pb, state))
     return state
