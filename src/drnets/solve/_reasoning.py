@@ -50,9 +50,10 @@ def prune_again(pb: Problem, state: State, keep: np.ndarray) -> tuple[State, np.
     again = prune(pb, state, keep)
     used = np.zeros(pb.p_n, dtype=bool)
     used[state.phase[state.present]] = True
-    if not (used & ~again.any(0) & keep.any(0)).any():
+    gone = used & keep.any(0) & ~again.any(0)
+    if not gone.any():
         return None
-    pb.history.append({"stage": "pruned again", "phases": np.flatnonzero(used & ~again.any(0)).tolist()})
+    pb.history.append({"stage": "pruned again", "phases": np.flatnonzero(gone).tolist()})
     return enforce(pb, state, again), again
 
 
@@ -103,8 +104,9 @@ def settle(pb: Problem, state: State, keep: np.ndarray, trace: Callable[[str, St
     region, points using a pruned phase re-solved, minor phases grown, the soft repairs, twin
     cards per region again, then (``strict``) the rules enforced exactly; a phase the rules
     left nowhere dominant is pruned and the repairs and rules run once more
-    (:func:`prune_again`). Both engines end with it. ``trace(stage, state)``, if given, sees the answer after each stage
-    (``benchmarks/diagnose.py --stages``: which stage turns right points wrong)."""
+    (:func:`prune_again`). Both engines end with it. ``trace(stage, state)``, if given,
+    sees the answer after each stage (``benchmarks/diagnose.py --stages``: which stage turns
+    right points wrong)."""
 
     def done(stage: str, now: State) -> State:
         if trace is not None:

@@ -9,8 +9,6 @@ last resort that makes the rules hold whatever it costs in fit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from ..structure import (
@@ -205,7 +203,7 @@ def prune_islands(pb: Problem, state: State) -> State:
         # the field to bridge it.
         sets = _sets(state)
         for fs in _fields(sets):
-            pts = np.array([i for i in range(pb.n) if sets[i] == fs and i not in touched])
+            pts = _field_points(sets, fs, touched)
             cut = outside_main_region(pts, pb.edges, pb.n)
             main, still = np.setdiff1d(pts, cut), set(cut.tolist())
             for i in cut:
@@ -215,7 +213,7 @@ def prune_islands(pb: Problem, state: State) -> State:
                     changed = _leave_field(pb, state, int(i), sets, main)
                     refitted.add(changed)
                     if changed != i:  # a bridge: the field's regions found again
-                        now = np.array([k for k in range(pb.n) if sets[k] == fs and k not in touched])
+                        now = _field_points(sets, fs, touched)
                         out = outside_main_region(now, pb.edges, pb.n)
                         main, still = np.setdiff1d(now, out), set(out.tolist())
                 else:
@@ -229,6 +227,11 @@ def prune_islands(pb: Problem, state: State) -> State:
         state = tidy(pb, state)
     pb.history.append({"stage": "island pruning", "points_changed": removed})
     return state
+
+
+def _field_points(sets: list[frozenset[int]], fs: frozenset[int], skip: set[int]) -> np.ndarray:
+    """The points whose set is ``fs``, bar those in ``skip``."""
+    return np.array([i for i, s in enumerate(sets) if s == fs and i not in skip])
 
 
 def _leave_field(pb: Problem, state: State, i: int, sets: list[frozenset[int]], main: np.ndarray) -> int:
@@ -255,13 +258,13 @@ def _leave_field(pb: Problem, state: State, i: int, sets: list[frozenset[int]], 
         # another shift: the alloying rule (already enforced) would break.
         if kj.any() and (best is None or sc < best[0]) and not _breaks_alloying(pb, state, i, phs[kj], g["shift"][kj]):
             best = (sc, phs, centre, width, g, kj)
-    own = (state.phase[i, js], state.shift[i, js], state.width[i, js])
-    rise = None if best is None else best[0] - _own_cost(pb, state, i)
-    alone = (~pb.substrate[own[0]]).sum() < 2  # a one-phase field (beside a substrate): no bridge
-    bridge = _bridge(pb, state, i, main, lambda j: None if alone or sets[j] == sets[i] else own, rise)
+    # a one-phase field (beside a substrate) is not bridged
+    bridge = None
+    if (~pb.substrate[state.phase[i, js]]).sum() >= 2:
+        bridge = _bridge(pb, state, i, sets, main, None if best is None else best[0] - _own_cost(pb, state, i))
     if bridge is not None:
-        j, sc, phs, centre, width, g = bridge
-        state.set_fit(j, phs, centre, width, g, sc)
+        j, sc, g = bridge
+        state.set_fit(j, state.phase[i, js], state.shift[i, js], state.width[i, js], g, sc)
         sets[j] = sets[i]
         return j
     if best is None:  # nothing fits: the weakest member goes
@@ -281,35 +284,30 @@ def _own_cost(pb: Problem, state: State, i: int) -> float:
 
 
 def _bridge(
-    pb: Problem,
-    state: State,
-    i: int,
-    main: np.ndarray,
-    offer: Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray] | None],
-    leave: float | None,
-) -> tuple | None:
-    """The cheapest neighbour ``j`` of island point ``i`` that touches the ``main`` region
-    and can take the answer ``offer(j)`` (phases, grid shifts, widths; None: nothing to
-    offer) with every member kept, within its Gibbs limit and the alloying rule kept, if its
-    cost rises by less than ``leave`` (the cost rise of ``i``'s cheapest way out; None: none
-    fits): ``(j, cost, phases, shifts, widths, fit)``, or None."""
+    pb: Problem, state: State, i: int, sets: list[frozenset[int]], main: np.ndarray, leave: float | None
+) -> tuple[int, float, dict] | None:
+    """The cheapest neighbour ``j`` of island point ``i`` (another set than ``i``'s) that
+    touches the field's ``main`` region and can take ``i``'s set with every member kept,
+    within its Gibbs limit and the alloying rule kept, if its cost rises by less than
+    ``leave`` (the cost rise of ``i``'s cheapest way out; None: none fits):
+    ``(j, cost, fit)``, or None."""
     if not main.size:
         return None
+    js = np.flatnonzero(state.present[i])
+    phs, centre = state.phase[i, js], state.shift[i, js]
     in_main = np.zeros(pb.n, dtype=bool)
     in_main[main] = True
     best = None
     for j in pb.nbrs[i]:
-        made = offer(int(j)) if in_main[pb.nbrs[j]].any() else None
-        if made is None or (~pb.substrate[made[0]]).sum() > pb.limits[j]:
+        if not in_main[pb.nbrs[j]].any() or sets[j] == sets[i] or (~pb.substrate[phs]).sum() > pb.limits[j]:
             continue
-        phs, centre, width = made
         g = pb.fit_point(j, phs, centre)
         sc, kj = pb.fit_cost(j, phs, g)
         if not kj.all() or _breaks_alloying(pb, state, j, phs, g["shift"]):
             continue
         rise = sc - _own_cost(pb, state, j)
         if (leave is None or rise < leave) and (best is None or rise < best[0]):
-            best = (rise, (int(j), sc, phs, centre, width, g))
+            best = (rise, (int(j), sc, g))
     return None if best is None else best[1]
 
 
